@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ChatConfig(AppConfig):
+    """Conversations and the grounded answer loop (issue: grounded chat)."""
+
+    name = "chat"

@@ -1,0 +1,72 @@
+"""Every environment variable the appliance reads, with its default.
+
+README's "Environment variables" table is written from ENVIRONMENT below; keep them in step
+(tests/config/test_env.py checks that every variable here is documented there).
+"""
+
+import os
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+ENVIRONMENT: dict[str, str] = {
+    "DATABASE_URL": "unset: start the embedded PostgreSQL+pgvector server with its data in var/pg",
+    "REDIS_URL": "unset: the run/test scripts start a private redis-server if one is installed, "
+    "else Celery uses the filesystem broker in var/broker",
+    "CELERY_BROKER_URL": "REDIS_URL when set (takes precedence over REDIS_URL)",
+    "ENCLAVE_VAR_DIR": "var/ in the checkout: embedded database, broker files, key file, stored files",
+    "ENCLAVE_FILE_STORE": "$ENCLAVE_VAR_DIR/files: encrypted originals, one folder per tenant",
+    "ENCLAVE_KEK": "unset: the key-encryption key is read from ENCLAVE_KEK_FILE (base64, 32 bytes)",
+    "ENCLAVE_KEK_PREVIOUS": "unset: comma-separated retired KEKs still accepted for unwrapping",
+    "ENCLAVE_KEK_FILE": "$ENCLAVE_VAR_DIR/secrets/kek.json (created by `manage.py keys_init`, 0600)",
+    "ENCLAVE_BASE_DOMAIN": "localhost: tenant pages are served at <schema>.<base domain>",
+    "ENCLAVE_PUBLIC_HOSTS": "localhost,127.0.0.1: hosts that serve the operator console",
+    "ENCLAVE_HOST": "127.0.0.1: address the web server binds to",
+    "ENCLAVE_PORT": "8000: port of the web server",
+    "ENCLAVE_LOG_FORMAT": "json (or text)",
+    "ENCLAVE_LOG_LEVEL": "INFO",
+    "DJANGO_SECRET_KEY": "unset: generated once into $ENCLAVE_VAR_DIR/secrets/django-secret",
+    "DJANGO_DEBUG": "0",
+    "LLM_BASE_URL": "unset: the embedded llama.cpp server at http://127.0.0.1:$ENCLAVE_LLM_PORT/v1",
+    "ENCLAVE_LLM_PORT": "8081: port of the embedded llama.cpp server",
+    "ENCLAVE_LLM_THREADS": "number of cores: threads of the embedded llama.cpp server",
+    "ENCLAVE_WORKER_CONCURRENCY": "2: Celery worker processes started by the run command",
+    "HF_HUB_OFFLINE": "1: models come from installed packages, never from a hub",
+}
+
+
+def get(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def get_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def get_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def var_dir() -> Path:
+    return Path(get("ENCLAVE_VAR_DIR", str(BASE_DIR / "var"))).resolve()
+
+
+def database_from_url(url: str) -> dict:
+    """Django DATABASES entry from a postgresql:// URL (host may be a socket folder in ?host=)."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"postgres", "postgresql"}:
+        raise ValueError(f"DATABASE_URL must be a postgresql:// URL, got scheme {parts.scheme!r}")
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    host = query.pop("host", None) or parts.hostname or ""
+    return {
+        "NAME": unquote(parts.path.lstrip("/")) or "postgres",
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": host,
+        "PORT": str(parts.port or ""),
+        "OPTIONS": query,
+    }

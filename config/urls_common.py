@@ -1,0 +1,14 @@
+from django.urls import path
+
+from config import health
+from tenants import views
+
+health_patterns = [
+    path("health/live", health.live, name="health-live"),
+    path("health/ready", health.ready, name="health-ready"),
+]
+
+session_patterns = [
+    path("login/", views.login_view, name="login"),
+    path("logout/", views.logout_view, name="logout"),
+]

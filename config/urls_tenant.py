@@ -1,0 +1,16 @@
+"""URLs of a tenant host, or of an API request whose key belongs to a tenant."""
+
+from django.urls import include, path
+
+from config.urls_common import health_patterns, session_patterns
+from tenants import views
+
+urlpatterns = [
+    *health_patterns,
+    *session_patterns,
+    path("", views.tenant_console, name="tenant-console"),
+    path("api/v1/", include("tenants.accounts.urls")),
+]
+
+handler404 = "config.views.not_found"
+handler500 = "config.views.server_error"

@@ -1,0 +1,25 @@
+"""The one module that speaks HTTP to model servers, so tests and timeouts have a single seam."""
+
+from dataclasses import dataclass
+
+import httpx
+from django.conf import settings
+
+
+@dataclass(frozen=True)
+class ServerState:
+    ok: bool
+    detail: str
+    models: tuple[str, ...] = ()
+
+
+def llm_server_state(*, base_url: str | None = None, timeout: float = 2.0) -> ServerState:
+    """Ask an OpenAI-compatible server which models it serves (GET /models)."""
+    url = (base_url or settings.LLM_BASE_URL).rstrip("/") + "/models"
+    try:
+        response = httpx.get(url, timeout=timeout)
+        response.raise_for_status()
+        models = tuple(item.get("id", "") for item in response.json().get("data", []))
+    except (httpx.HTTPError, ValueError) as exc:
+        return ServerState(ok=False, detail=f"{type(exc).__name__}: {exc}"[:300])
+    return ServerState(ok=True, detail=url, models=models)

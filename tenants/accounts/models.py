@@ -1,0 +1,65 @@
+import uuid
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class User(AbstractUser):
+    """A person. In the public schema: an operator. In a tenant schema: that tenant's admin or member."""
+
+    class Role(models.TextChoices):
+        OPERATOR = "operator"
+        ADMIN = "admin"
+        MEMBER = "member"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+
+    @property
+    def is_tenant_admin(self) -> bool:
+        return self.role == self.Role.ADMIN
+
+
+class Group(models.Model):
+    """A set of users inside one tenant; the principal that document ACLs name."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=100, unique=True)
+    description = models.CharField(max_length=300, blank=True)
+    members = models.ManyToManyField(User, related_name="member_groups", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class ApiKey(models.Model):
+    """A user's API key. Only a SHA-256 of the secret is stored; the key is shown once."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class AuditEvent(models.Model):
+    """An append-only record of a security-relevant action in this schema."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    action = models.CharField(max_length=64, db_index=True)
+    outcome = models.CharField(max_length=16, default="success")
+    actor_id = models.UUIDField(null=True, blank=True)
+    actor_label = models.CharField(max_length=150, blank=True)
+    target_type = models.CharField(max_length=64, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["-created_at", "-id"], name="audit_recent")]

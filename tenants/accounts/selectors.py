@@ -1,0 +1,63 @@
+"""Reads, always scoped to the schema the connection is on (the caller's tenant)."""
+
+from django.db.models import Count, QuerySet
+from django.http import Http404
+
+from tenants.accounts.models import ApiKey, AuditEvent, Group, User
+
+EVERYONE = "tenant:everyone"
+
+
+def user_principals(*, user: User) -> list[str]:
+    """The ACL principals a user holds: everyone in the tenant, the user, and each of their groups."""
+    group_ids = Group.objects.filter(members=user).values_list("public_id", flat=True)
+    return [EVERYONE, f"user:{user.public_id}", *(f"group:{group_id}" for group_id in group_ids)]
+
+
+def user_list() -> QuerySet[User]:
+    return User.objects.prefetch_related("member_groups").order_by("username")
+
+
+def user_get(*, public_id) -> User:
+    user = User.objects.prefetch_related("member_groups").filter(public_id=public_id).first()
+    if user is None:
+        raise Http404
+    return user
+
+
+def group_list() -> QuerySet[Group]:
+    return Group.objects.annotate(member_count=Count("members")).order_by("name")
+
+
+def group_get(*, public_id) -> Group:
+    group = group_list().filter(public_id=public_id).first()
+    if group is None:
+        raise Http404
+    return group
+
+
+def api_key_list_for_user(*, user: User, all_users: bool = False) -> QuerySet[ApiKey]:
+    keys = ApiKey.objects.select_related("user").order_by("-created_at")
+    if all_users and user.is_tenant_admin:
+        return keys
+    return keys.filter(user=user)
+
+
+def api_key_get_for_user(*, user: User, public_id) -> ApiKey:
+    """A key the caller may manage: their own, or any key in the tenant for a tenant admin."""
+    keys = ApiKey.objects.select_related("user").filter(public_id=public_id)
+    if not user.is_tenant_admin:
+        keys = keys.filter(user=user)
+    api_key = keys.first()
+    if api_key is None:
+        raise Http404
+    return api_key
+
+
+def audit_event_list(*, action: str | None = None, actor_id=None) -> QuerySet[AuditEvent]:
+    events = AuditEvent.objects.all()
+    if action:
+        events = events.filter(action=action)
+    if actor_id:
+        events = events.filter(actor_id=actor_id)
+    return events

@@ -1,0 +1,242 @@
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django_tenants.utils import get_public_schema_name
+
+from config.api import ServiceError
+from config.logging import request_id_var
+from tenants.accounts.models import ApiKey, AuditEvent, Group, User
+from tenants.models import ApiKeyRoute, Tenant
+
+API_KEY_PREFIX = "ek"
+
+
+class AccountsError(ServiceError):
+    """A request that cannot be carried out, with a message that can be shown to the caller."""
+
+
+def audit_record(
+    *,
+    action: str,
+    actor: User | None = None,
+    actor_label: str = "",
+    target_type: str = "",
+    target_id: str = "",
+    outcome: str = "success",
+    ip_address: str | None = None,
+    detail: dict | None = None,
+) -> AuditEvent:
+    """Append to the audit log of the schema the connection is on."""
+    return AuditEvent.objects.create(
+        action=action,
+        outcome=outcome,
+        actor_id=actor.public_id if actor else None,
+        actor_label=actor_label or (actor.username if actor else "system"),
+        target_type=target_type,
+        target_id=target_id,
+        ip_address=ip_address,
+        request_id=request_id_var.get() if request_id_var.get() != "-" else "",
+        detail=detail or {},
+    )
+
+
+def _current_tenant() -> Tenant | None:
+    if connection.schema_name == get_public_schema_name():
+        return None
+    return Tenant.objects.get(schema_name=connection.schema_name)
+
+
+@transaction.atomic
+def user_create(
+    *,
+    username: str,
+    email: str = "",
+    password: str | None = None,
+    role: str = User.Role.MEMBER,
+    actor: User | None = None,
+) -> tuple[User, str | None]:
+    """Create a user. Returns the user and, when no password was given, a generated one (shown once)."""
+    if User.objects.filter(username__iexact=username).exists():
+        raise AccountsError(f"a user named {username!r} already exists")
+    generated = None
+    if password is None:
+        password = generated = secrets.token_urlsafe(12)
+    user = User(username=username, email=email, role=role)
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise AccountsError(" ".join(exc.messages)) from exc
+    user.set_password(password)
+    user.full_clean(exclude=["password"])
+    user.save()
+    audit_record(
+        action="user.created",
+        actor=actor,
+        target_type="user",
+        target_id=str(user.public_id),
+        detail={"username": username, "role": role},
+    )
+    return user, generated
+
+
+@transaction.atomic
+def user_update(*, user: User, actor: User, role: str | None = None, is_active: bool | None = None) -> User:
+    changes = {}
+    if role is not None and role != user.role:
+        if user == actor and role != User.Role.ADMIN:
+            raise AccountsError("you cannot remove your own admin role")
+        changes["role"] = [user.role, role]
+        user.role = role
+    if is_active is not None and is_active != user.is_active:
+        if user == actor and not is_active:
+            raise AccountsError("you cannot deactivate yourself")
+        changes["is_active"] = [user.is_active, is_active]
+        user.is_active = is_active
+        if not is_active:
+            _user_keys_revoke(user=user)
+    if changes:
+        user.save(update_fields=["role", "is_active"])
+        audit_record(
+            action="user.updated", actor=actor, target_type="user", target_id=str(user.public_id), detail=changes
+        )
+    return user
+
+
+def _user_keys_revoke(*, user: User) -> int:
+    return ApiKey.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+@transaction.atomic
+def group_create(*, name: str, description: str = "", actor: User) -> Group:
+    if Group.objects.filter(name__iexact=name).exists():
+        raise AccountsError(f"a group named {name!r} already exists")
+    group = Group.objects.create(name=name, description=description)
+    audit_record(
+        action="group.created", actor=actor, target_type="group", target_id=str(group.public_id), detail={"name": name}
+    )
+    return group
+
+
+@transaction.atomic
+def group_update(*, group: Group, actor: User, name: str | None = None, description: str | None = None) -> Group:
+    if name is not None and name != group.name:
+        if Group.objects.filter(name__iexact=name).exclude(pk=group.pk).exists():
+            raise AccountsError(f"a group named {name!r} already exists")
+        audit_record(
+            action="group.renamed",
+            actor=actor,
+            target_type="group",
+            target_id=str(group.public_id),
+            detail={"from": group.name, "to": name},
+        )
+        group.name = name
+    if description is not None:
+        group.description = description
+    group.save()
+    return group
+
+
+@transaction.atomic
+def group_delete(*, group: Group, actor: User) -> None:
+    audit_record(
+        action="group.deleted",
+        actor=actor,
+        target_type="group",
+        target_id=str(group.public_id),
+        detail={"name": group.name, "members": group.members.count()},
+    )
+    group.delete()
+
+
+@transaction.atomic
+def group_member_add(*, group: Group, user: User, actor: User) -> None:
+    group.members.add(user)
+    audit_record(
+        action="group.member_added",
+        actor=actor,
+        target_type="group",
+        target_id=str(group.public_id),
+        detail={"user": str(user.public_id)},
+    )
+
+
+@transaction.atomic
+def group_member_remove(*, group: Group, user: User, actor: User) -> None:
+    group.members.remove(user)
+    audit_record(
+        action="group.member_removed",
+        actor=actor,
+        target_type="group",
+        target_id=str(group.public_id),
+        detail={"user": str(user.public_id)},
+    )
+
+
+def _secret_hash(secret: str) -> str:
+    # The secret is 32 random bytes, so a fast hash is enough (no dictionary to attack).
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ApiKeyParts:
+    prefix: str
+    secret: str
+
+
+def api_key_parse(raw: str) -> ApiKeyParts | None:
+    parts = raw.strip().split("_")
+    if len(parts) != 3 or parts[0] != API_KEY_PREFIX or not parts[1] or not parts[2]:
+        return None
+    return ApiKeyParts(prefix=parts[1], secret=parts[2])
+
+
+@transaction.atomic
+def api_key_create(*, user: User, name: str, actor: User) -> tuple[ApiKey, str]:
+    """Create a key for `user` in the current schema. Returns the key row and the full key (shown once)."""
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32).replace("_", "-")
+    api_key = ApiKey.objects.create(user=user, name=name, prefix=prefix, secret_hash=_secret_hash(secret))
+    ApiKeyRoute.objects.create(prefix=prefix, tenant=_current_tenant())
+    audit_record(
+        action="api_key.created",
+        actor=actor,
+        target_type="api_key",
+        target_id=str(api_key.public_id),
+        detail={"name": name, "owner": str(user.public_id)},
+    )
+    return api_key, f"{API_KEY_PREFIX}_{prefix}_{secret}"
+
+
+@transaction.atomic
+def api_key_revoke(*, api_key: ApiKey, actor: User) -> ApiKey:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+        audit_record(
+            action="api_key.revoked",
+            actor=actor,
+            target_type="api_key",
+            target_id=str(api_key.public_id),
+            detail={"name": api_key.name},
+        )
+    return api_key
+
+
+def api_key_verify(*, parts: ApiKeyParts) -> ApiKey | None:
+    """The key in the current schema whose prefix and secret match, revoked or not; None otherwise."""
+    api_key = ApiKey.objects.select_related("user").filter(prefix=parts.prefix).first()
+    if api_key is None or not hmac.compare_digest(api_key.secret_hash, _secret_hash(parts.secret)):
+        return None
+    return api_key
+
+
+def api_key_touch(*, api_key: ApiKey) -> None:
+    now = timezone.now()
+    if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)

@@ -1,0 +1,76 @@
+"""The operator API (public schema): tenant lifecycle. Operators never see tenant content."""
+
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from tenants import selectors, services
+from tenants.accounts.base import OperatorApi
+from tenants.tasking import tenant_task_enqueue
+from tenants.tasks import tenant_usage_compute
+
+
+class TenantOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    schema_name = serializers.CharField()
+    status = serializers.CharField()
+    domains = serializers.SlugRelatedField(many=True, read_only=True, slug_field="domain")
+    created_at = serializers.DateTimeField()
+    suspended_at = serializers.DateTimeField()
+    suspension_reason = serializers.CharField()
+    usage = serializers.JSONField()
+    usage_computed_at = serializers.DateTimeField()
+
+
+class TenantListApi(OperatorApi):
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=100)
+        schema_name = serializers.CharField(max_length=40)
+        admin_username = serializers.CharField(max_length=150)
+        admin_email = serializers.EmailField(required=False, default="")
+
+    def get(self, request):
+        return Response({"results": TenantOutputSerializer(selectors.tenant_list(), many=True).data})
+
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        created = services.tenant_create(**serializer.validated_data, actor=request.user)
+        data = TenantOutputSerializer(selectors.tenant_get(tenant_id=created.tenant.pk)).data
+        data["admin"] = {"username": created.admin.username, "password": created.admin_password}
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+class TenantDetailApi(OperatorApi):
+    def get(self, request, tenant_id):
+        return Response(TenantOutputSerializer(selectors.tenant_get(tenant_id=tenant_id)).data)
+
+    def delete(self, request, tenant_id):
+        tenant = selectors.tenant_get(tenant_id=tenant_id)
+        return Response({"receipt": services.tenant_delete(tenant=tenant, actor=request.user)})
+
+
+class TenantSuspendApi(OperatorApi):
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=200, required=False, default="")
+
+    def post(self, request, tenant_id):
+        tenant = selectors.tenant_get(tenant_id=tenant_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.tenant_suspend(tenant=tenant, actor=request.user, **serializer.validated_data)
+        return Response(TenantOutputSerializer(selectors.tenant_get(tenant_id=tenant_id)).data)
+
+
+class TenantResumeApi(OperatorApi):
+    def post(self, request, tenant_id):
+        tenant = selectors.tenant_get(tenant_id=tenant_id)
+        services.tenant_resume(tenant=tenant, actor=request.user)
+        return Response(TenantOutputSerializer(selectors.tenant_get(tenant_id=tenant_id)).data)
+
+
+class TenantUsageRefreshApi(OperatorApi):
+    def post(self, request, tenant_id):
+        tenant = selectors.tenant_get(tenant_id=tenant_id)
+        result = tenant_task_enqueue(tenant_usage_compute, tenant=tenant)
+        return Response({"task_id": result.id}, status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,117 @@
+"""Envelope encryption: one AES-256 data key per tenant, wrapped by the KEK (tenants.keyring).
+
+Every ciphertext binds the tenant and the object it belongs to as associated data, so a blob
+copied to another tenant or another object fails to decrypt. Blob layout:
+    b"EV1" | key version (4 bytes, big endian) | nonce (12 bytes) | AES-GCM ciphertext+tag
+"""
+
+import secrets
+import struct
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.db import transaction
+
+from tenants import keyring
+from tenants.models import Tenant, TenantKey
+
+MAGIC = b"EV1"
+NONCE_BYTES = 12
+_HEADER = struct.Struct(">3sI")
+
+
+class DecryptionError(Exception):
+    """The blob is not ours, was tampered with, belongs elsewhere, or its key was destroyed."""
+
+
+def _wrap_aad(tenant_id: int, version: int) -> bytes:
+    return f"enclave:data-key:{tenant_id}:{version}".encode()
+
+
+def _object_aad(tenant: Tenant, object_id: str) -> bytes:
+    return f"enclave:object:{tenant.pk}:{tenant.schema_name}:{object_id}".encode()
+
+
+def wrap_data_key(*, ring: keyring.Keyring, tenant_id: int, version: int, data_key: bytes) -> bytes:
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    return nonce + AESGCM(ring.current).encrypt(nonce, data_key, _wrap_aad(tenant_id, version))
+
+
+def unwrap_data_key(*, ring: keyring.Keyring, tenant_key: TenantKey) -> bytes:
+    wrapped = bytes(tenant_key.wrapped_key)
+    kek = ring.by_id(tenant_key.kek_id)
+    try:
+        return AESGCM(kek).decrypt(
+            wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], _wrap_aad(tenant_key.tenant_id, tenant_key.version)
+        )
+    except InvalidTag as exc:
+        raise DecryptionError(
+            f"data key v{tenant_key.version} of tenant {tenant_key.tenant_id} does not unwrap"
+        ) from exc
+
+
+def data_key_create(*, tenant: Tenant) -> TenantKey:
+    """Add a new data key version for the tenant; new encryptions use the newest version."""
+    ring = keyring.load()
+    with transaction.atomic():
+        latest = TenantKey.objects.select_for_update().filter(tenant=tenant).order_by("-version").first()
+        version = (latest.version + 1) if latest else 1
+        return TenantKey.objects.create(
+            tenant=tenant,
+            version=version,
+            wrapped_key=wrap_data_key(
+                ring=ring, tenant_id=tenant.pk, version=version, data_key=secrets.token_bytes(32)
+            ),
+            kek_id=ring.current_id,
+        )
+
+
+def data_keys_rewrap() -> int:
+    """Wrap every data key not under the current KEK again. Returns how many were rewrapped."""
+    ring = keyring.load()
+    rewrapped = 0
+    with transaction.atomic():
+        for tenant_key in TenantKey.objects.select_for_update().exclude(kek_id=ring.current_id):
+            data_key = unwrap_data_key(ring=ring, tenant_key=tenant_key)
+            tenant_key.wrapped_key = wrap_data_key(
+                ring=ring, tenant_id=tenant_key.tenant_id, version=tenant_key.version, data_key=data_key
+            )
+            tenant_key.kek_id = ring.current_id
+            tenant_key.save(update_fields=["wrapped_key", "kek_id"])
+            rewrapped += 1
+    return rewrapped
+
+
+def encrypt(*, tenant: Tenant, object_id: str, plaintext: bytes) -> bytes:
+    tenant_key = TenantKey.objects.filter(tenant=tenant).order_by("-version").first()
+    if tenant_key is None:
+        raise DecryptionError(f"tenant {tenant.schema_name} has no data key")
+    data_key = unwrap_data_key(ring=keyring.load(), tenant_key=tenant_key)
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    ciphertext = AESGCM(data_key).encrypt(nonce, plaintext, _object_aad(tenant, object_id))
+    return _HEADER.pack(MAGIC, tenant_key.version) + nonce + ciphertext
+
+
+def decrypt(*, tenant: Tenant, object_id: str, blob: bytes) -> bytes:
+    if len(blob) < _HEADER.size + NONCE_BYTES + 16:
+        raise DecryptionError("ciphertext is truncated")
+    magic, version = _HEADER.unpack_from(blob)
+    if magic != MAGIC:
+        raise DecryptionError("not an Enclave ciphertext")
+    tenant_key = TenantKey.objects.filter(tenant=tenant, version=version).first()
+    if tenant_key is None:
+        raise DecryptionError(f"data key v{version} of tenant {tenant.schema_name} does not exist")
+    data_key = unwrap_data_key(ring=keyring.load(), tenant_key=tenant_key)
+    body = blob[_HEADER.size :]
+    try:
+        return AESGCM(data_key).decrypt(body[:NONCE_BYTES], body[NONCE_BYTES:], _object_aad(tenant, object_id))
+    except InvalidTag as exc:
+        raise DecryptionError("ciphertext does not belong to this tenant and object, or was altered") from exc
+
+
+def encrypt_text(*, tenant: Tenant, object_id: str, text: str) -> bytes:
+    return encrypt(tenant=tenant, object_id=object_id, plaintext=text.encode())
+
+
+def decrypt_text(*, tenant: Tenant, object_id: str, blob: bytes) -> str:
+    return decrypt(tenant=tenant, object_id=object_id, blob=blob).decode()

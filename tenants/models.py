@@ -1,0 +1,53 @@
+from django.db import models
+from django_tenants.models import DomainMixin, TenantMixin
+
+
+class Tenant(TenantMixin):
+    """An organisation on the appliance. Its content lives in its own PostgreSQL schema."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        SUSPENDED = "suspended"
+
+    name = models.CharField(max_length=100, unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    suspension_reason = models.CharField(max_length=200, blank=True)
+    usage = models.JSONField(default=dict, blank=True)
+    usage_computed_at = models.DateTimeField(null=True, blank=True)
+
+    # Schemas are created and dropped only by tenants.services, inside its transactions.
+    auto_create_schema = False
+    auto_drop_schema = False
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+class Domain(DomainMixin):
+    """A host name that resolves to a tenant's pages (e.g. acme.localhost)."""
+
+
+class TenantKey(models.Model):
+    """A tenant's data key, wrapped by the key-encryption key. Deleting it crypto-shreds the tenant."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="keys")
+    version = models.PositiveIntegerField()
+    wrapped_key = models.BinaryField()
+    kek_id = models.CharField(max_length=16)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "version"], name="tenant_key_version_unique")]
+
+
+class ApiKeyRoute(models.Model):
+    """Public index from an API key's prefix to the schema that holds the key (null: operators)."""
+
+    prefix = models.CharField(max_length=16, unique=True)
+    tenant = models.ForeignKey(Tenant, null=True, on_delete=models.CASCADE, related_name="api_key_routes")

@@ -1,0 +1,55 @@
+"""Celery tasks that run inside one tenant's schema.
+
+Every task of the appliance is declared with @tenant_task and enqueued with tenant_task_enqueue.
+The tenant travels as the `tenant_schema` keyword; a task without it, or for a tenant that is
+missing or suspended, fails before any of its code runs. The connection is back on `public`
+after every task, whatever happened.
+"""
+
+from celery import Task, shared_task
+from django.db import connection
+
+from config.logging import tenant_var
+from tenants.models import Tenant
+
+TENANT_KWARG = "tenant_schema"
+
+
+class MissingTenantError(RuntimeError):
+    pass
+
+
+class TenantUnavailableError(RuntimeError):
+    pass
+
+
+class TenantTask(Task):
+    abstract = True
+
+    def __call__(self, *args, **kwargs):
+        schema_name = kwargs.pop(TENANT_KWARG, None)
+        if not schema_name:
+            raise MissingTenantError(f"task {self.name} was sent without a tenant; refusing to run")
+        connection.set_schema_to_public()
+        tenant = Tenant.objects.filter(schema_name=schema_name).first()
+        if tenant is None:
+            raise TenantUnavailableError(f"task {self.name}: tenant {schema_name!r} does not exist")
+        if not tenant.is_active:
+            raise TenantUnavailableError(f"task {self.name}: tenant {schema_name!r} is suspended")
+        connection.set_tenant(tenant)
+        token = tenant_var.set(schema_name)
+        try:
+            return super().__call__(*args, tenant=tenant, **kwargs)
+        finally:
+            connection.set_schema_to_public()
+            tenant_var.reset(token)
+
+
+def tenant_task(*args, **options):
+    """@shared_task for tenant work: the decorated function receives `tenant` as a keyword."""
+    options.setdefault("base", TenantTask)
+    return shared_task(*args, **options)
+
+
+def tenant_task_enqueue(task: TenantTask, *, tenant: Tenant, **kwargs):
+    return task.apply_async(kwargs={**kwargs, TENANT_KWARG: tenant.schema_name})

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from tenants import apis
+
+app_name = "operator"
+
+urlpatterns = [
+    path("tenants/", apis.TenantListApi.as_view(), name="tenant-list"),
+    path("tenants/<int:tenant_id>/", apis.TenantDetailApi.as_view(), name="tenant-detail"),
+    path("tenants/<int:tenant_id>/suspend/", apis.TenantSuspendApi.as_view(), name="tenant-suspend"),
+    path("tenants/<int:tenant_id>/resume/", apis.TenantResumeApi.as_view(), name="tenant-resume"),
+    path("tenants/<int:tenant_id>/usage/", apis.TenantUsageRefreshApi.as_view(), name="tenant-usage"),
+]

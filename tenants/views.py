@@ -1,0 +1,65 @@
+"""Server-rendered pages: sign-in, the tenant console and the operator console."""
+
+from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from tenants import selectors as tenant_selectors
+from tenants.accounts import selectors
+from tenants.accounts.base import client_ip
+from tenants.accounts.models import User
+from tenants.accounts.services import audit_record
+
+
+def _may_sign_in_here(request, user: User) -> bool:
+    if request.tenant is None:
+        return user.role == User.Role.OPERATOR
+    return user.role in (User.Role.ADMIN, User.Role.MEMBER)
+
+
+@require_http_methods(["GET", "POST"])
+def login_view(request):
+    error = ""
+    if request.method == "POST":
+        username = request.POST.get("username", "")
+        user = authenticate(request, username=username, password=request.POST.get("password", ""))
+        if user is not None and _may_sign_in_here(request, user):
+            login(request, user)
+            audit_record(action="auth.login", actor=user, ip_address=client_ip(request))
+            return redirect(request.GET.get("next") or "/")
+        audit_record(
+            action="auth.login_failed", outcome="denied", actor_label=username[:150], ip_address=client_ip(request)
+        )
+        error = "Those credentials are not valid here."
+    context = {"error": error, "tenant": request.tenant}
+    return render(request, "login.html", context, status=401 if error else 200)
+
+
+@require_POST
+def logout_view(request):
+    if request.user.is_authenticated:
+        audit_record(action="auth.logout", actor=request.user, ip_address=client_ip(request))
+    logout(request)
+    return redirect("/login/")
+
+
+@login_required
+def tenant_console(request):
+    if request.user.role not in (User.Role.ADMIN, User.Role.MEMBER):
+        return HttpResponseForbidden()
+    context = {
+        "tenant": request.tenant,
+        "groups": selectors.group_list(),
+        "api_keys": selectors.api_key_list_for_user(user=request.user),
+        "users": selectors.user_list() if request.user.is_tenant_admin else [],
+    }
+    return render(request, "console/tenant.html", context)
+
+
+@login_required
+def operator_console(request):
+    if request.user.role != User.Role.OPERATOR:
+        return HttpResponseForbidden()
+    return render(request, "console/operator.html", {"tenants": tenant_selectors.tenant_list()})
