@@ -147,6 +147,8 @@ def tenant_delete(*, tenant: Tenant, actor: User | None = None) -> dict:
         counts["files"] = sum(1 for path in file_store.rglob("*") if path.is_file())
         connection.set_schema_to_public()
         with connection.cursor() as cursor:
+            # Deferred foreign-key checks pending in this transaction would block the DROP.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(f'DROP SCHEMA "{schema_name}" CASCADE')
         tenant.delete()
         receipt = {
