@@ -119,6 +119,8 @@ class Api:
         headers = {"HTTP_HOST": host}
         if key:
             headers["HTTP_AUTHORIZATION"] = f"Bearer {key}"
+        if method.lower() == "get":
+            return self.client.get(path, **headers)
         body = json.dumps(data) if data is not None else None
         return getattr(self.client, method.lower())(path, data=body, content_type="application/json", **headers)
 

@@ -1,0 +1,100 @@
+import pytest
+from django_tenants.utils import schema_context
+
+from tenants.accounts.models import ApiKey, AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_new_key_is_shown_once_and_only_its_hash_is_stored(api, tenant_a):
+    created = api("post", "/api/v1/api-keys/", key=tenant_a.finance_key, data={"name": "laptop"})
+    listed = api("get", "/api/v1/api-keys/", key=tenant_a.finance_key)
+
+    raw = created.json()["key"]
+    assert created.status_code == 201
+    assert raw.startswith("ek_")
+    assert all("key" not in item for item in listed.json()["results"])
+    secret = raw.split("_")[2]
+    with schema_context("tenant_a"):
+        stored = ApiKey.objects.get(public_id=created.json()["id"])
+    assert secret not in stored.secret_hash
+    assert api("get", "/api/v1/me/", key=raw).json()["username"] == "fay"
+
+
+def test_a_revoked_key_is_refused_with_a_clear_error_and_an_audit_entry(api, tenant_a):
+    created = api("post", "/api/v1/api-keys/", key=tenant_a.finance_key, data={"name": "old"}).json()
+
+    revoked = api("delete", f"/api/v1/api-keys/{created['id']}/", key=tenant_a.finance_key)
+    refused = api("get", "/api/v1/me/", key=created["key"])
+
+    assert revoked.status_code == 204
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "api_key_revoked"
+    with schema_context("tenant_a"):
+        assert AuditEvent.objects.filter(action="api_key.revoked", target_id=created["id"]).exists()
+        assert AuditEvent.objects.filter(action="api_key.rejected", detail__reason="api_key_revoked").exists()
+
+
+@pytest.mark.parametrize("raw", ["ek_nope_nope", "not-a-key", "ek__", "ek_a_b_c"])
+def test_an_unknown_or_malformed_key_is_refused(api, raw):
+    response = api("get", "/api/v1/me/", key=raw)
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_api_key"
+
+
+def test_a_right_prefix_with_a_wrong_secret_is_refused(api, tenant_a):
+    prefix = tenant_a.finance_key.split("_")[1]
+
+    response = api("get", "/api/v1/me/", key=f"ek_{prefix}_guessed")
+
+    assert response.status_code == 401
+    with schema_context("tenant_a"):
+        assert AuditEvent.objects.filter(action="api_key.rejected", target_id=prefix).exists()
+
+
+def test_a_member_cannot_see_or_revoke_another_members_key(api, tenant_a):
+    other = api("post", "/api/v1/api-keys/", key=tenant_a.legal_key, data={"name": "leo's"}).json()
+
+    assert api("get", f"/api/v1/api-keys/{other['id']}/", key=tenant_a.finance_key).status_code == 404
+    assert api("delete", f"/api/v1/api-keys/{other['id']}/", key=tenant_a.finance_key).status_code == 404
+    assert api("get", "/api/v1/me/", key=other["key"]).status_code == 200
+
+
+def test_an_admin_can_revoke_any_key_of_the_tenant_and_issue_keys_for_users(api, tenant_a):
+    issued = api("post", "/api/v1/api-keys/", key=tenant_a.admin_key,
+                 data={"name": "for fay", "user_id": str(tenant_a.finance.public_id)}).json()
+
+    assert api("get", "/api/v1/me/", key=issued["key"]).json()["username"] == "fay"
+    assert api("delete", f"/api/v1/api-keys/{issued['id']}/", key=tenant_a.admin_key).status_code == 204
+    assert api("get", "/api/v1/me/", key=issued["key"]).status_code == 401
+
+
+def test_a_member_cannot_issue_keys_for_someone_else(api, tenant_a):
+    response = api("post", "/api/v1/api-keys/", key=tenant_a.finance_key,
+                   data={"name": "x", "user_id": str(tenant_a.legal.public_id)})
+
+    assert response.status_code == 403
+
+
+def test_deactivating_a_user_revokes_their_keys(api, tenant_a):
+    response = api("delete", f"/api/v1/users/{tenant_a.legal.public_id}/", key=tenant_a.admin_key)
+
+    refused = api("get", "/api/v1/me/", key=tenant_a.legal_key)
+    assert response.status_code == 204
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "api_key_revoked"
+
+
+def test_a_tenant_key_used_on_another_tenants_host_is_refused(api, tenant_a, tenant_b):
+    response = api("get", "/api/v1/me/", key=tenant_a.finance_key, host=tenant_b.host)
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "tenant_mismatch"
+
+
+def test_using_a_key_records_when_it_was_last_used(api, tenant_a):
+    api("get", "/api/v1/me/", key=tenant_a.finance_key)
+
+    with schema_context("tenant_a"):
+        assert ApiKey.objects.get(prefix=tenant_a.finance_key.split("_")[1]).last_used_at is not None

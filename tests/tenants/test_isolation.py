@@ -1,0 +1,101 @@
+"""Every endpoint that takes an id: another tenant gets 404, an anonymous caller 401.
+
+ID_ENDPOINTS must name every URL pattern with a path parameter in both URL confs; the last test
+fails when a new one is added without being listed here.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from django_tenants.utils import schema_context
+
+from tenants.accounts.models import ApiKey
+
+pytestmark = pytest.mark.django_db
+
+# url name -> (methods, path template built from tenant A's objects)
+ID_ENDPOINTS = {
+    "accounts:user-detail": (["get", "patch", "delete"], "/api/v1/users/{user}/"),
+    "accounts:group-detail": (["get", "patch", "delete"], "/api/v1/groups/{group}/"),
+    "accounts:group-member-list": (["get", "post"], "/api/v1/groups/{group}/members/"),
+    "accounts:group-member-detail": (["delete"], "/api/v1/groups/{group}/members/{user}/"),
+    "accounts:api-key-detail": (["get", "delete"], "/api/v1/api-keys/{api_key}/"),
+}
+OPERATOR_ID_ENDPOINTS = {
+    "operator:tenant-detail": (["get", "delete"], "/api/v1/operator/tenants/{tenant}/"),
+    "operator:tenant-suspend": (["post"], "/api/v1/operator/tenants/{tenant}/suspend/"),
+    "operator:tenant-resume": (["post"], "/api/v1/operator/tenants/{tenant}/resume/"),
+    "operator:tenant-usage": (["post"], "/api/v1/operator/tenants/{tenant}/usage/"),
+}
+
+
+def _paths(world) -> dict:
+    with schema_context("tenant_a"):
+        api_key = ApiKey.objects.get(prefix=world.admin_key.split("_")[1])
+    return {
+        "user": world.finance.public_id,
+        "group": world.finance_group.public_id,
+        "api_key": api_key.public_id,
+        "tenant": world.tenant.pk,
+    }
+
+
+def _cases(table):
+    return [(name, method, template) for name, (methods, template) in table.items() for method in methods]
+
+
+@pytest.mark.parametrize(("name", "method", "template"), _cases(ID_ENDPOINTS))
+def test_another_tenants_admin_gets_404_for_tenant_a_ids(api, tenant_a, tenant_b, name, method, template):
+    path = template.format(**_paths(tenant_a))
+
+    response = api(method, path, key=tenant_b.admin_key, data={"user_id": str(tenant_a.finance.public_id)})
+
+    assert response.status_code == 404, (name, method, response.content)
+    assert str(tenant_a.finance.public_id) not in response.content.decode()
+
+
+@pytest.mark.parametrize(("name", "method", "template"), _cases(ID_ENDPOINTS))
+def test_another_tenants_session_on_its_own_host_gets_404(client, tenant_a, tenant_b, name, method, template):
+    with schema_context("tenant_b"):
+        client.force_login(tenant_b.admin)
+    path = template.format(**_paths(tenant_a))
+
+    response = getattr(client, method)(path, HTTP_HOST=tenant_b.host, content_type="application/json")
+
+    assert response.status_code == 404, (name, method)
+
+
+@pytest.mark.parametrize(("name", "method", "template"), _cases(ID_ENDPOINTS))
+def test_an_anonymous_caller_gets_401(api, tenant_a, name, method, template):
+    response = api(method, template.format(**_paths(tenant_a)), host=tenant_a.host)
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_authenticated"
+
+
+@pytest.mark.parametrize(("name", "method", "template"), _cases(OPERATOR_ID_ENDPOINTS))
+def test_operator_endpoints_refuse_anonymous_and_tenant_callers(api, tenant_a, name, method, template):
+    path = template.format(**_paths(tenant_a))
+
+    anonymous = api(method, path)
+    tenant_admin = api(method, path, key=tenant_a.admin_key)
+
+    assert anonymous.status_code == 401
+    assert tenant_admin.status_code == 404  # the operator API does not exist on a tenant's URL conf
+
+
+def _named_patterns_with_parameters(resolver: URLResolver, namespace: str = "") -> set[str]:
+    names = set()
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            names |= _named_patterns_with_parameters(entry, entry.namespace or namespace)
+        elif isinstance(entry, URLPattern) and entry.pattern.converters:
+            names.add(f"{namespace}:{entry.name}" if namespace else entry.name)
+    return names
+
+
+def test_every_endpoint_with_an_id_is_covered_by_the_isolation_tests():
+    tenant_names = _named_patterns_with_parameters(get_resolver("config.urls_tenant"))
+    public_names = _named_patterns_with_parameters(get_resolver("config.urls_public"))
+
+    assert tenant_names == set(ID_ENDPOINTS)
+    assert public_names == set(OPERATOR_ID_ENDPOINTS)
