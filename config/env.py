@@ -20,8 +20,9 @@ ENVIRONMENT: dict[str, str] = {
     "ENCLAVE_KEK": "unset: the key-encryption key is read from ENCLAVE_KEK_FILE (base64, 32 bytes)",
     "ENCLAVE_KEK_PREVIOUS": "unset: comma-separated retired KEKs still accepted for unwrapping",
     "ENCLAVE_KEK_FILE": "$ENCLAVE_VAR_DIR/secrets/kek.json (created by `manage.py keys_init`, 0600)",
-    "ENCLAVE_BASE_DOMAIN": "localhost: tenant pages are served at <schema>.<base domain>",
+    "ENCLAVE_BASE_DOMAIN": "localhost: tenant pages are served at <schema, _ as ->.<base domain>",
     "ENCLAVE_PUBLIC_HOSTS": "localhost,127.0.0.1: hosts that serve the operator console",
+    "ENCLAVE_EXTRA_HOSTS": "unset: further host names to accept (tenants' custom domains), comma-separated",
     "ENCLAVE_HOST": "127.0.0.1: address the web server binds to",
     "ENCLAVE_PORT": "8000: port of the web server",
     "ENCLAVE_LOG_FORMAT": "json (or text)",
@@ -33,6 +34,8 @@ ENVIRONMENT: dict[str, str] = {
     "ENCLAVE_LLM_THREADS": "number of cores: threads of the embedded llama.cpp server",
     "ENCLAVE_WORKER_CONCURRENCY": "2: Celery worker processes started by the run command",
     "HF_HUB_OFFLINE": "1: models come from installed packages, never from a hub",
+    "ENCLAVE_TEST_VAR_DIR": "var/test: the test command's own database, key file and broker files",
+    "PYTHON": "python3.11, else python3: the interpreter scripts/bootstrap builds .venv with",
 }
 
 

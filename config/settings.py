@@ -29,7 +29,7 @@ DEBUG = env.get_bool("DJANGO_DEBUG")
 
 ENCLAVE_BASE_DOMAIN = env.get("ENCLAVE_BASE_DOMAIN", "localhost")
 ENCLAVE_PUBLIC_HOSTS = env.get_list("ENCLAVE_PUBLIC_HOSTS", "localhost,127.0.0.1")
-ALLOWED_HOSTS = [*ENCLAVE_PUBLIC_HOSTS, f".{ENCLAVE_BASE_DOMAIN}", "testserver"]
+ALLOWED_HOSTS = [*ENCLAVE_PUBLIC_HOSTS, f".{ENCLAVE_BASE_DOMAIN}", *env.get_list("ENCLAVE_EXTRA_HOSTS", "")]
 ENCLAVE_FILE_STORE = env.get("ENCLAVE_FILE_STORE", str(VAR_DIR / "files"))
 ENCLAVE_KEK_FILE = env.get("ENCLAVE_KEK_FILE", str(VAR_DIR / "secrets" / "kek.json"))
 

@@ -1,0 +1,74 @@
+import pytest
+from django_tenants.utils import schema_exists
+
+from tenants.accounts.models import AuditEvent
+from tenants.models import Tenant
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_operator_creates_a_tenant_and_gets_its_admin_password_once(api, operator):
+    response = api("post", "/api/v1/operator/tenants/", key=operator.key,
+                   data={"name": "Stark", "schema_name": "stark", "admin_username": "tony"})
+
+    body = response.json()
+    assert response.status_code == 201
+    assert body["domains"] == ["stark.localhost"]
+    assert body["admin"]["password"]
+    assert schema_exists("stark")
+    assert "password" not in str(api("get", f"/api/v1/operator/tenants/{body['id']}/", key=operator.key).json())
+
+
+def test_creating_a_colliding_tenant_is_a_conflict_with_a_clear_message(api, operator, tenant_a):
+    response = api("post", "/api/v1/operator/tenants/", key=operator.key,
+                   data={"name": "Other", "schema_name": "tenant_a", "admin_username": "x"})
+
+    assert response.status_code == 409
+    assert "already in use" in response.json()["error"]["message"]
+
+
+def test_an_operator_suspends_resumes_and_deletes_a_tenant(api, operator, tenant_a):
+    base = f"/api/v1/operator/tenants/{tenant_a.tenant.pk}"
+
+    suspended = api("post", f"{base}/suspend/", key=operator.key, data={"reason": "billing"})
+    resumed = api("post", f"{base}/resume/", key=operator.key)
+    deleted = api("delete", f"{base}/", key=operator.key)
+
+    assert suspended.json()["status"] == "suspended"
+    assert resumed.json()["status"] == "active"
+    assert deleted.json()["receipt"]["tenant"] == "tenant_a"
+    assert not Tenant.objects.filter(schema_name="tenant_a").exists()
+    assert set(AuditEvent.objects.filter(target_id="tenant_a").values_list("action", flat=True)) >= {
+        "tenant.suspended", "tenant.resumed", "tenant.deleted"
+    }
+
+
+def test_an_unknown_tenant_id_is_404(api, operator):
+    assert api("get", "/api/v1/operator/tenants/999999/", key=operator.key).status_code == 404
+
+
+def test_the_operator_list_shows_tenants_without_their_content(api, operator, tenant_a, tenant_b):
+    body = api("get", "/api/v1/operator/tenants/", key=operator.key).json()
+
+    schemas = {tenant["schema_name"] for tenant in body["results"]}
+    assert {"tenant_a", "tenant_b"} <= schemas
+    assert "fay" not in str(body)
+
+
+def test_an_operator_key_cannot_reach_a_tenant_api(api, operator, tenant_a):
+    on_tenant_host = api("get", "/api/v1/me/", key=operator.key, host=tenant_a.host)
+    on_public_host = api("get", "/api/v1/me/", key=operator.key)
+
+    assert on_tenant_host.status_code == 403
+    assert on_public_host.status_code == 404
+
+
+def test_a_usage_refresh_is_queued_for_the_tenant(api, operator, tenant_a, monkeypatch):
+    sent = []
+    monkeypatch.setattr("tenants.apis.tenant_task_enqueue", lambda task, *, tenant: sent.append((task.name, tenant))
+                        or type("R", (), {"id": "queued"})())
+
+    response = api("post", f"/api/v1/operator/tenants/{tenant_a.tenant.pk}/usage/", key=operator.key)
+
+    assert response.status_code == 202
+    assert sent == [("tenants.tenant_usage_compute", tenant_a.tenant)]
