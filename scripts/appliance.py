@@ -82,8 +82,19 @@ class Supervisor:
         say(f"starting redis-server on 127.0.0.1:{port} (data in {data_dir})")
         process = self.start(
             "redis",
-            [redis_server, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(data_dir),
-             "--appendonly", "yes", "--save", ""],
+            [
+                redis_server,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--dir",
+                str(data_dir),
+                "--appendonly",
+                "yes",
+                "--save",
+                "",
+            ],
         )
         wait_for_port(port, process=process, name="redis-server")
         os.environ["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"

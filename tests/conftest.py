@@ -51,8 +51,10 @@ def _build_world(name: str, schema_name: str) -> TenantWorld:
         legal_group = accounts.group_create(name="legal", actor=admin)
         accounts.group_member_add(group=finance_group, user=finance, actor=admin)
         accounts.group_member_add(group=legal_group, user=legal, actor=admin)
-        keys = {user.username: accounts.api_key_create(user=user, name="tests", actor=user)[1]
-                for user in (admin, finance, legal)}
+        keys = {
+            user.username: accounts.api_key_create(user=user, name="tests", actor=user)[1]
+            for user in (admin, finance, legal)
+        }
     connection.set_schema_to_public()
     return TenantWorld(
         tenant=created.tenant,

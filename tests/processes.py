@@ -30,8 +30,21 @@ def celery_worker():
     queue = f"tests-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "DATABASE_URL": test_database_url(), "CELERY_BROKER_URL": settings.CELERY_BROKER_URL}
     command = [
-        sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-Q", queue,
-        "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "WARNING",
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "--pool",
+        "solo",
+        "-Q",
+        queue,
+        "--without-heartbeat",
+        "--without-gossip",
+        "--without-mingle",
+        "-l",
+        "WARNING",
     ]
     process = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR)
     try:

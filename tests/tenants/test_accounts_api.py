@@ -40,10 +40,12 @@ def test_a_member_cannot_manage_users(api, tenant_a):
 
 
 def test_an_admin_changes_a_role_and_cannot_demote_themselves(api, tenant_a):
-    promoted = api("patch", f"/api/v1/users/{tenant_a.finance.public_id}/", key=tenant_a.admin_key,
-                   data={"role": "admin"})
-    self_demotion = api("patch", f"/api/v1/users/{tenant_a.admin.public_id}/", key=tenant_a.admin_key,
-                        data={"role": "member"})
+    promoted = api(
+        "patch", f"/api/v1/users/{tenant_a.finance.public_id}/", key=tenant_a.admin_key, data={"role": "admin"}
+    )
+    self_demotion = api(
+        "patch", f"/api/v1/users/{tenant_a.admin.public_id}/", key=tenant_a.admin_key, data={"role": "member"}
+    )
 
     assert promoted.json()["role"] == "admin"
     assert self_demotion.status_code == 409

@@ -62,8 +62,12 @@ def test_a_member_cannot_see_or_revoke_another_members_key(api, tenant_a):
 
 
 def test_an_admin_can_revoke_any_key_of_the_tenant_and_issue_keys_for_users(api, tenant_a):
-    issued = api("post", "/api/v1/api-keys/", key=tenant_a.admin_key,
-                 data={"name": "for fay", "user_id": str(tenant_a.finance.public_id)}).json()
+    issued = api(
+        "post",
+        "/api/v1/api-keys/",
+        key=tenant_a.admin_key,
+        data={"name": "for fay", "user_id": str(tenant_a.finance.public_id)},
+    ).json()
 
     assert api("get", "/api/v1/me/", key=issued["key"]).json()["username"] == "fay"
     assert api("delete", f"/api/v1/api-keys/{issued['id']}/", key=tenant_a.admin_key).status_code == 204
@@ -71,8 +75,12 @@ def test_an_admin_can_revoke_any_key_of_the_tenant_and_issue_keys_for_users(api,
 
 
 def test_a_member_cannot_issue_keys_for_someone_else(api, tenant_a):
-    response = api("post", "/api/v1/api-keys/", key=tenant_a.finance_key,
-                   data={"name": "x", "user_id": str(tenant_a.legal.public_id)})
+    response = api(
+        "post",
+        "/api/v1/api-keys/",
+        key=tenant_a.finance_key,
+        data={"name": "x", "user_id": str(tenant_a.legal.public_id)},
+    )
 
     assert response.status_code == 403
 

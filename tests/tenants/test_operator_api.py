@@ -8,8 +8,12 @@ pytestmark = pytest.mark.django_db
 
 
 def test_an_operator_creates_a_tenant_and_gets_its_admin_password_once(api, operator):
-    response = api("post", "/api/v1/operator/tenants/", key=operator.key,
-                   data={"name": "Stark", "schema_name": "stark", "admin_username": "tony"})
+    response = api(
+        "post",
+        "/api/v1/operator/tenants/",
+        key=operator.key,
+        data={"name": "Stark", "schema_name": "stark", "admin_username": "tony"},
+    )
 
     body = response.json()
     assert response.status_code == 201
@@ -20,8 +24,12 @@ def test_an_operator_creates_a_tenant_and_gets_its_admin_password_once(api, oper
 
 
 def test_creating_a_colliding_tenant_is_a_conflict_with_a_clear_message(api, operator, tenant_a):
-    response = api("post", "/api/v1/operator/tenants/", key=operator.key,
-                   data={"name": "Other", "schema_name": "tenant_a", "admin_username": "x"})
+    response = api(
+        "post",
+        "/api/v1/operator/tenants/",
+        key=operator.key,
+        data={"name": "Other", "schema_name": "tenant_a", "admin_username": "x"},
+    )
 
     assert response.status_code == 409
     assert "already in use" in response.json()["error"]["message"]
@@ -39,7 +47,9 @@ def test_an_operator_suspends_resumes_and_deletes_a_tenant(api, operator, tenant
     assert deleted.json()["receipt"]["tenant"] == "tenant_a"
     assert not Tenant.objects.filter(schema_name="tenant_a").exists()
     assert set(AuditEvent.objects.filter(target_id="tenant_a").values_list("action", flat=True)) >= {
-        "tenant.suspended", "tenant.resumed", "tenant.deleted"
+        "tenant.suspended",
+        "tenant.resumed",
+        "tenant.deleted",
     }
 
 
@@ -65,8 +75,10 @@ def test_an_operator_key_cannot_reach_a_tenant_api(api, operator, tenant_a):
 
 def test_a_usage_refresh_is_queued_for_the_tenant(api, operator, tenant_a, monkeypatch):
     sent = []
-    monkeypatch.setattr("tenants.apis.tenant_task_enqueue", lambda task, *, tenant: sent.append((task.name, tenant))
-                        or type("R", (), {"id": "queued"})())
+    monkeypatch.setattr(
+        "tenants.apis.tenant_task_enqueue",
+        lambda task, *, tenant: sent.append((task.name, tenant)) or type("R", (), {"id": "queued"})(),
+    )
 
     response = api("post", f"/api/v1/operator/tenants/{tenant_a.tenant.pk}/usage/", key=operator.key)
 

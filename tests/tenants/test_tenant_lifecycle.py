@@ -13,7 +13,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_creating_a_tenant_makes_its_schema_domain_data_key_admin_and_audit_entries():
-    created = services.tenant_create(name="Globex", schema_name="globex", admin_username="root", admin_password=PASSWORD)
+    created = services.tenant_create(
+        name="Globex", schema_name="globex", admin_username="root", admin_password=PASSWORD
+    )
 
     assert schema_exists("globex")
     assert Domain.objects.get(tenant=created.tenant).domain == "globex.localhost"
@@ -108,7 +110,9 @@ def test_deleting_a_tenant_drops_schema_files_keys_and_routes_and_returns_a_rece
     api, settings, tmp_path, django_capture_on_commit_callbacks
 ):
     settings.ENCLAVE_FILE_STORE = str(tmp_path)
-    created = services.tenant_create(name="Doomed", schema_name="doomed", admin_username="root", admin_password=PASSWORD)
+    created = services.tenant_create(
+        name="Doomed", schema_name="doomed", admin_username="root", admin_password=PASSWORD
+    )
     tenant = created.tenant
     tenant_id = tenant.pk
     with schema_context("doomed"):
