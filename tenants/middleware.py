@@ -12,7 +12,7 @@ from django.db import connection
 from django.http.request import split_domain_port
 
 from config.api import error_response
-from config.logging import tenant_var
+from config.logging import tenant_var, user_var
 from tenants import selectors
 from tenants.accounts.base import client_ip
 from tenants.accounts.services import audit_record
@@ -31,6 +31,7 @@ class TenantResolutionMiddleware:
         finally:
             connection.set_schema_to_public()
             tenant_var.set("public")
+            user_var.set("-")
 
     def _handle(self, request):
         request.tenant = None
@@ -55,6 +56,7 @@ class TenantResolutionMiddleware:
                 )
             tenant = outcome.tenant
             request.api_key = outcome.api_key
+            user_var.set(outcome.api_key.user.username)
         elif not host_match.known:
             return error_response(status=404, code="unknown_host", message=f"No tenant is served at {host}.")
         else:

@@ -4,6 +4,7 @@ from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseForbidden
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tenants import selectors as tenant_selectors
@@ -19,6 +20,13 @@ def _may_sign_in_here(request, user: User) -> bool:
     return user.role in (User.Role.ADMIN, User.Role.MEMBER)
 
 
+def _safe_next(request) -> str:
+    target = request.GET.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return "/"
+
+
 @require_http_methods(["GET", "POST"])
 def login_view(request):
     error = ""
@@ -28,7 +36,7 @@ def login_view(request):
         if user is not None and _may_sign_in_here(request, user):
             login(request, user)
             audit_record(action="auth.login", actor=user, ip_address=client_ip(request))
-            return redirect(request.GET.get("next") or "/")
+            return redirect(_safe_next(request))
         audit_record(
             action="auth.login_failed", outcome="denied", actor_label=username[:150], ip_address=client_ip(request)
         )

@@ -58,6 +58,42 @@ def celery_worker():
             process.wait()
 
 
+def _wait_for_port(port: int, process: subprocess.Popen, name: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode}")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{name} did not start within {timeout:.0f} s")
+
+
+@contextlib.contextmanager
+def web_server(timeout: float = 60):
+    """Start the ASGI server (uvicorn) on the test database; yields its port."""
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": test_database_url(), "CELERY_BROKER_URL": settings.CELERY_BROKER_URL}
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "config.asgi:application",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    process = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR)
+    try:
+        _wait_for_port(port, process, "uvicorn", timeout)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -74,16 +110,7 @@ def llama_server(timeout: float = 60):
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"llama.cpp server exited with {process.returncode}")
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.2)
-        else:
-            raise RuntimeError("llama.cpp server did not start")
+        _wait_for_port(port, process, "llama.cpp server", timeout)
         yield f"http://127.0.0.1:{port}/v1"
     finally:
         process.terminate()

@@ -81,3 +81,11 @@ def test_a_host_outside_the_allowed_list_is_a_json_400(client):
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "host_not_allowed"
+
+
+def test_sign_in_never_redirects_to_another_site(client, tenant_a):
+    response = client.post(
+        "/login/?next=https://evil.example.com/", {"username": "fay", "password": PASSWORD}, HTTP_HOST=tenant_a.host
+    )
+
+    assert response["Location"] == "/"
