@@ -1,4 +1,7 @@
-"""Real processes for integration tests: a Celery worker and the embedded llama.cpp server."""
+"""Real processes for integration tests: a Celery worker, the ASGI server, the llama.cpp server.
+
+Each runs against the database pytest-django created, so it sees the committed session tenants.
+"""
 
 import contextlib
 import os
@@ -16,7 +19,6 @@ from inference.embedded import server_command
 
 
 def test_database_url() -> str:
-    """The URL of the database pytest-django created, for processes started by the tests."""
     db = connection.settings_dict
     credentials = quote(db["USER"]) + (":" + quote(db["PASSWORD"]) if db["PASSWORD"] else ":")
     if db["HOST"].startswith("/"):
@@ -24,38 +26,10 @@ def test_database_url() -> str:
     return f"postgresql://{credentials}@{db['HOST']}:{db['PORT'] or 5432}/{quote(db['NAME'])}"
 
 
-@contextlib.contextmanager
-def celery_worker():
-    """Start `celery worker` on a queue of its own; yields the queue name."""
-    queue = f"tests-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "DATABASE_URL": test_database_url(), "CELERY_BROKER_URL": settings.CELERY_BROKER_URL}
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "config",
-        "worker",
-        "--pool",
-        "solo",
-        "-Q",
-        queue,
-        "--without-heartbeat",
-        "--without-gossip",
-        "--without-mingle",
-        "-l",
-        "WARNING",
-    ]
-    process = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR)
-    try:
-        yield queue
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def _wait_for_port(port: int, process: subprocess.Popen, name: str, timeout: float) -> None:
@@ -71,47 +45,45 @@ def _wait_for_port(port: int, process: subprocess.Popen, name: str, timeout: flo
 
 
 @contextlib.contextmanager
-def web_server(timeout: float = 60):
-    """Start the ASGI server (uvicorn) on the test database; yields its port."""
-    port = _free_port()
+def _running(command: list[str], *, quiet: bool = False):
     env = {**os.environ, "DATABASE_URL": test_database_url(), "CELERY_BROKER_URL": settings.CELERY_BROKER_URL}
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "config.asgi:application",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
-    process = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR)
+    output = subprocess.DEVNULL if quiet else None
+    process = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, stdout=output, stderr=output)
     try:
-        _wait_for_port(port, process, "uvicorn", timeout)
-        yield port
+        yield process
     finally:
         process.terminate()
-        process.wait(timeout=20)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+@contextlib.contextmanager
+def celery_worker():
+    """`celery worker` on a queue of its own; yields the queue name."""
+    queue = f"tests-{uuid.uuid4().hex[:8]}"
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-Q", queue]
+    command += ["--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "WARNING"]
+    with _running(command):
+        yield queue
+
+
+@contextlib.contextmanager
+def web_server(timeout: float = 60):
+    """The ASGI server (uvicorn) on a free port; yields the port."""
+    port = _free_port()
+    command = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(port)]
+    with _running([*command, "--log-level", "warning"]) as process:
+        _wait_for_port(port, process, "uvicorn", timeout)
+        yield port
 
 
 @contextlib.contextmanager
 def llama_server(timeout: float = 60):
-    """Start the embedded llama.cpp server on a free port; yields its OpenAI-compatible base URL."""
+    """The embedded llama.cpp server on a free port; yields its OpenAI-compatible base URL."""
     port = _free_port()
-    process = subprocess.Popen(
-        server_command(host="127.0.0.1", port=port, threads=2),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    with _running(server_command(host="127.0.0.1", port=port, threads=2), quiet=True) as process:
         _wait_for_port(port, process, "llama.cpp server", timeout)
         yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
