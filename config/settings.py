@@ -31,6 +31,10 @@ ENCLAVE_BASE_DOMAIN = env.get("ENCLAVE_BASE_DOMAIN", "localhost")
 ENCLAVE_PUBLIC_HOSTS = env.get_list("ENCLAVE_PUBLIC_HOSTS", "localhost,127.0.0.1")
 ALLOWED_HOSTS = [*ENCLAVE_PUBLIC_HOSTS, f".{ENCLAVE_BASE_DOMAIN}", *env.get_list("ENCLAVE_EXTRA_HOSTS", "")]
 ENCLAVE_FILE_STORE = env.get("ENCLAVE_FILE_STORE", str(VAR_DIR / "files"))
+ENCLAVE_UPLOAD_MAX_BYTES = int(env.get("ENCLAVE_UPLOAD_MAX_BYTES", str(50 * 1024 * 1024)))
+ENCLAVE_TENANT_QUOTA_BYTES = int(env.get("ENCLAVE_TENANT_QUOTA_BYTES", str(5 * 1024 * 1024 * 1024)))
+ENCLAVE_INGESTION_QUEUE = env.get("ENCLAVE_INGESTION_QUEUE", "ingestion")
+ENCLAVE_INGESTION_STALE_SECONDS = int(env.get("ENCLAVE_INGESTION_STALE_SECONDS", "300"))
 ENCLAVE_KEK_FILE = env.get("ENCLAVE_KEK_FILE", str(VAR_DIR / "secrets" / "kek.json"))
 
 SHARED_APPS = [
@@ -139,17 +143,26 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
+DATA_UPLOAD_MAX_NUMBER_FILES = 100
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
 # Celery: no lost work. A task is acknowledged only after it finished; a worker that dies
 # mid-task leaves it to be redelivered, after the broker's visibility timeout.
 CELERY_TASK_TIME_LIMIT = 3600
 CELERY_TASK_SOFT_TIME_LIMIT = 3300
 CELERY_BROKER_URL = env.get("CELERY_BROKER_URL") or env.get("REDIS_URL") or "filesystem://"
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * CELERY_TASK_TIME_LIMIT}
+# Priorities 0 (first) to 9 on Redis: ingestion lowers the priority of a tenant's backlog (fairness).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 2 * CELERY_TASK_TIME_LIMIT,
+    "queue_order_strategy": "priority",
+    "priority_steps": list(range(10)),
+    "sep": ":",
+}
 if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = VAR_DIR / "broker"
     for _sub in ("out", "processed"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS.update(
+    CELERY_BROKER_TRANSPORT_OPTIONS = dict(
         data_folder_in=str(_broker_dir / "out"),
         data_folder_out=str(_broker_dir / "out"),
         processed_folder=str(_broker_dir / "processed"),

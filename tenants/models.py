@@ -14,6 +14,7 @@ class Tenant(TenantMixin):
     created_at = models.DateTimeField(auto_now_add=True)
     suspended_at = models.DateTimeField(null=True, blank=True)
     suspension_reason = models.CharField(max_length=200, blank=True)
+    storage_quota_bytes = models.PositiveBigIntegerField(null=True, blank=True)
     usage = models.JSONField(default=dict, blank=True)
     usage_computed_at = models.DateTimeField(null=True, blank=True)
 
@@ -23,6 +24,12 @@ class Tenant(TenantMixin):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def storage_quota(self) -> int:
+        from django.conf import settings
+
+        return self.storage_quota_bytes or settings.ENCLAVE_TENANT_QUOTA_BYTES
 
     @property
     def is_active(self) -> bool:

@@ -1,0 +1,224 @@
+"""Starting ingestion work: uploads, new versions, ACL changes, deletion. The work itself is in pipeline.py."""
+
+import unicodedata
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from config.api import ServiceError
+from ingestion import storage
+from ingestion.detect import UnsupportedFile, detect
+from ingestion.models import Document, DocumentVersion, IngestionStatus
+from retrieval import services as chunk_services
+from tenants.accounts.models import Group, User
+from tenants.accounts.selectors import EVERYONE
+from tenants.accounts.services import audit_record
+from tenants.models import Tenant
+from tenants.tasking import tenant_task_enqueue
+
+BACKLOG_PER_PRIORITY_STEP = 2
+
+
+class UploadRejected(ServiceError):
+    """A file that is not accepted at all (nothing is stored): too large, over quota."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+class AclError(ServiceError):
+    pass
+
+
+@dataclass(frozen=True)
+class UploadOutcome:
+    document: Document
+    version: DocumentVersion | None
+    unchanged: bool = False
+
+
+def filename_clean(name: str) -> str:
+    """A display name that is safe anywhere: no folders, no control characters, at most 255 characters."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = PurePath(name.replace("\\", "/")).name
+    name = "".join(char for char in name if unicodedata.category(char)[0] != "C").strip().lstrip(".")
+    return name[:255] or "unnamed"
+
+
+def acl_principals_build(*, everyone: bool, group_ids: list, user_ids: list) -> list[str]:
+    """Turn an ACL request into principals, checking each group and user exists in this tenant."""
+    if everyone:
+        return [EVERYONE]
+    groups = {str(g) for g in Group.objects.filter(public_id__in=group_ids).values_list("public_id", flat=True)}
+    users = {str(u) for u in User.objects.filter(public_id__in=user_ids).values_list("public_id", flat=True)}
+    missing = {str(i) for i in group_ids} - groups | {str(i) for i in user_ids} - users
+    if missing:
+        raise AclError(f"unknown groups or users in the ACL: {', '.join(sorted(missing))}")
+    principals = [f"group:{g}" for g in sorted(groups)] + [f"user:{u}" for u in sorted(users)]
+    if not principals:
+        raise AclError("the ACL names nobody: choose the whole tenant, or groups or users")
+    return principals
+
+
+def tenant_storage_used() -> int:
+    """Bytes of distinct stored originals in the current tenant (a file stored once counts once)."""
+    table = DocumentVersion._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COALESCE(SUM(size_bytes), 0) FROM (SELECT DISTINCT sha256, size_bytes FROM {table} "
+            "WHERE file_kind <> '') AS stored"
+        )
+        return int(cursor.fetchone()[0])
+
+
+def _check_limits(*, tenant: Tenant, data: bytes, sha256: str) -> None:
+    if len(data) > settings.ENCLAVE_UPLOAD_MAX_BYTES:
+        raise UploadRejected(
+            "file_too_large",
+            f"the file is {len(data):,} bytes; the limit is {settings.ENCLAVE_UPLOAD_MAX_BYTES:,} bytes",
+        )
+    if DocumentVersion.objects.filter(sha256=sha256, file_kind__gt="").exists():
+        return  # already stored: costs nothing more
+    if tenant_storage_used() + len(data) > tenant.storage_quota:
+        raise UploadRejected(
+            "quota_exceeded", f"the tenant's storage quota of {tenant.storage_quota:,} bytes is used up"
+        )
+
+
+def _priority(*, tenant_backlog: int) -> int:
+    return min(9, tenant_backlog // BACKLOG_PER_PRIORITY_STEP)
+
+
+def _enqueue(*, tenant: Tenant, version: DocumentVersion) -> None:
+    from ingestion.tasks import document_version_ingest
+
+    backlog = DocumentVersion.objects.filter(status=IngestionStatus.QUEUED).exclude(pk=version.pk).count()
+    tenant_task_enqueue(
+        document_version_ingest,
+        tenant=tenant,
+        queue=settings.ENCLAVE_INGESTION_QUEUE,
+        priority=_priority(tenant_backlog=backlog),
+        version_id=version.pk,
+    )
+
+
+def document_upload(
+    *,
+    tenant: Tenant,
+    user: User,
+    filename: str,
+    data: bytes,
+    acl_principals: list[str] | None = None,
+    document: Document | None = None,
+) -> UploadOutcome:
+    """Store a new document, or a new version of `document`. Unsupported files become FAILED documents."""
+    sha256 = storage.content_sha256(data)
+    if document is not None:
+        latest = document.versions.order_by("-number").first()
+        if latest is not None and latest.sha256 == sha256 and latest.status != IngestionStatus.FAILED:
+            return UploadOutcome(document=document, version=latest, unchanged=True)
+    _check_limits(tenant=tenant, data=data, sha256=sha256)
+    clean_name = filename_clean(filename)
+    try:
+        detected, error = detect(data, clean_name), ""
+        kind, mime_type = detected.kind, detected.mime_type
+    except UnsupportedFile as exc:
+        kind, mime_type, error = "", "application/octet-stream", str(exc)
+    status = IngestionStatus.FAILED if error else IngestionStatus.QUEUED
+    with transaction.atomic():
+        if document is None:
+            document = Document.objects.create(
+                title=PurePath(clean_name).stem[:300] or clean_name,
+                filename=clean_name,
+                acl_principals=acl_principals or [EVERYONE],
+                uploaded_by=user,
+            )
+        else:
+            document = Document.objects.select_for_update().get(pk=document.pk)
+        number = document.latest_version + 1
+        version = DocumentVersion.objects.create(
+            document=document,
+            number=number,
+            sha256=sha256,
+            size_bytes=len(data),
+            file_kind=kind,
+            mime_type=mime_type,
+            status=status,
+            error=error,
+        )
+        document.latest_version = number
+        document.status, document.progress, document.error = status, 0, error
+        document.save(update_fields=["latest_version", "status", "progress", "error", "updated_at"])
+        audit_record(
+            action="document.uploaded",
+            actor=user,
+            target_type="document",
+            target_id=str(document.public_id),
+            detail={
+                "filename": clean_name,
+                "version": number,
+                "bytes": len(data),
+                "kind": kind or None,
+                "acl": document.acl_principals,
+                "rejected": error or None,
+            },
+        )
+        if not error:
+            storage.blob_put(tenant=tenant, data=data)
+            transaction.on_commit(lambda: _enqueue(tenant=tenant, version=version))
+    return UploadOutcome(document=document, version=version)
+
+
+def document_acl_update(*, document: Document, acl_principals: list[str], actor: User) -> Document:
+    with transaction.atomic():
+        before = document.acl_principals
+        document.acl_principals = acl_principals
+        document.save(update_fields=["acl_principals", "updated_at"])
+        chunk_services.chunks_acl_update(document_id=document.public_id, acl_principals=acl_principals)
+        audit_record(
+            action="document.acl_changed",
+            actor=actor,
+            target_type="document",
+            target_id=str(document.public_id),
+            detail={"from": before, "to": acl_principals},
+        )
+    return document
+
+
+def document_delete(*, tenant: Tenant, document: Document, actor: User) -> dict:
+    """Remove the document, its versions, its chunks and its stored files (when no other document uses them)."""
+    with transaction.atomic():
+        shas = set(document.versions.values_list("sha256", flat=True))
+        versions = document.versions.count()
+        chunks = chunk_services.chunks_delete_for_document(document_id=document.public_id)
+        public_id, filename = str(document.public_id), document.filename
+        document.delete()
+        orphaned = shas - set(DocumentVersion.objects.filter(sha256__in=shas).values_list("sha256", flat=True))
+        receipt = {
+            "document": public_id,
+            "filename": filename,
+            "versions": versions,
+            "chunks": chunks,
+            "files": len(orphaned),
+        }
+        audit_record(
+            action="document.deleted", actor=actor, target_type="document", target_id=public_id, detail=receipt
+        )
+        transaction.on_commit(lambda: [storage.blob_delete(tenant=tenant, sha256=sha) for sha in orphaned])
+    return receipt
+
+
+def versions_requeue_stale(*, tenant: Tenant, older_than) -> int:
+    """Queue again the versions whose worker stopped reporting (it died); the pipeline is idempotent."""
+    stale = DocumentVersion.objects.filter(
+        status__in=[IngestionStatus.PARSING, IngestionStatus.CHUNKING, IngestionStatus.EMBEDDING],
+        heartbeat_at__lt=older_than,
+    )
+    count = 0
+    for version in stale:
+        _enqueue(tenant=tenant, version=version)
+        count += 1
+    return count
