@@ -21,7 +21,7 @@ def _blob_path(tenant: Tenant, sha256: str) -> Path:
 def blob_put(*, tenant: Tenant, data: bytes) -> str:
     sha256 = content_sha256(data)
     path = _blob_path(tenant, sha256)
-    if path.exists():
+    if path.exists() and _readable(tenant=tenant, sha256=sha256):
         return sha256
     path.parent.mkdir(parents=True, exist_ok=True)
     blob = crypto.encrypt(tenant=tenant, object_id=f"blob:{sha256}", plaintext=data)
@@ -32,6 +32,15 @@ def blob_put(*, tenant: Tenant, data: bytes) -> str:
         os.fsync(handle.fileno())
     os.replace(temporary, path)
     return sha256
+
+
+def _readable(*, tenant: Tenant, sha256: str) -> bool:
+    """A file left by an earlier tenant of the same name, or a damaged one, is written again."""
+    try:
+        blob_get(tenant=tenant, sha256=sha256)
+    except crypto.DecryptionError:
+        return False
+    return True
 
 
 def blob_get(*, tenant: Tenant, sha256: str) -> bytes:

@@ -53,7 +53,8 @@ def tenant_task(*args, **options):
     return shared_task(*args, **options)
 
 
-def tenant_task_enqueue(task: TenantTask, *, tenant: Tenant, queue: str | None = None, priority: int | None = None,
-                        **kwargs):
+def tenant_task_enqueue(
+    task: TenantTask, *, tenant: Tenant, queue: str | None = None, priority: int | None = None, **kwargs
+):
     options = {key: value for key, value in {"queue": queue, "priority": priority}.items() if value is not None}
     return task.apply_async(kwargs={**kwargs, TENANT_KWARG: tenant.schema_name}, **options)

@@ -70,6 +70,14 @@ def _build_world(name: str, schema_name: str) -> TenantWorld:
     )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _file_store(tmp_path_factory):
+    """Stored files of this session only: the test database is new each session, and so are its keys."""
+    from django.conf import settings
+
+    settings.ENCLAVE_FILE_STORE = str(tmp_path_factory.mktemp("files"))
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():

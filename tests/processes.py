@@ -46,7 +46,12 @@ def _wait_for_port(port: int, process: subprocess.Popen, name: str, timeout: flo
 
 @contextlib.contextmanager
 def _running(command: list[str], *, quiet: bool = False):
-    env = {**os.environ, "DATABASE_URL": test_database_url(), "CELERY_BROKER_URL": settings.CELERY_BROKER_URL}
+    env = {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "ENCLAVE_FILE_STORE": settings.ENCLAVE_FILE_STORE,
+    }
     output = subprocess.DEVNULL if quiet else None
     process = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, stdout=output, stderr=output)
     try:

@@ -23,8 +23,12 @@ def ingest():
     def _ingest(world, filename: str, data: bytes, *, user=None, acl=None, document=None) -> Document:
         with schema_context(world.tenant.schema_name):
             outcome = document_upload(
-                tenant=world.tenant, user=user or world.admin, filename=filename, data=data,
-                acl_principals=acl, document=document,
+                tenant=world.tenant,
+                user=user or world.admin,
+                filename=filename,
+                data=data,
+                acl_principals=acl,
+                document=document,
             )
         if outcome.version is not None and not outcome.unchanged:
             document_version_ingest.apply(

@@ -5,9 +5,8 @@ from django.conf import settings
 from django_tenants.utils import schema_context
 
 from ingestion.models import IngestionStatus
-from retrieval.models import Chunk
 from retrieval.embeddings import MODEL_NAME
-from tests.ingestion.conftest import example
+from retrieval.models import Chunk
 
 pytestmark = pytest.mark.django_db
 COVID = settings.BASE_DIR.parent / "shared" / "corpora" / "covid-qa-dev" / "corpus.jsonl"
@@ -32,4 +31,3 @@ def test_a_long_text_document_is_chunked_embedded_and_indexed(ingest, tenant_a):
     assert all(chunk.embedding_model == MODEL_NAME and len(chunk.embedding) == 384 for chunk in chunks)
     assert all(chunk.token_count <= 200 for chunk in chunks)
     assert chunks[0].acl_principals == ["tenant:everyone"]
-
