@@ -18,12 +18,15 @@ def error_response(*, status: int, code: str, message: str) -> JsonResponse:
 
 
 class ServiceError(Exception):
-    """A request a service refuses to carry out (a conflict with current state); shown to the caller as 409."""
+    """A request a service refuses to carry out; shown to the caller as `status_code` (409 unless set)."""
+
+    status_code = 409
+    code = "conflict"
 
 
 def exception_handler(exc, context):
     if isinstance(exc, ServiceError):
-        return Response(error_body(code="conflict", message=str(exc)), status=409)
+        return Response(error_body(code=exc.code, message=str(exc)), status=exc.status_code)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from config.urls_common import health_patterns, session_patterns
+from ingestion import views as ingestion_views
 from tenants import views
 
 urlpatterns = [
@@ -10,6 +11,8 @@ urlpatterns = [
     *session_patterns,
     path("", views.tenant_console, name="tenant-console"),
     path("api/v1/", include("tenants.accounts.urls")),
+    path("api/v1/", include("ingestion.urls")),
+    path("documents/", ingestion_views.portal, name="portal"),
 ]
 
 handler404 = "config.views.not_found"

@@ -27,10 +27,12 @@ class UploadRejected(ServiceError):
     def __init__(self, code: str, message: str):
         super().__init__(message)
         self.code = code
+        self.status_code = 413 if code == "file_too_large" else 507
 
 
 class AclError(ServiceError):
-    pass
+    status_code = 400
+    code = "invalid_acl"
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,20 @@ def document_acl_update(*, document: Document, acl_principals: list[str], actor:
             target_type="document",
             target_id=str(document.public_id),
             detail={"from": before, "to": acl_principals},
+        )
+    return document
+
+
+def document_retitle(*, document: Document, title: str, actor: User) -> Document:
+    with transaction.atomic():
+        before, document.title = document.title, title.strip()[:300] or document.title
+        document.save(update_fields=["title", "updated_at"])
+        audit_record(
+            action="document.retitled",
+            actor=actor,
+            target_type="document",
+            target_id=str(document.public_id),
+            detail={"from": before, "to": document.title},
         )
     return document
 

@@ -8,6 +8,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from django_tenants.utils import schema_context
 
+from ingestion.services import document_upload
 from tenants.accounts.models import ApiKey
 
 pytestmark = pytest.mark.django_db
@@ -19,6 +20,8 @@ ID_ENDPOINTS = {
     "accounts:group-member-list": (["get", "post"], "/api/v1/groups/{group}/members/"),
     "accounts:group-member-detail": (["delete"], "/api/v1/groups/{group}/members/{user}/"),
     "accounts:api-key-detail": (["get", "delete"], "/api/v1/api-keys/{api_key}/"),
+    "ingestion:document-detail": (["get", "patch", "delete"], "/api/v1/documents/{document}/"),
+    "ingestion:document-version-list": (["post"], "/api/v1/documents/{document}/versions/"),
 }
 OPERATOR_ID_ENDPOINTS = {
     "operator:tenant-detail": (["get", "delete"], "/api/v1/operator/tenants/{tenant}/"),
@@ -31,7 +34,9 @@ OPERATOR_ID_ENDPOINTS = {
 def _paths(world) -> dict:
     with schema_context("tenant_a"):
         api_key = ApiKey.objects.get(prefix=world.admin_key.split("_")[1])
+        document = document_upload(tenant=world.tenant, user=world.admin, filename="a.txt", data=b"tenant a only")
     return {
+        "document": document.document.public_id,
         "user": world.finance.public_id,
         "group": world.finance_group.public_id,
         "api_key": api_key.public_id,

@@ -1,0 +1,62 @@
+"""Reads of documents, with the caller's ACL inside the query."""
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+from rest_framework.exceptions import PermissionDenied
+
+from ingestion.models import Document, DocumentVersion, IngestionStatus
+from tenants.accounts.models import User
+
+IN_PROGRESS = [IngestionStatus.PARSING, IngestionStatus.CHUNKING, IngestionStatus.EMBEDDING]
+
+
+def document_list_for_user(*, user: User, principals: list[str]) -> QuerySet[Document]:
+    """Documents the caller may read (any of their principals is on the ACL), or uploaded, or all for an admin."""
+    documents = Document.objects.select_related("uploaded_by").order_by("-created_at", "-id")
+    if user.is_tenant_admin:
+        return documents
+    return documents.filter(Q(acl_principals__overlap=principals) | Q(uploaded_by=user))
+
+
+def document_get_for_user(*, user: User, principals: list[str], public_id) -> Document:
+    document = document_list_for_user(user=user, principals=principals).filter(public_id=public_id).first()
+    if document is None:
+        raise Http404
+    return document
+
+
+def document_get_for_manager(*, user: User, principals: list[str], public_id) -> Document:
+    """A document the caller may change: they uploaded it, or they are a tenant admin."""
+    document = document_get_for_user(user=user, principals=principals, public_id=public_id)
+    if not user.is_tenant_admin and document.uploaded_by_id != user.pk:
+        raise PermissionDenied("Only the uploader or a tenant admin can change this document.")
+    return document
+
+
+def document_versions(*, document: Document) -> QuerySet[DocumentVersion]:
+    return document.versions.order_by("-number")
+
+
+def ingestion_queue(*, user: User, principals: list[str]) -> dict:
+    """The tenant's ingestion queue as the caller may see it: counts by state and the waiting documents in order."""
+    visible = document_list_for_user(user=user, principals=principals)
+    counts = dict(visible.order_by().values_list("status").annotate(n=Count("id")))
+    waiting = (
+        DocumentVersion.objects.filter(status__in=[IngestionStatus.QUEUED, *IN_PROGRESS], document__in=visible)
+        .select_related("document")
+        .order_by("created_at", "id")
+    )
+    return {
+        "counts": {status: counts.get(status, 0) for status in IngestionStatus.values},
+        "waiting": [
+            {
+                "position": position,
+                "document": str(version.document.public_id),
+                "filename": version.document.filename,
+                "version": version.number,
+                "status": version.status,
+                "progress": version.progress,
+            }
+            for position, version in enumerate(waiting, start=1)
+        ],
+    }

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from ingestion import apis
+
+app_name = "ingestion"
+
+urlpatterns = [
+    path("documents/", apis.DocumentListApi.as_view(), name="document-list"),
+    path("documents/<uuid:document_id>/", apis.DocumentDetailApi.as_view(), name="document-detail"),
+    path("documents/<uuid:document_id>/versions/", apis.DocumentVersionListApi.as_view(), name="document-version-list"),
+    path("ingestion/queue/", apis.IngestionQueueApi.as_view(), name="queue"),
+]

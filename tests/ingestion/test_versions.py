@@ -1,0 +1,147 @@
+import pytest
+from django_tenants.utils import schema_context
+
+from ingestion import storage
+from ingestion.models import Document, DocumentVersion, IngestionStatus
+from ingestion.services import document_acl_update, document_delete, document_upload
+from ingestion.tasks import document_version_ingest
+from retrieval.embeddings import Embedder
+from retrieval.models import Chunk
+from tenants.tasking import TENANT_KWARG
+
+pytestmark = pytest.mark.django_db
+TEXT_V1 = ("The northern warehouse ships orders on Mondays and Thursdays. " * 60).encode()
+TEXT_V2 = ("The southern warehouse ships orders every weekday before noon. " * 60).encode()
+
+
+def _chunks(document) -> list[tuple]:
+    with schema_context("tenant_a"):
+        return list(
+            Chunk.objects.filter(document_id=document.public_id)
+            .order_by("ordinal")
+            .values_list("id", "version", "ordinal", "text", "content_hash")
+        )
+
+
+def _run(version_id: int) -> None:
+    document_version_ingest.apply(kwargs={TENANT_KWARG: "tenant_a", "version_id": version_id})
+
+
+def test_running_the_task_again_leaves_exactly_the_same_rows(ingest, tenant_a):
+    document = ingest(tenant_a, "w.txt", TEXT_V1)
+    before = _chunks(document)
+    with schema_context("tenant_a"):
+        version = DocumentVersion.objects.get(document=document)
+        DocumentVersion.objects.filter(pk=version.pk).update(status=IngestionStatus.EMBEDDING)
+
+    _run(version.pk)
+
+    assert _chunks(document) == before
+    assert len({row[0] for row in before}) == len(before) > 1
+
+
+def test_new_content_creates_a_version_that_replaces_the_chunks(ingest, tenant_a):
+    document = ingest(tenant_a, "w.txt", TEXT_V1)
+
+    updated = ingest(tenant_a, "w.txt", TEXT_V2, document=document)
+
+    rows = _chunks(updated)
+    assert updated.current_version == 2
+    assert {row[1] for row in rows} == {2}
+    assert all("southern" in row[3] for row in rows)
+
+
+def test_the_same_content_again_for_a_document_makes_no_new_version(ingest, tenant_a):
+    document = ingest(tenant_a, "w.txt", TEXT_V1)
+
+    with schema_context("tenant_a"):
+        outcome = document_upload(
+            tenant=tenant_a.tenant, user=tenant_a.admin, filename="w.txt", data=TEXT_V1, document=document
+        )
+        assert outcome.unchanged
+        assert DocumentVersion.objects.filter(document=document).count() == 1
+
+
+def test_identical_content_in_another_document_is_not_embedded_again(ingest, tenant_a, monkeypatch):
+    ingest(tenant_a, "first.txt", TEXT_V1)
+    embedded = []
+    original = Embedder.embed
+    monkeypatch.setattr(
+        Embedder, "embed", lambda self, texts, **kw: embedded.extend(texts) or original(self, texts, **kw)
+    )
+
+    copy = ingest(tenant_a, "copy.txt", TEXT_V1)
+
+    assert copy.status == IngestionStatus.INDEXED
+    assert copy.chunk_count > 1
+    assert embedded == []
+
+
+def test_a_failed_new_version_leaves_the_old_one_searchable(ingest, tenant_a):
+    document = ingest(tenant_a, "w.txt", TEXT_V1)
+    before = _chunks(document)
+
+    failed = ingest(tenant_a, "w.txt", b"\x89PNG\r\n\x1a\n" + b"\0" * 100, document=document)
+
+    assert failed.status == IngestionStatus.FAILED
+    assert failed.current_version == 1
+    assert _chunks(document) == before
+
+
+def test_a_version_overtaken_by_a_newer_upload_is_not_indexed(tenant_a):
+    with schema_context("tenant_a"):
+        first = document_upload(tenant=tenant_a.tenant, user=tenant_a.admin, filename="w.txt", data=TEXT_V1)
+        second = document_upload(
+            tenant=tenant_a.tenant, user=tenant_a.admin, filename="w.txt", data=TEXT_V2, document=first.document
+        )
+
+    _run(first.version.pk)
+    _run(second.version.pk)
+
+    with schema_context("tenant_a"):
+        assert DocumentVersion.objects.get(pk=first.version.pk).error == "superseded by version 2"
+        document = Document.objects.get(pk=first.document.pk)
+    assert document.current_version == 2
+    assert {row[1] for row in _chunks(document)} == {2}
+
+
+def test_changing_the_acl_changes_the_principals_on_every_chunk(ingest, tenant_a):
+    document = ingest(tenant_a, "w.txt", TEXT_V1)
+    principals = [f"group:{tenant_a.finance_group.public_id}"]
+
+    with schema_context("tenant_a"):
+        document_acl_update(document=document, acl_principals=principals, actor=tenant_a.admin)
+        stored = set(
+            map(tuple, Chunk.objects.filter(document_id=document.public_id).values_list("acl_principals", flat=True))
+        )
+    assert stored == {tuple(principals)}
+
+
+def test_deleting_a_document_removes_chunks_versions_and_its_file_but_not_a_shared_one(
+    ingest, tenant_a, django_capture_on_commit_callbacks
+):
+    shared_a = ingest(tenant_a, "a.txt", TEXT_V1)
+    shared_b = ingest(tenant_a, "b.txt", TEXT_V1)
+    alone = ingest(tenant_a, "c.txt", TEXT_V2)
+    sha_shared, sha_alone = storage.content_sha256(TEXT_V1), storage.content_sha256(TEXT_V2)
+
+    with schema_context("tenant_a"), django_capture_on_commit_callbacks(execute=True):
+        receipt = document_delete(tenant=tenant_a.tenant, document=alone, actor=tenant_a.admin)
+        document_delete(tenant=tenant_a.tenant, document=shared_a, actor=tenant_a.admin)
+
+    assert receipt["chunks"] == alone.chunk_count and receipt["files"] == 1
+    assert not storage.blob_exists(tenant=tenant_a.tenant, sha256=sha_alone)
+    assert storage.blob_exists(tenant=tenant_a.tenant, sha256=sha_shared)
+    assert _chunks(alone) == []
+    assert _chunks(shared_b) != []
+    with schema_context("tenant_a"):
+        assert not DocumentVersion.objects.filter(document_id=alone.pk).exists()
+
+
+def test_stored_originals_are_encrypted_at_rest(ingest, tenant_a):
+    ingest(tenant_a, "w.txt", TEXT_V1)
+
+    path = storage._blob_path(tenant_a.tenant, storage.content_sha256(TEXT_V1))
+
+    assert b"warehouse" not in path.read_bytes()
+    assert storage.blob_get(tenant=tenant_a.tenant, sha256=storage.content_sha256(TEXT_V1)) == TEXT_V1
