@@ -114,7 +114,10 @@ class Supervisor:
     def start_app(self) -> None:
         concurrency = env.get("ENCLAVE_WORKER_CONCURRENCY", "2")
         say(f"starting the Celery worker ({concurrency} processes)")
-        self.start("worker", [PYTHON, "-m", "celery", "-A", "config", "worker", "-l", "INFO", "-c", concurrency])
+        queues = f"celery,{env.get('ENCLAVE_INGESTION_QUEUE', 'ingestion')}"
+        self.start(
+            "worker", [PYTHON, "-m", "celery", "-A", "config", "worker", "-l", "INFO", "-c", concurrency, "-Q", queues]
+        )
         host, port = env.get("ENCLAVE_HOST", "127.0.0.1"), int(env.get("ENCLAVE_PORT", "8000"))
         say(f"starting the web server (uvicorn, ASGI) on {host}:{port}")
         web = self.start(

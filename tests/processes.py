@@ -45,9 +45,10 @@ def _wait_for_port(port: int, process: subprocess.Popen, name: str, timeout: flo
 
 
 @contextlib.contextmanager
-def _running(command: list[str], *, quiet: bool = False):
+def _running(command: list[str], *, quiet: bool = False, extra_env: dict | None = None):
     env = {
         **os.environ,
+        **(extra_env or {}),
         "DATABASE_URL": test_database_url(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "ENCLAVE_FILE_STORE": settings.ENCLAVE_FILE_STORE,
@@ -66,21 +67,22 @@ def _running(command: list[str], *, quiet: bool = False):
 
 
 @contextlib.contextmanager
-def celery_worker():
-    """`celery worker` on a queue of its own; yields the queue name."""
-    queue = f"tests-{uuid.uuid4().hex[:8]}"
+def celery_worker(*, queue: str | None = None, extra_env: dict | None = None):
+    """`celery worker` on a queue of its own (or `queue`); yields the process, with `.queue`."""
+    queue = queue or f"tests-{uuid.uuid4().hex[:8]}"
     command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-Q", queue]
     command += ["--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "WARNING"]
-    with _running(command):
-        yield queue
+    with _running(command, extra_env=extra_env) as process:
+        process.queue = queue
+        yield process
 
 
 @contextlib.contextmanager
-def web_server(timeout: float = 60):
+def web_server(timeout: float = 60, extra_env: dict | None = None):
     """The ASGI server (uvicorn) on a free port; yields the port."""
     port = _free_port()
     command = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(port)]
-    with _running([*command, "--log-level", "warning"]) as process:
+    with _running([*command, "--log-level", "warning"], extra_env=extra_env) as process:
         _wait_for_port(port, process, "uvicorn", timeout)
         yield port
 

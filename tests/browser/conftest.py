@@ -1,9 +1,14 @@
+import os
 import shutil
 
 import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.processes import web_server
+
+# Playwright's sync API runs an event loop in this thread; the tests' own ORM reads are plain
+# synchronous queries, which Django would otherwise refuse while that loop exists.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -69,9 +69,9 @@ def test_usage_is_computed_in_the_tenants_schema(tenant_a):
 
 @pytest.mark.integration
 def test_a_real_worker_runs_tenant_tasks_and_refuses_tasks_without_a_tenant(tenant_a, tenant_b):
-    with celery_worker() as queue:
-        good = tenant_usage_compute.apply_async(kwargs={TENANT_KWARG: "tenant_b"}, queue=queue)
-        bad = tenant_usage_compute.apply_async(kwargs={}, queue=queue)
+    with celery_worker() as worker:
+        good = tenant_usage_compute.apply_async(kwargs={TENANT_KWARG: "tenant_b"}, queue=worker.queue)
+        bad = tenant_usage_compute.apply_async(kwargs={}, queue=worker.queue)
 
         usage = good.get(timeout=120)
         with pytest.raises(Exception, match="without a tenant"):
