@@ -72,7 +72,7 @@ def celery_worker(*, queue: str | None = None, extra_env: dict | None = None):
     queue = queue or f"tests-{uuid.uuid4().hex[:8]}"
     command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-Q", queue]
     command += ["--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "WARNING"]
-    with _running(command, extra_env=extra_env) as process:
+    with _running(command, extra_env={"ENCLAVE_INGESTION_QUEUE": queue, **(extra_env or {})}) as process:
         process.queue = queue
         yield process
 
