@@ -18,6 +18,7 @@ from ingestion.parsers import parse
 from ingestion.services import document_delete, document_upload
 from retrieval.embeddings import embedder
 from retrieval.models import Chunk
+from tests.ingestion.conftest import example
 from tests.processes import celery_worker
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
@@ -83,10 +84,11 @@ def _version(schema: str, document: Document) -> DocumentVersion:
 
 
 def test_one_tenants_backlog_does_not_hold_back_another_tenants_document(committed):
+    broken = committed("a", "locked.pdf", example("pdf_password.pdf"))
     backlog = [committed("a", f"a-{n}.txt", f"tenant a backlog document number {n}".encode()) for n in range(12)]
     single = committed("b", "b.txt", b"tenant b has a single urgent document")
 
-    with celery_worker(queue=committed.queue):
+    with celery_worker(queue=committed.queue) as worker:
         _wait(
             lambda: (
                 all(_version("tenant_a", d).status == IngestionStatus.INDEXED for d in backlog)
@@ -96,6 +98,9 @@ def test_one_tenants_backlog_does_not_hold_back_another_tenants_document(committ
             "all documents indexed",
         )
 
+        assert worker.poll() is None, "the worker died"
+    assert _version("tenant_a", broken).status == IngestionStatus.FAILED
+    assert "password-protected" in _version("tenant_a", broken).error
     finished = sorted(
         [(_version("tenant_a", d).indexed_at, "a") for d in backlog] + [(_version("tenant_b", single).indexed_at, "b")]
     )
