@@ -37,12 +37,20 @@ class TenantTask(Task):
         if not tenant.is_active:
             raise TenantUnavailableError(f"task {self.name}: tenant {schema_name!r} is suspended")
         connection.set_tenant(tenant)
+        self.request.tenant_schema = schema_name
         token = tenant_var.set(schema_name)
         try:
             return super().__call__(*args, tenant=tenant, **kwargs)
         finally:
             connection.set_schema_to_public()
             tenant_var.reset(token)
+
+    def retry(self, args=None, kwargs=None, **options):
+        """Send the retry with the tenant it ran for (the handler's kwargs carry `tenant`, not the schema)."""
+        kwargs = dict(self.request.kwargs if kwargs is None else kwargs)
+        kwargs.pop("tenant", None)
+        kwargs[TENANT_KWARG] = self.request.tenant_schema
+        return super().retry(args=args, kwargs=kwargs, **options)
 
 
 def tenant_task(*args, **options):

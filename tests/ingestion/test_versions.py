@@ -145,3 +145,50 @@ def test_stored_originals_are_encrypted_at_rest(ingest, tenant_a):
 
     assert b"warehouse" not in path.read_bytes()
     assert storage.blob_get(tenant=tenant_a.tenant, sha256=storage.content_sha256(TEXT_V1)) == TEXT_V1
+
+
+def test_a_transient_database_error_is_retried_and_the_document_still_indexes(tenant_a, monkeypatch):
+    from django.db import OperationalError
+
+    from ingestion import pipeline
+
+    with schema_context("tenant_a"):
+        outcome = document_upload(tenant=tenant_a.tenant, user=tenant_a.admin, filename="w.txt", data=TEXT_V1)
+    real_index, calls = pipeline._index, []
+
+    def flaky_index(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real_index(**kwargs)
+
+    monkeypatch.setattr(pipeline, "_index", flaky_index)
+
+    _run(outcome.version.pk)
+
+    with schema_context("tenant_a"):
+        version = DocumentVersion.objects.get(pk=outcome.version.pk)
+    assert len(calls) == 2
+    assert version.status == IngestionStatus.INDEXED
+    assert version.attempts == 2
+
+
+def test_a_transient_error_that_persists_ends_failed_with_the_reason(tenant_a, monkeypatch):
+    from django.db import OperationalError
+
+    from ingestion import pipeline
+
+    with schema_context("tenant_a"):
+        outcome = document_upload(tenant=tenant_a.tenant, user=tenant_a.admin, filename="w.txt", data=TEXT_V1)
+
+    def broken_index(**kwargs):
+        raise OperationalError("database is down")
+
+    monkeypatch.setattr(pipeline, "_index", broken_index)
+
+    _run(outcome.version.pk)
+
+    with schema_context("tenant_a"):
+        version = DocumentVersion.objects.get(pk=outcome.version.pk)
+    assert version.status == IngestionStatus.FAILED
+    assert "failed 6 times: database is down" in version.error
