@@ -21,6 +21,7 @@ ENVIRONMENT: dict[str, str] = {
     "ENCLAVE_TENANT_QUOTA_BYTES": "5368709120 (5 GiB): stored originals per tenant, unless the tenant sets its own",
     "ENCLAVE_INGESTION_QUEUE": "ingestion: the Celery queue of ingestion tasks",
     "ENCLAVE_INGESTION_STALE_SECONDS": "300: a document whose worker has not reported for this long is re-queued",
+    "ENCLAVE_EMBEDDING_MODEL": "sentence-transformers/all-MiniLM-L6-v2: the model new passages are embedded with",
     "ENCLAVE_KEK": "unset: the key-encryption key is read from ENCLAVE_KEK_FILE (base64, 32 bytes)",
     "ENCLAVE_KEK_PREVIOUS": "unset: comma-separated retired KEKs still accepted for unwrapping",
     "ENCLAVE_KEK_FILE": "$ENCLAVE_VAR_DIR/secrets/kek.json (created by `manage.py keys_init`, 0600)",

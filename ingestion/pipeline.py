@@ -16,7 +16,8 @@ from ingestion.chunking import chunk_elements
 from ingestion.models import Document, DocumentVersion, IngestionStatus
 from ingestion.parsers import ParseError, parse
 from retrieval import services as chunk_services
-from retrieval.embeddings import embedder
+from retrieval.embeddings import Embedder, embedder
+from retrieval.selectors import index_models
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -47,8 +48,7 @@ def version_fail(*, version_id: int, reason: str) -> None:
     )
 
 
-def _embed(version: DocumentVersion, texts: list[str], hashes: list[str]) -> list:
-    model = embedder()
+def _embed(version: DocumentVersion | None, model: Embedder, texts: list[str], hashes: list[str]) -> list:
     known = chunk_services.embeddings_known(content_hashes=hashes, embedding_model=model.name)
     missing = [index for index, content_hash in enumerate(hashes) if content_hash not in known]
     vectors = [known.get(content_hash) for content_hash in hashes]
@@ -56,9 +56,45 @@ def _embed(version: DocumentVersion, texts: list[str], hashes: list[str]) -> lis
         batch = missing[start : start + EMBED_BATCH]
         for index, vector in zip(batch, model.embed([texts[i] for i in batch], batch_size=EMBED_BATCH), strict=True):
             vectors[index] = vector
-        done = min(len(missing), start + EMBED_BATCH)
-        _report(version, IngestionStatus.EMBEDDING, 30 + int(65 * done / max(1, len(missing))))
+        if version is not None:
+            done = min(len(missing), start + EMBED_BATCH)
+            _report(version, IngestionStatus.EMBEDDING, 30 + int(65 * done / max(1, len(missing))))
     return vectors
+
+
+def _elements(version: DocumentVersion, tenant: Tenant) -> list:
+    data = storage.blob_get(tenant=tenant, sha256=version.sha256)
+    try:
+        return parse(version.file_kind, data)
+    except ParseError as exc:
+        raise PermanentFailure(str(exc)) from exc
+
+
+def _rows(elements: list, model_name: str, *, report_to: DocumentVersion | None) -> list[chunk_services.ChunkRow]:
+    model = embedder(model_name)
+    drafts = chunk_elements(elements, tokenizer=model.tokenizer)
+    if not drafts:
+        raise PermanentFailure("no text was found in the document")
+    if report_to is not None:
+        _report(report_to, IngestionStatus.EMBEDDING, 30)
+    hashes = [draft.content_hash(model.name) for draft in drafts]
+    vectors = _embed(report_to, model, [draft.embedding_input for draft in drafts], hashes)
+    return [
+        chunk_services.ChunkRow(
+            ordinal=draft.ordinal,
+            text=draft.text,
+            section=draft.section,
+            page=draft.page,
+            token_count=draft.token_count,
+            content_hash=content_hash,
+            embedding=vector,
+        )
+        for draft, content_hash, vector in zip(drafts, hashes, vectors, strict=True)
+    ]
+
+
+def _metadata(document: Document, version: DocumentVersion) -> dict:
+    return {"title": document.title, "filename": document.filename, "kind": version.file_kind}
 
 
 def version_ingest(*, tenant: Tenant, version_id: int, worker: str = "") -> str:
@@ -72,37 +108,16 @@ def version_ingest(*, tenant: Tenant, version_id: int, worker: str = "") -> str:
         return "superseded"
     DocumentVersion.objects.filter(pk=version.pk).update(attempts=version.attempts + 1, claimed_by=worker[:120])
     _report(version, IngestionStatus.PARSING, 5)
-    data = storage.blob_get(tenant=tenant, sha256=version.sha256)
-    try:
-        elements = parse(version.file_kind, data)
-    except ParseError as exc:
-        raise PermanentFailure(str(exc)) from exc
+    elements = _elements(version, tenant)
     _report(version, IngestionStatus.CHUNKING, 20)
-    model = embedder()
-    drafts = chunk_elements(elements, tokenizer=model.tokenizer)
-    if not drafts:
-        raise PermanentFailure("no text was found in the document")
-    _report(version, IngestionStatus.EMBEDDING, 30)
-    hashes = [draft.content_hash(model.name) for draft in drafts]
-    vectors = _embed(version, [draft.embedding_input for draft in drafts], hashes)
-    rows = [
-        chunk_services.ChunkRow(
-            ordinal=draft.ordinal,
-            text=draft.text,
-            section=draft.section,
-            page=draft.page,
-            token_count=draft.token_count,
-            content_hash=content_hash,
-            embedding=vector,
-        )
-        for draft, content_hash, vector in zip(drafts, hashes, vectors, strict=True)
-    ]
+    models = index_models()
+    rows_by_model = {name: _rows(elements, name, report_to=version) for name in models}
     pages = max((element.page or 0 for element in elements), default=0)
-    _index(version=version, rows=rows, pages=pages, model_name=model.name)
+    _index(version=version, rows_by_model=rows_by_model, pages=pages, active_model=models[0])
     return IngestionStatus.INDEXED
 
 
-def _index(*, version: DocumentVersion, rows: list, pages: int, model_name: str) -> None:
+def _index(*, version: DocumentVersion, rows_by_model: dict, pages: int, active_model: str) -> None:
     with transaction.atomic():
         document = Document.objects.select_for_update().get(pk=version.document_id)
         if document.latest_version != version.number:
@@ -110,20 +125,21 @@ def _index(*, version: DocumentVersion, rows: list, pages: int, model_name: str)
         chunk_services.chunks_replace(
             document_id=document.public_id,
             version=version.number,
-            rows=rows,
+            rows_by_model=rows_by_model,
             acl_principals=document.acl_principals,
-            embedding_model=model_name,
-            metadata={"title": document.title, "filename": document.filename, "kind": version.file_kind},
+            metadata=_metadata(document, version),
         )
+        chunk_services.embedding_index_pin(model_name=active_model, dimensions=embedder(active_model).dimensions)
         now = timezone.now()
+        count = len(rows_by_model[active_model])
         DocumentVersion.objects.filter(pk=version.pk).update(
             status=IngestionStatus.INDEXED,
             progress=100,
             heartbeat_at=now,
             indexed_at=now,
-            chunk_count=len(rows),
+            chunk_count=count,
             page_count=pages,
-            embedding_model=model_name,
+            embedding_model=active_model,
             error="",
         )
         Document.objects.filter(pk=document.pk).update(
@@ -131,7 +147,30 @@ def _index(*, version: DocumentVersion, rows: list, pages: int, model_name: str)
             progress=100,
             error="",
             current_version=version.number,
-            chunk_count=len(rows),
+            chunk_count=count,
             page_count=pages,
             updated_at=now,
         )
+
+
+def document_reembed(*, tenant: Tenant, document_id, model_name: str) -> str:
+    """One step of an index rebuild: embed the served version of a document with `model_name`,
+    beside the chunks search reads now."""
+    document = Document.objects.filter(public_id=document_id, current_version__isnull=False).first()
+    if document is None:
+        return "skipped"
+    version = document.versions.get(number=document.current_version)
+    rows = _rows(_elements(version, tenant), model_name, report_to=None)
+    with transaction.atomic():
+        locked = Document.objects.select_for_update().filter(pk=document.pk, current_version=version.number).first()
+        if locked is None:
+            return "skipped"  # deleted, or a newer version was indexed meanwhile (with every model)
+        chunk_services.chunks_add_for_model(
+            document_id=document.public_id,
+            version=version.number,
+            rows=rows,
+            acl_principals=locked.acl_principals,
+            embedding_model=model_name,
+            metadata=_metadata(locked, version),
+        )
+    return "reembedded"

