@@ -165,12 +165,12 @@ def document_reembed(*, tenant: Tenant, document_id, model_name: str) -> str:
         locked = Document.objects.select_for_update().filter(pk=document.pk, current_version=version.number).first()
         if locked is None:
             return "skipped"  # deleted, or a newer version was indexed meanwhile (with every model)
-        chunk_services.chunks_add_for_model(
+        chunk_services.chunks_replace(
             document_id=document.public_id,
             version=version.number,
-            rows=rows,
+            rows_by_model={model_name: rows},
             acl_principals=locked.acl_principals,
-            embedding_model=model_name,
             metadata=_metadata(locked, version),
+            only_model=True,
         )
     return "reembedded"

@@ -62,11 +62,18 @@ def chunks_replace(
     rows_by_model: dict[str, list[ChunkRow]],
     acl_principals: list[str],
     metadata: dict,
+    only_model: bool = False,
 ) -> int:
-    """Swap all of a document's chunks for those of `version` (one set per embedding model) in one
-    transaction: readers see all old rows or all new rows, never a mix or none. Idempotent."""
+    """Swap a document's chunks for those of `version` (one set per embedding model) in one
+    transaction: readers see all old rows or all new rows, never a mix or none. Idempotent.
+
+    With `only_model`, only the given models' rows are replaced and other models' rows keep
+    serving (an index rebuild)."""
+    stale = Chunk.objects.filter(document_id=document_id)
+    if only_model:
+        stale = stale.filter(embedding_model__in=list(rows_by_model))
     with transaction.atomic():
-        Chunk.objects.filter(document_id=document_id).delete()
+        stale.delete()
         for model_name, rows in rows_by_model.items():
             Chunk.objects.bulk_create(
                 _chunk_objects(
@@ -80,32 +87,6 @@ def chunks_replace(
                 batch_size=500,
             )
     return sum(len(rows) for rows in rows_by_model.values())
-
-
-def chunks_add_for_model(
-    *,
-    document_id: uuid.UUID,
-    version: int,
-    rows: list[ChunkRow],
-    acl_principals: list[str],
-    embedding_model: str,
-    metadata: dict,
-) -> int:
-    """Write (again) one model's chunks of a document, leaving other models' chunks serving."""
-    with transaction.atomic():
-        Chunk.objects.filter(document_id=document_id, embedding_model=embedding_model).delete()
-        Chunk.objects.bulk_create(
-            _chunk_objects(
-                document_id=document_id,
-                version=version,
-                rows=rows,
-                acl_principals=acl_principals,
-                embedding_model=embedding_model,
-                metadata=metadata,
-            ),
-            batch_size=500,
-        )
-    return len(rows)
 
 
 def embedding_index_pin(*, model_name: str, dimensions: int) -> None:
