@@ -1,4 +1,3 @@
-from django.conf import settings
 from rest_framework import parsers, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -104,16 +103,8 @@ class DocumentListApi(TenantApi):
         acl = _acl_from_form(request)
         accepted, rejected = [], []
         for upload in _files(request):
-            if upload.size > settings.ENCLAVE_UPLOAD_MAX_BYTES:
-                rejected.append(
-                    _rejection(
-                        upload.name,
-                        "file_too_large",
-                        f"the file is {upload.size:,} bytes; the limit is {settings.ENCLAVE_UPLOAD_MAX_BYTES:,} bytes",
-                    )
-                )
-                continue
             try:
+                services.upload_size_check(size=upload.size)
                 outcome = services.document_upload(
                     tenant=self.tenant, user=request.user, filename=upload.name, data=upload.read(), acl_principals=acl
                 )
@@ -185,8 +176,7 @@ class DocumentVersionListApi(TenantApi):
             user=request.user, principals=self.principals, public_id=document_id
         )
         upload = _files(request)[0]
-        if upload.size > settings.ENCLAVE_UPLOAD_MAX_BYTES:
-            raise services.UploadRejected("file_too_large", f"the limit is {settings.ENCLAVE_UPLOAD_MAX_BYTES:,} bytes")
+        services.upload_size_check(size=upload.size)
         outcome = services.document_upload(
             tenant=self.tenant, user=request.user, filename=upload.name, data=upload.read(), document=document
         )

@@ -78,12 +78,16 @@ def tenant_storage_used() -> int:
         return int(cursor.fetchone()[0])
 
 
-def _check_limits(*, tenant: Tenant, data: bytes, sha256: str) -> None:
-    if len(data) > settings.ENCLAVE_UPLOAD_MAX_BYTES:
+def upload_size_check(*, size: int) -> None:
+    """Refuse a file over the limit; views call it before reading the upload into memory."""
+    if size > settings.ENCLAVE_UPLOAD_MAX_BYTES:
         raise UploadRejected(
-            "file_too_large",
-            f"the file is {len(data):,} bytes; the limit is {settings.ENCLAVE_UPLOAD_MAX_BYTES:,} bytes",
+            "file_too_large", f"the file is {size:,} bytes; the limit is {settings.ENCLAVE_UPLOAD_MAX_BYTES:,} bytes"
         )
+
+
+def _check_limits(*, tenant: Tenant, data: bytes, sha256: str) -> None:
+    upload_size_check(size=len(data))
     if DocumentVersion.objects.filter(sha256=sha256, file_kind__gt="").exists():
         return  # already stored: costs nothing more
     if tenant_storage_used() + len(data) > tenant.storage_quota:

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
@@ -27,8 +28,6 @@ class Tenant(TenantMixin):
 
     @property
     def storage_quota(self) -> int:
-        from django.conf import settings
-
         return self.storage_quota_bytes or settings.ENCLAVE_TENANT_QUOTA_BYTES
 
     @property
