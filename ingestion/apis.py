@@ -17,6 +17,7 @@ class DocumentOutputSerializer(serializers.Serializer):
     progress = serializers.IntegerField()
     error = serializers.CharField()
     acl = serializers.ListField(source="acl_principals")
+    tags = serializers.ListField()
     current_version = serializers.IntegerField()
     latest_version = serializers.IntegerField()
     page_count = serializers.IntegerField()
@@ -68,6 +69,16 @@ def _acl_from_form(request) -> list[str]:
     return serializer.principals()
 
 
+def _tags_from_form(request) -> list[str]:
+    serializer = TagsSerializer(data={"tags": request.data.getlist("tags")})
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data["tags"]
+
+
+class TagsSerializer(serializers.Serializer):
+    tags = serializers.ListField(child=serializers.CharField(max_length=100), max_length=50, default=list)
+
+
 def _files(request) -> list:
     files = request.FILES.getlist("files") or request.FILES.getlist("file")
     if not files:
@@ -101,12 +112,15 @@ class DocumentListApi(TenantApi):
 
     def post(self, request):
         acl = _acl_from_form(request)
+        tags = _tags_from_form(request)
         accepted, rejected = [], []
         for upload in _files(request):
             try:
                 services.upload_size_check(size=upload.size)
                 outcome = services.document_upload(
-                    tenant=self.tenant, user=request.user, filename=upload.name, data=upload.read(), acl_principals=acl
+                    tenant=self.tenant, user=request.user, filename=upload.name, data=upload.read(),
+                    acl_principals=acl,
+                    tags=tags,
                 )
             except services.UploadRejected as exc:
                 rejected.append(_rejection(upload.name, exc.code, str(exc)))
@@ -134,6 +148,7 @@ class DocumentDetailApi(TenantApi):
     class InputSerializer(serializers.Serializer):
         title = serializers.CharField(max_length=300, required=False)
         acl = AclInputSerializer(required=False)
+        tags = serializers.ListField(child=serializers.CharField(max_length=100), max_length=50, required=False)
 
     def get(self, request, document_id):
         document = selectors.document_get_for_user(user=request.user, principals=self.principals, public_id=document_id)
@@ -152,6 +167,10 @@ class DocumentDetailApi(TenantApi):
             acl.is_valid(raise_exception=True)
             document = services.document_acl_update(
                 document=document, acl_principals=acl.principals(), actor=request.user
+            )
+        if "tags" in serializer.validated_data:
+            document = services.document_retag(
+                document=document, tags=serializer.validated_data["tags"], actor=request.user
             )
         if "title" in serializer.validated_data:
             document = services.document_retitle(

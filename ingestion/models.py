@@ -25,6 +25,7 @@ class Document(models.Model):
     title = models.CharField(max_length=300)
     filename = models.CharField(max_length=255)
     acl_principals = ArrayField(models.CharField(max_length=80))
+    tags = ArrayField(models.CharField(max_length=100), default=list, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     status = models.CharField(max_length=16, choices=IngestionStatus.choices, default=IngestionStatus.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)

@@ -15,6 +15,7 @@ from ingestion import storage
 from ingestion.chunking import chunk_elements
 from ingestion.models import Document, DocumentVersion, IngestionStatus
 from ingestion.parsers import ParseError, parse
+from ingestion.services import chunk_metadata
 from retrieval import services as chunk_services
 from retrieval.embeddings import Embedder, embedder
 from retrieval.selectors import index_models
@@ -93,10 +94,6 @@ def _rows(elements: list, model_name: str, *, report_to: DocumentVersion | None)
     ]
 
 
-def _metadata(document: Document, version: DocumentVersion) -> dict:
-    return {"title": document.title, "filename": document.filename, "kind": version.file_kind}
-
-
 def version_ingest(*, tenant: Tenant, version_id: int, worker: str = "") -> str:
     version = DocumentVersion.objects.select_related("document").filter(pk=version_id).first()
     if version is None:
@@ -127,7 +124,7 @@ def _index(*, version: DocumentVersion, rows_by_model: dict, pages: int, active_
             version=version.number,
             rows_by_model=rows_by_model,
             acl_principals=document.acl_principals,
-            metadata=_metadata(document, version),
+            metadata=chunk_metadata(document, file_kind=version.file_kind),
         )
         chunk_services.embedding_index_pin(model_name=active_model, dimensions=embedder(active_model).dimensions)
         now = timezone.now()
@@ -170,7 +167,7 @@ def document_reembed(*, tenant: Tenant, document_id, model_name: str) -> str:
             version=version.number,
             rows_by_model={model_name: rows},
             acl_principals=locked.acl_principals,
-            metadata=_metadata(locked, version),
+            metadata=chunk_metadata(locked, file_kind=version.file_kind),
             only_model=True,
         )
     return "reembedded"

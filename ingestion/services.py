@@ -120,6 +120,7 @@ def document_upload(
     filename: str,
     data: bytes,
     acl_principals: list[str] | None = None,
+    tags: list[str] | None = None,
     document: Document | None = None,
 ) -> UploadOutcome:
     """Store a new document, or a new version of `document`. Unsupported files become FAILED documents."""
@@ -142,6 +143,7 @@ def document_upload(
                 title=PurePath(clean_name).stem[:300] or clean_name,
                 filename=clean_name,
                 acl_principals=acl_principals or [EVERYONE],
+                tags=tags_clean(tags or []),
                 uploaded_by=user,
             )
         else:
@@ -196,10 +198,49 @@ def document_acl_update(*, document: Document, acl_principals: list[str], actor:
     return document
 
 
+def chunk_metadata(document: Document, *, file_kind: str) -> dict:
+    """What search filters and shows about a chunk's document (see retrieval.filters)."""
+    return {
+        "title": document.title,
+        "filename": document.filename,
+        "kind": file_kind,
+        "tags": list(document.tags),
+        "uploaded_at": document.created_at.isoformat(),
+    }
+
+
+def _chunk_metadata_refresh(document: Document) -> None:
+    kind = document.versions.filter(number=document.current_version).values_list("file_kind", flat=True).first()
+    chunk_services.chunks_metadata_update(
+        document_id=document.public_id, metadata=chunk_metadata(document, file_kind=kind or "")
+    )
+
+
+def tags_clean(tags: list[str]) -> list[str]:
+    cleaned = [tag.strip().lower()[:100] for tag in tags if tag and tag.strip()]
+    return sorted(set(cleaned))
+
+
+def document_retag(*, document: Document, tags: list[str], actor: User) -> Document:
+    with transaction.atomic():
+        before, document.tags = document.tags, tags_clean(tags)
+        document.save(update_fields=["tags", "updated_at"])
+        _chunk_metadata_refresh(document)
+        audit_record(
+            action="document.retagged",
+            actor=actor,
+            target_type="document",
+            target_id=str(document.public_id),
+            detail={"from": before, "to": document.tags},
+        )
+    return document
+
+
 def document_retitle(*, document: Document, title: str, actor: User) -> Document:
     with transaction.atomic():
         before, document.title = document.title, title.strip()[:300] or document.title
         document.save(update_fields=["title", "updated_at"])
+        _chunk_metadata_refresh(document)
         audit_record(
             action="document.retitled",
             actor=actor,

@@ -132,6 +132,10 @@ def chunks_acl_update(*, document_id: uuid.UUID, acl_principals: list[str]) -> i
     return Chunk.objects.filter(document_id=document_id).update(acl_principals=acl_principals)
 
 
+def chunks_metadata_update(*, document_id: uuid.UUID, metadata: dict) -> int:
+    return Chunk.objects.filter(document_id=document_id).update(metadata=metadata)
+
+
 def embeddings_known(*, content_hashes: list[str], embedding_model: str) -> dict[str, list[float]]:
     """Embeddings this tenant already computed for the same text and model: never embed twice."""
     known = (

@@ -1,0 +1,252 @@
+"""The one search service: chat, the API, tools and evaluation all call `search`.
+
+dense ANN + full text (both ACL-filtered in SQL) -> reciprocal rank fusion -> optional rerank ->
+optional MMR -> the requested page, with highlights. Runs in the current tenant's schema only.
+"""
+
+import json
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.conf import settings
+from django.db import connection
+
+from config.api import ServiceError
+from retrieval import rerank, sql
+from retrieval.condense import CondensedQuery, query_condense
+from retrieval.embeddings import embedder
+from retrieval.filters import SearchFilters
+from retrieval.selectors import active_embedding_model
+
+MODES = ("hybrid", "dense", "lexical")
+RRF_K = 60
+MAX_QUERY_CHARS = 2000
+MAX_POOL = 200
+
+
+class SearchError(ServiceError):
+    status_code = 400
+    code = "invalid_search"
+
+
+@dataclass
+class Passage:
+    chunk_id: str
+    document_id: str
+    version: int
+    ordinal: int
+    page: int | None
+    section: str
+    text: str
+    title: str
+    filename: str
+    file_type: str
+    tags: list[str]
+    token_count: int
+    scores: dict[str, float | None]
+    highlights: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class SearchOutcome:
+    query: CondensedQuery
+    mode: str
+    reranker: str
+    passages: list[Passage]
+    total: int
+    candidates: list[dict]
+    timings_ms: dict[str, float]
+
+
+@dataclass
+class _Candidate:
+    chunk_id: str
+    dense_rank: int | None = None
+    dense_score: float | None = None
+    lexical_rank: int | None = None
+    lexical_score: float | None = None
+    fused: float = 0.0
+    rerank_score: float | None = None
+
+    def as_trace(self) -> dict:
+        return {
+            "chunk_id": self.chunk_id,
+            "dense_rank": self.dense_rank,
+            "dense_score": self.dense_score,
+            "lexical_rank": self.lexical_rank,
+            "lexical_score": self.lexical_score,
+            "fused": round(self.fused, 6),
+            "rerank_score": self.rerank_score,
+        }
+
+
+def _fuse(dense_rows, lexical_rows) -> list[_Candidate]:
+    """Reciprocal rank fusion: each list adds 1 / (RRF_K + rank); scores of different scales never mix."""
+    candidates: dict[str, _Candidate] = {}
+    for rank, (chunk_id, distance) in enumerate(dense_rows, start=1):
+        candidate = candidates.setdefault(chunk_id, _Candidate(chunk_id))
+        candidate.dense_rank, candidate.dense_score = rank, round(1.0 - float(distance), 6)
+        candidate.fused += 1.0 / (RRF_K + rank)
+    for rank, (chunk_id, score) in enumerate(lexical_rows, start=1):
+        candidate = candidates.setdefault(chunk_id, _Candidate(chunk_id))
+        candidate.lexical_rank, candidate.lexical_score = rank, round(float(score), 6)
+        candidate.fused += 1.0 / (RRF_K + rank)
+    return sorted(candidates.values(), key=lambda c: (-c.fused, c.chunk_id))
+
+
+def _mmr(candidates: list[_Candidate], embeddings: dict[str, list[float]], *, keep: int, weight: float = 0.7):
+    """Maximal marginal relevance: trade a candidate's rank for being unlike those already chosen."""
+    if len(candidates) < 2:
+        return candidates
+    vectors = np.array([embeddings[c.chunk_id] for c in candidates], dtype=np.float32)
+    relevance = np.linspace(1.0, 0.0, num=len(candidates))
+    chosen: list[int] = []
+    remaining = list(range(len(candidates)))
+    while remaining and len(chosen) < keep:
+        if chosen:
+            similarity = vectors[remaining] @ vectors[chosen].T
+            penalty = similarity.max(axis=1)
+        else:
+            penalty = np.zeros(len(remaining))
+        scores = weight * relevance[remaining] - (1 - weight) * penalty
+        best = remaining[int(np.argmax(scores))]
+        chosen.append(best)
+        remaining.remove(best)
+    return [candidates[i] for i in chosen] + [candidates[i] for i in remaining]
+
+
+def _highlight_spans(headline: str | None) -> list[dict]:
+    """ts_headline's marked fragments as plain text plus match offsets (no HTML to escape or inject)."""
+    if not headline or sql.MARK_START not in headline:
+        return []
+    fragments = []
+    for fragment in headline.split(" ... "):
+        text, matches, position = [], [], 0
+        for index, piece in enumerate(fragment.split(sql.MARK_START)):
+            if index == 0:
+                text.append(piece)
+                position += len(piece)
+                continue
+            marked, _, rest = piece.partition(sql.MARK_END)
+            matches.append([position, position + len(marked)])
+            text.append(marked + rest)
+            position += len(marked) + len(rest)
+        if matches:
+            fragments.append({"text": "".join(text), "matches": matches})
+    return fragments
+
+
+def _passage(row, candidate: _Candidate, headline: str | None) -> Passage:
+    chunk_id, document_id, version, ordinal, page, section, text, metadata, token_count = row[:9]
+    metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
+    return Passage(
+        chunk_id=chunk_id,
+        document_id=document_id,
+        version=version,
+        ordinal=ordinal,
+        page=page,
+        section=section,
+        text=text,
+        title=metadata.get("title", ""),
+        filename=metadata.get("filename", ""),
+        file_type=metadata.get("kind", ""),
+        tags=metadata.get("tags", []),
+        token_count=token_count,
+        scores={
+            "dense": candidate.dense_score,
+            "lexical": candidate.lexical_score,
+            "fused": round(candidate.fused, 6),
+            "rerank": candidate.rerank_score,
+        },
+        highlights=_highlight_spans(headline),
+    )
+
+
+def _check(query: str, principals: list[str], mode: str) -> None:
+    if connection.schema_name == "public":
+        raise SearchError("search runs inside a tenant")
+    if not principals:
+        raise SearchError("the caller has no principals")
+    if mode not in MODES:
+        raise SearchError(f"mode must be one of {', '.join(MODES)}")
+    if not query.strip():
+        raise SearchError("the query is empty")
+    if len(query) > MAX_QUERY_CHARS:
+        raise SearchError(f"the query is longer than {MAX_QUERY_CHARS} characters")
+
+
+def search(
+    query: str,
+    *,
+    principals: list[str],
+    filters: SearchFilters | None = None,
+    history: list[dict] | None = None,
+    mode: str = "hybrid",
+    limit: int = 10,
+    offset: int = 0,
+    pool: int | None = None,
+    reranker: str | None = None,
+    diversify: bool = False,
+    highlight: bool = True,
+) -> SearchOutcome:
+    """Passages the caller (`principals`) may read that best answer `query`, best first.
+
+    `history` (earlier turns, oldest first, as {"role", "content"}) makes a follow-up standalone
+    first. `reranker` names a reranker (see retrieval.rerank); None uses the configured default.
+    """
+    _check(query, principals, mode)
+    filters = filters or SearchFilters()
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    condensed = query_condense(query, history or [])
+    timings["condense"] = (time.perf_counter() - started) * 1000
+    text = condensed.standalone
+    pool = min(MAX_POOL, max(pool or settings.ENCLAVE_SEARCH_POOL, limit + offset))
+    model_name = active_embedding_model()
+    principals = sorted(set(principals))
+
+    dense_rows, lexical_rows = [], []
+    if mode in ("hybrid", "dense"):
+        mark = time.perf_counter()
+        vector = sql.vector_literal(embedder(model_name).embed([text])[0])
+        timings["embed"] = (time.perf_counter() - mark) * 1000
+    with sql.search_transaction(ef_search=max(40, pool), max_scan_tuples=settings.ENCLAVE_SEARCH_MAX_SCAN) as cursor:
+        if mode in ("hybrid", "dense"):
+            dense_rows, timings["dense_sql"] = sql.dense_candidates(
+                cursor, vector=vector, model=model_name, principals=principals, filters=filters, limit=pool
+            )
+        if mode in ("hybrid", "lexical"):
+            lexical_rows, timings["lexical_sql"] = sql.lexical_candidates(
+                cursor, text=text, model=model_name, principals=principals, filters=filters, limit=pool
+            )
+        candidates = _fuse(dense_rows, lexical_rows)[:pool]
+        mark = time.perf_counter()
+        rows = sql.passages(cursor, ids=[c.chunk_id for c in candidates], principals=principals, with_embedding=diversify)
+        timings["fetch_sql"] = (time.perf_counter() - mark) * 1000
+        candidates = [c for c in candidates if c.chunk_id in rows]
+
+        chosen_reranker = rerank.reranker(reranker)
+        if chosen_reranker is not None and candidates:
+            mark = time.perf_counter()
+            candidates = rerank.apply(chosen_reranker, text, candidates, {cid: row[6] for cid, row in rows.items()})
+            timings["rerank"] = (time.perf_counter() - mark) * 1000
+        if diversify:
+            candidates = _mmr(candidates, {cid: row[9] for cid, row in rows.items()}, keep=offset + limit)
+
+        page = candidates[offset : offset + limit]
+        headlines = {}
+        if highlight and page:
+            mark = time.perf_counter()
+            headlines = sql.highlights(cursor, ids=[c.chunk_id for c in page], text=text, principals=principals)
+            timings["highlight_sql"] = (time.perf_counter() - mark) * 1000
+    timings["total"] = (time.perf_counter() - started) * 1000
+    return SearchOutcome(
+        query=condensed,
+        mode=mode,
+        reranker=chosen_reranker.name if chosen_reranker else "none",
+        passages=[_passage(rows[c.chunk_id], c, headlines.get(c.chunk_id)) for c in page],
+        total=len(candidates),
+        candidates=[c.as_trace() for c in candidates],
+        timings_ms={key: round(value, 2) for key, value in timings.items()},
+    )
