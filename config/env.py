@@ -37,9 +37,14 @@ ENVIRONMENT: dict[str, str] = {
     "LLM_BASE_URL": "unset: the embedded llama.cpp server at http://127.0.0.1:$ENCLAVE_LLM_PORT/v1",
     "LLM_MODEL": "default: the model name sent to the LLM server (llama.cpp serves its one model under any name)",
     "ENCLAVE_SEARCH_POOL": "50: candidates each of dense and full-text search hands to fusion and reranking",
-    "ENCLAVE_SEARCH_MAX_SCAN": "20000: most index tuples an iterative HNSW scan visits to fill a selective ACL's results",
-    "ENCLAVE_RERANKER": "none: the reranker search uses by default (see docs/architecture.md, Retrieval)",
-    "ENCLAVE_CONDENSE_WITH_LLM": "1: condense follow-up questions with the LLM (a keyword fallback is used when it fails)",
+    "ENCLAVE_SEARCH_MAX_SCAN": "20000: most index tuples an iterative HNSW scan visits "
+    "to fill a selective ACL's results",
+    "ENCLAVE_RERANKER": "term-coverage: the reranker search uses (term-coverage, cross-encoder or none; see "
+    "docs/architecture.md, Retrieval)",
+    "ENCLAVE_RERANKER_MODEL": "unset: a local sentence-transformers cross-encoder folder, "
+    "for ENCLAVE_RERANKER=cross-encoder",
+    "ENCLAVE_CONDENSE_WITH_LLM": "1: condense follow-up questions with the LLM "
+    "(a keyword fallback is used when it fails)",
     "ENCLAVE_LLM_PORT": "8081: port of the embedded llama.cpp server",
     "ENCLAVE_LLM_THREADS": "number of cores: threads of the embedded llama.cpp server",
     "ENCLAVE_WORKER_CONCURRENCY": "2: Celery worker processes started by the run command",

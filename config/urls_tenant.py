@@ -12,6 +12,7 @@ urlpatterns = [
     path("", views.tenant_console, name="tenant-console"),
     path("api/v1/", include("tenants.accounts.urls")),
     path("api/v1/", include("ingestion.urls")),
+    path("api/v1/", include("retrieval.urls")),
     path("documents/", ingestion_views.portal, name="portal"),
 ]
 

@@ -30,7 +30,12 @@ class LlmError(Exception):
 
 
 def chat_complete(
-    messages: list[dict], *, max_tokens: int, temperature: float = 0.0, timeout: float = 20.0, base_url: str | None = None
+    messages: list[dict],
+    *,
+    max_tokens: int,
+    temperature: float = 0.0,
+    timeout: float = 20.0,
+    base_url: str | None = None,
 ) -> str:
     """One non-streaming chat completion; the text of its first choice."""
     url = (base_url or settings.LLM_BASE_URL).rstrip("/") + "/chat/completions"

@@ -118,7 +118,10 @@ class DocumentListApi(TenantApi):
             try:
                 services.upload_size_check(size=upload.size)
                 outcome = services.document_upload(
-                    tenant=self.tenant, user=request.user, filename=upload.name, data=upload.read(),
+                    tenant=self.tenant,
+                    user=request.user,
+                    filename=upload.name,
+                    data=upload.read(),
                     acl_principals=acl,
                     tags=tags,
                 )

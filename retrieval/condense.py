@@ -25,10 +25,11 @@ STOPWORDS = frozenset(
     most my myself no nor not now of off on once only or other our ours ourselves out over own same she
     should so some such than that the their theirs them themselves then there these they this those
     through to too under until up very was we were what when where which while who whom why will with
-    would you your yours yourself yourselves tell know please explain describe give show list find""".split()
+    would you your yours yourself yourselves tell know please explain describe give show list find""".split()  # noqa: SIM905
 )
 REFERRING = frozenset(
-    "it its they them their theirs this that these those he she him his her hers there such same above former latter one ones".split()
+    """it its they them their theirs this that these those he she him his her hers there such same above
+    former latter one ones""".split()  # noqa: SIM905
 )
 CONTINUATIONS = ("and ", "what about", "how about", "also", "but ", "or ", "then ")
 
@@ -45,7 +46,7 @@ class CondensedQuery:
     method: str  # unchanged | llm | keywords
 
 
-def _content_words(text: str) -> list[str]:
+def content_words(text: str) -> list[str]:
     return [word for word in WORD.findall(text.lower()) if word not in STOPWORDS and len(word) > 1]
 
 
@@ -54,7 +55,7 @@ def _needs_context(question: str) -> bool:
     return (
         any(word in REFERRING for word in words)
         or question.lower().lstrip().startswith(CONTINUATIONS)
-        or len(_content_words(question)) < 3
+        or len(content_words(question)) < 3
     )
 
 
@@ -71,11 +72,11 @@ def _turns(history: list[dict]) -> list[dict]:
 
 
 def _keywords(question: str, turns: list[dict]) -> str:
-    asked = set(_content_words(question))
+    asked = set(content_words(question))
     previous = [turn["content"] for turn in reversed(turns) if turn["role"] == "user"][:2]
     keywords = []
     for text in previous:
-        for word in _content_words(text):
+        for word in content_words(text):
             if word not in asked and word not in keywords:
                 keywords.append(word)
     keywords = keywords[:MAX_KEYWORDS]
@@ -86,9 +87,9 @@ def _rewrite_plausible(rewrite: str, question: str, turns: list[dict]) -> bool:
     """A small model's rewrite is used only if it keeps the question's words and adds context words."""
     if not rewrite or len(rewrite) > MAX_REWRITE_CHARS or "\n" in rewrite.strip():
         return False
-    words = set(_content_words(rewrite))
-    asked = set(_content_words(question))
-    context = {word for turn in turns for word in _content_words(turn["content"])} - asked
+    words = set(content_words(rewrite))
+    asked = set(content_words(question))
+    context = {word for turn in turns for word in content_words(turn["content"])} - asked
     kept = len(words & asked) >= max(1, len(asked) // 2)
     return kept and bool(words & context)
 

@@ -77,7 +77,9 @@ def _first_appearance(items: list[str]) -> list[str]:
 def method_evaluate(
     benchmark: Benchmark, method: Method, *, principals: list[str], doc_of_chunk_document: dict[str, str], ks=(1, 5, 10)
 ) -> dict[str, float]:
-    """Mean metrics of one method over every query; `doc_of_chunk_document` maps appliance document ids to corpus ids."""
+    """Mean metrics of one method over every query.
+
+    `doc_of_chunk_document` maps appliance document ids to corpus ids."""
     totals: dict[str, float] = defaultdict(float)
     answered = 0
     started = time.perf_counter()
@@ -111,9 +113,7 @@ def table(rows: list[tuple[str, dict[str, float]]]) -> str:
         "|-" + "-" * width + "-|" + "|".join("-" * (len(c) + 2) for c in columns) + "|",
     ]
     for label, metrics in rows:
-        cells = [
-            (f"{metrics[c]:.1f}" if c == "ms/query" else f"{metrics[c]:.3f}").rjust(len(c)) for c in columns
-        ]
+        cells = [(f"{metrics[c]:.1f}" if c == "ms/query" else f"{metrics[c]:.3f}").rjust(len(c)) for c in columns]
         lines.append("| " + label.ljust(width) + " | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -79,12 +79,14 @@ def _lower(key: str, item: str) -> str:
 def _moment(key: str, value) -> datetime.datetime:
     if not isinstance(value, str) or len(value) > 40:
         raise FilterError(f"filter {key!r} takes an ISO 8601 date or date-time")
-    moment = parse_datetime(value)
-    if moment is None:
-        day = parse_date(value) if "T" not in value else None
-        if day is None:
-            raise FilterError(f"filter {key!r} takes an ISO 8601 date or date-time")
-        moment = datetime.datetime.combine(day, datetime.time.min)
+    try:
+        moment = parse_datetime(value)
+        day = parse_date(value) if moment is None and "T" not in value else None
+    except ValueError:
+        moment = day = None
+    if moment is None and day is None:
+        raise FilterError(f"filter {key!r} takes an ISO 8601 date or date-time")
+    moment = moment or datetime.datetime.combine(day, datetime.time.min)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.UTC)
     return moment

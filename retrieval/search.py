@@ -6,6 +6,7 @@ optional MMR -> the requested page, with highlights. Runs in the current tenant'
 
 import json
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +24,7 @@ MODES = ("hybrid", "dense", "lexical")
 RRF_K = 60
 MAX_QUERY_CHARS = 2000
 MAX_POOL = 200
+NEAR_DUPLICATE = 0.95
 
 
 class SearchError(ServiceError):
@@ -95,25 +97,29 @@ def _fuse(dense_rows, lexical_rows) -> list[_Candidate]:
     return sorted(candidates.values(), key=lambda c: (-c.fused, c.chunk_id))
 
 
-def _mmr(candidates: list[_Candidate], embeddings: dict[str, list[float]], *, keep: int, weight: float = 0.7):
-    """Maximal marginal relevance: trade a candidate's rank for being unlike those already chosen."""
-    if len(candidates) < 2:
-        return candidates
+def _mmr(candidates: list[_Candidate], embeddings: dict, query_vector: np.ndarray, *, keep: int, weight: float = 0.7):
+    """Maximal marginal relevance (similarity to the query against similarity to passages already
+    chosen); a near-duplicate of a chosen passage (cosine >= NEAR_DUPLICATE) goes to the end."""
     vectors = np.array([embeddings[c.chunk_id] for c in candidates], dtype=np.float32)
-    relevance = np.linspace(1.0, 0.0, num=len(candidates))
+    relevance = vectors @ query_vector
     chosen: list[int] = []
+    duplicates: list[int] = []
     remaining = list(range(len(candidates)))
     while remaining and len(chosen) < keep:
-        if chosen:
-            similarity = vectors[remaining] @ vectors[chosen].T
-            penalty = similarity.max(axis=1)
-        else:
-            penalty = np.zeros(len(remaining))
-        scores = weight * relevance[remaining] - (1 - weight) * penalty
-        best = remaining[int(np.argmax(scores))]
+        penalty = (vectors[remaining] @ vectors[chosen].T).max(axis=1) if chosen else np.zeros(len(remaining))
+        duplicates += [index for index, similar in zip(remaining, penalty, strict=True) if similar >= NEAR_DUPLICATE]
+        scores = [
+            (weight * relevance[index] - (1 - weight) * similar, index)
+            for index, similar in zip(remaining, penalty, strict=True)
+            if similar < NEAR_DUPLICATE
+        ]
+        remaining = [index for index in remaining if index not in duplicates]
+        if not scores:
+            break
+        best = max(scores)[1]
         chosen.append(best)
         remaining.remove(best)
-    return [candidates[i] for i in chosen] + [candidates[i] for i in remaining]
+    return [candidates[i] for i in chosen + remaining + duplicates]
 
 
 def _highlight_spans(headline: str | None) -> list[dict]:
@@ -176,6 +182,31 @@ def _check(query: str, principals: list[str], mode: str) -> None:
         raise SearchError(f"the query is longer than {MAX_QUERY_CHARS} characters")
 
 
+class _Stopwatch(dict):
+    @contextmanager
+    def lap(self, name: str):
+        started = time.perf_counter()
+        yield
+        self[name] = round((time.perf_counter() - started) * 1000, 2)
+
+
+def _reranker(name: str | None):
+    try:
+        return rerank.reranker(name)
+    except LookupError as exc:
+        raise SearchError(str(exc)) from exc
+
+
+def _candidates(cursor, *, text, vector, model_name, principals, filters, mode, pool, timings) -> list[_Candidate]:
+    dense_rows, lexical_rows = [], []
+    common = {"model": model_name, "principals": principals, "filters": filters, "limit": pool}
+    if mode in ("hybrid", "dense"):
+        dense_rows, timings["dense_sql"] = sql.dense_candidates(cursor, vector=vector, **common)
+    if mode in ("hybrid", "lexical"):
+        lexical_rows, timings["lexical_sql"] = sql.lexical_candidates(cursor, text=text, **common)
+    return _fuse(dense_rows, lexical_rows)[:pool]
+
+
 def search(
     query: str,
     *,
@@ -196,57 +227,57 @@ def search(
     first. `reranker` names a reranker (see retrieval.rerank); None uses the configured default.
     """
     _check(query, principals, mode)
-    filters = filters or SearchFilters()
-    timings: dict[str, float] = {}
+    chosen_reranker = _reranker(reranker)
+    timings = _Stopwatch()
     started = time.perf_counter()
-    condensed = query_condense(query, history or [])
-    timings["condense"] = (time.perf_counter() - started) * 1000
+    with timings.lap("condense"):
+        condensed = query_condense(query, history or [])
     text = condensed.standalone
     pool = min(MAX_POOL, max(pool or settings.ENCLAVE_SEARCH_POOL, limit + offset))
     model_name = active_embedding_model()
     principals = sorted(set(principals))
+    query_vector = None
+    if mode != "lexical" or diversify:
+        with timings.lap("embed"):
+            query_vector = embedder(model_name).embed([text])[0]
 
-    dense_rows, lexical_rows = [], []
-    if mode in ("hybrid", "dense"):
-        mark = time.perf_counter()
-        vector = sql.vector_literal(embedder(model_name).embed([text])[0])
-        timings["embed"] = (time.perf_counter() - mark) * 1000
-    with sql.search_transaction(ef_search=max(40, pool), max_scan_tuples=settings.ENCLAVE_SEARCH_MAX_SCAN) as cursor:
-        if mode in ("hybrid", "dense"):
-            dense_rows, timings["dense_sql"] = sql.dense_candidates(
-                cursor, vector=vector, model=model_name, principals=principals, filters=filters, limit=pool
-            )
-        if mode in ("hybrid", "lexical"):
-            lexical_rows, timings["lexical_sql"] = sql.lexical_candidates(
-                cursor, text=text, model=model_name, principals=principals, filters=filters, limit=pool
-            )
-        candidates = _fuse(dense_rows, lexical_rows)[:pool]
-        mark = time.perf_counter()
-        rows = sql.passages(cursor, ids=[c.chunk_id for c in candidates], principals=principals, with_embedding=diversify)
-        timings["fetch_sql"] = (time.perf_counter() - mark) * 1000
+    with sql.search_transaction(
+        ef_search=max(sql.MIN_EF_SEARCH, 2 * pool), max_scan_tuples=settings.ENCLAVE_SEARCH_MAX_SCAN
+    ) as cursor:
+        candidates = _candidates(
+            cursor,
+            text=text,
+            vector=sql.vector_literal(query_vector) if query_vector is not None else None,
+            model_name=model_name,
+            principals=principals,
+            filters=filters or SearchFilters(),
+            mode=mode,
+            pool=pool,
+            timings=timings,
+        )
+        with timings.lap("fetch_sql"):
+            ids = [c.chunk_id for c in candidates]
+            rows = sql.passages(cursor, ids=ids, principals=principals, with_embedding=diversify)
         candidates = [c for c in candidates if c.chunk_id in rows]
-
-        chosen_reranker = rerank.reranker(reranker)
         if chosen_reranker is not None and candidates:
-            mark = time.perf_counter()
-            candidates = rerank.apply(chosen_reranker, text, candidates, {cid: row[6] for cid, row in rows.items()})
-            timings["rerank"] = (time.perf_counter() - mark) * 1000
+            with timings.lap("rerank"):
+                texts = {chunk_id: row[6] for chunk_id, row in rows.items()}
+                candidates = rerank.apply(chosen_reranker, text, candidates, texts)
         if diversify:
-            candidates = _mmr(candidates, {cid: row[9] for cid, row in rows.items()}, keep=offset + limit)
-
+            embeddings = {chunk_id: row[9] for chunk_id, row in rows.items()}
+            candidates = _mmr(candidates, embeddings, query_vector, keep=offset + limit)
         page = candidates[offset : offset + limit]
         headlines = {}
         if highlight and page:
-            mark = time.perf_counter()
-            headlines = sql.highlights(cursor, ids=[c.chunk_id for c in page], text=text, principals=principals)
-            timings["highlight_sql"] = (time.perf_counter() - mark) * 1000
-    timings["total"] = (time.perf_counter() - started) * 1000
+            with timings.lap("highlight_sql"):
+                headlines = sql.highlights(cursor, ids=[c.chunk_id for c in page], text=text, principals=principals)
+    timings["total"] = round((time.perf_counter() - started) * 1000, 2)
     return SearchOutcome(
         query=condensed,
         mode=mode,
-        reranker=chosen_reranker.name if chosen_reranker else "none",
+        reranker=chosen_reranker.name if chosen_reranker else rerank.NONE,
         passages=[_passage(rows[c.chunk_id], c, headlines.get(c.chunk_id)) for c in page],
         total=len(candidates),
         candidates=[c.as_trace() for c in candidates],
-        timings_ms={key: round(value, 2) for key, value in timings.items()},
+        timings_ms=dict(timings),
     )

@@ -3,6 +3,7 @@
 import re
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import schema_context
 
@@ -47,7 +48,7 @@ class Command(BaseCommand):
 
     def _method(self, name: str, reranker: str | None) -> evaluation.Method:
         if name == "hybrid+rerank":
-            chosen = reranker or next((r for r in rerank.known() if r != rerank.NONE), rerank.NONE)
+            chosen = reranker or settings.ENCLAVE_RERANKER
             return evaluation.Method(label=f"hybrid+rerank ({chosen})", mode="hybrid", reranker=chosen)
         if name not in ("dense", "lexical", "hybrid"):
             raise CommandError(f"unknown method {name!r}")
@@ -65,7 +66,9 @@ class Command(BaseCommand):
         if existing:
             tenant_services.tenant_delete(tenant=existing)
         self.stderr.write(f"ingesting {len(benchmark.corpus)} documents into tenant {schema}")
-        created = tenant_services.tenant_create(name=f"Evaluation ({schema})", schema_name=schema, admin_username="eval")
+        created = tenant_services.tenant_create(
+            name=f"Evaluation ({schema})", schema_name=schema, admin_username="eval"
+        )
         with schema_context(schema):
             user = User.objects.get(username="eval")
             evaluation.corpus_ingest(tenant=created.tenant, user=user, corpus=benchmark.corpus)
