@@ -15,6 +15,7 @@ from django.db import connection, transaction
 ACL = "acl_principals && %s::varchar[]"
 MAX_QUERY_STEMS = 6
 MAX_RANKED = 500
+FEW_VISIBLE = 1000
 MIN_EF_SEARCH = 100
 
 # The caller's words as English stems (the same analysis the stored search vectors had).
@@ -52,12 +53,22 @@ LEXICAL = """
 SELECT id::text, ts_rank_cd(search_vector, %s::tsquery, 1) AS score,
        (SELECT count(*) FROM unnest(%s::tsquery[]) AS stem WHERE search_vector @@ stem) AS matched
 FROM (
-    SELECT id, search_vector FROM retrieval_chunk
-    WHERE search_vector @@ %s::tsquery AND embedding_model = %s AND {acl}{filters}
+    SELECT id, search_vector || ''::tsvector AS search_vector FROM retrieval_chunk
+    WHERE {match} AND embedding_model = %s AND {acl}{filters}
     LIMIT %s
 ) AS matching
 ORDER BY matched DESC, score DESC, id
 LIMIT %s
+"""
+# Through the text's GIN index; or, for a caller who sees few rows, over just those rows (the
+# expression is not indexable, so the ACL's index is used and no posting list is read).
+MATCH_INDEXED = "search_vector @@ %s::tsquery"
+MATCH_VISIBLE = "(search_vector || ''::tsvector) @@ %s::tsquery"
+
+VISIBLE = """
+SELECT count(*) FROM (
+    SELECT 1 FROM retrieval_chunk WHERE embedding_model = %s AND {acl}{filters} LIMIT %s
+) AS visible
 """
 
 PASSAGES = """
@@ -129,8 +140,8 @@ def lexical_query(lexemes: list[str]) -> LexicalQuery | None:
 
     Rows are ordered by how many of the stems they hold, then by cover density. An OR of a
     question's stems matches most of a large tenant, so first only rows holding at least three
-    quarters, then half of the stems are tried: when those fill the pool, the best rows are among
-    them anyway, and the GIN index has done the narrowing.
+    quarters, then half of the stems are tried: when those give half a pool or more, the best rows
+    are among them anyway, and the GIN index has done the narrowing.
     """
     stems = sorted(sorted(set(lexemes), key=lambda stem: (-len(stem), stem))[:MAX_QUERY_STEMS])
     if not stems:
@@ -144,19 +155,30 @@ def lexical_query(lexemes: list[str]) -> LexicalQuery | None:
 
 
 def lexical_candidates(cursor, *, text: str, model: str, principals, filters, limit: int):
-    """Full-text matches, most stems held first. At most MAX_RANKED matching rows (all visible to
-    the caller) are ranked, which bounds the cost when most of a tenant matches."""
+    """Full-text matches, most stems held first.
+
+    A caller who sees at most FEW_VISIBLE rows gets all of them checked directly. Otherwise the
+    levels of lexical_query go through the GIN index, and at most MAX_RANKED matching rows (all
+    visible to the caller) are ranked per level. Both give the same order when nothing is capped;
+    which one runs depends only on rows the caller may read."""
     started = time.perf_counter()
     cursor.execute(LEXEMES, [text])
     query = lexical_query(cursor.fetchone()[0] or [])
+    if query is None:
+        return [], (time.perf_counter() - started) * 1000
     clause, params = filters.sql()
-    sql = LEXICAL.format(acl=ACL, filters=clause)
+    cursor.execute(VISIBLE.format(acl=ACL, filters=clause), [model, principals, *params, FEW_VISIBLE + 1])
+    if cursor.fetchone()[0] <= FEW_VISIBLE:
+        match, levels, cap = MATCH_VISIBLE, [query.any_stem], FEW_VISIBLE
+    else:
+        match, levels, cap = MATCH_INDEXED, query.levels, MAX_RANKED
+    sql = LEXICAL.format(match=match, acl=ACL, filters=clause)
     rows = []
-    for level in query.levels if query else []:
-        cursor.execute(sql, [query.any_stem, query.stems, level, model, principals, *params, MAX_RANKED, limit])
+    for level in levels:
+        cursor.execute(sql, [query.any_stem, query.stems, level, model, principals, *params, cap, limit])
         rows = [(chunk_id, score) for chunk_id, score, _matched in cursor.fetchall()]
-        if len(rows) >= limit:
-            break
+        if len(rows) >= limit // 2:
+            break  # enough strong matches; looser levels would only add rows holding fewer stems
     return rows, (time.perf_counter() - started) * 1000
 
 

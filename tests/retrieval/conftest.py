@@ -5,6 +5,7 @@ import uuid
 import pytest
 from django_tenants.utils import schema_context
 
+from retrieval import sql
 from retrieval.embeddings import embedder
 from retrieval.services import ChunkRow, chunks_replace
 from tenants.accounts.selectors import EVERYONE
@@ -98,3 +99,11 @@ def library(tenant_a):
             tags=["finance"],
         ),
     }
+
+
+@pytest.fixture(params=["visible-scan", "indexed"])
+def full_text_path(request, monkeypatch):
+    """Both ways full text runs: over the caller's few visible rows, or through the GIN index."""
+    if request.param == "indexed":
+        monkeypatch.setattr(sql, "FEW_VISIBLE", 0)
+    return request.param

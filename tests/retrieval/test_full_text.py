@@ -3,10 +3,11 @@
 import pytest
 from django_tenants.utils import schema_context
 
+from retrieval import sql
 from retrieval.search import search
 from retrieval.sql import lexical_query
 from tenants.accounts.selectors import EVERYONE
-from tests.retrieval.conftest import plant
+from tests.retrieval.conftest import group_principal, plant, user_principals
 
 
 def test_full_text_narrows_by_three_quarters_then_half_of_the_stems_then_any():
@@ -43,3 +44,37 @@ def test_odd_characters_in_a_query_are_only_words(tenant_a, query, finds):
         outcome = search(query, principals=[EVERYONE], mode="lexical")
 
     assert (outcome.total > 0) is finds
+
+
+@pytest.mark.django_db
+def test_both_paths_rank_alike(tenant_a, monkeypatch):
+    plant(tenant_a, [f"Invoice {n}: office chairs, desks and lamps for the Berlin site." for n in range(40)])
+    plant(tenant_a, [f"Lamps {n} for the Berlin office." for n in range(10)])
+    plant(tenant_a, ["Desks and chairs are cleaned weekly."])
+
+    def ranked():
+        with schema_context(tenant_a.tenant.schema_name):
+            outcome = search("office chairs desks lamps Berlin", principals=[EVERYONE], mode="lexical", limit=50)
+        return [(p.chunk_id, p.scores["lexical"]) for p in outcome.passages]
+
+    visible_scan = ranked()
+    monkeypatch.setattr(sql, "FEW_VISIBLE", 0)
+
+    assert ranked() == visible_scan
+    assert len(visible_scan) == 50
+
+
+@pytest.mark.django_db
+def test_a_group_only_chunk_stays_hidden_on_both_paths(tenant_a, full_text_path):
+    plant(tenant_a, ["Zanzibar merger price approved."], acl=[group_principal(tenant_a.finance_group)])
+    plant(tenant_a, ["The merger of the two sports clubs was approved."])
+    legal = user_principals(tenant_a, tenant_a.legal)
+    finance = user_principals(tenant_a, tenant_a.finance)
+
+    with schema_context(tenant_a.tenant.schema_name):
+        outsider = search("Zanzibar merger price", principals=legal, mode="lexical")
+        member = search("Zanzibar merger price", principals=finance, mode="lexical")
+
+    assert [p.text for p in outsider.passages] == ["The merger of the two sports clubs was approved."]
+    assert outsider.total == 1
+    assert member.passages[0].text == "Zanzibar merger price approved."

@@ -28,7 +28,7 @@ def test_the_passage_that_answers_comes_first(tenant_a, library, mode):
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
-def test_a_group_only_chunk_never_reaches_a_user_outside_the_group(tenant_a, library, mode):
+def test_a_group_only_chunk_never_reaches_a_user_outside_the_group(tenant_a, library, mode, full_text_path):
     legal = user_principals(tenant_a, tenant_a.legal)
 
     outcome = run(tenant_a, SECRET_WORDS, legal, mode=mode, limit=50)
@@ -49,7 +49,7 @@ def test_the_group_member_finds_it(tenant_a, library):
     assert outcome.passages[0].highlights
 
 
-def test_hidden_chunks_do_not_change_what_an_outsider_sees(tenant_a, library):
+def test_hidden_chunks_do_not_change_what_an_outsider_sees(tenant_a, library, full_text_path):
     """Not returned, and not influencing either: ranks, scores and counts are the same without them."""
     legal = user_principals(tenant_a, tenant_a.legal)
     query = "contract offer acceptance tax return"
@@ -111,7 +111,7 @@ def test_metadata_filters_narrow_the_results(tenant_a, library, filters, expecte
     assert names == expected
 
 
-def test_a_document_filter_cannot_open_a_hidden_document(tenant_a, library):
+def test_a_document_filter_cannot_open_a_hidden_document(tenant_a, library, full_text_path):
     legal = user_principals(tenant_a, tenant_a.legal)
 
     outcome = run(tenant_a, SECRET_WORDS, legal, filters=filters_parse({"documents": [library["secret"]]}))

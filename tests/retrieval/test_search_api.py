@@ -29,7 +29,7 @@ def test_results_carry_document_location_scores_and_highlights(api, tenant_a, li
     assert "timings_ms" not in body
 
 
-def test_an_outsider_sees_no_trace_of_a_group_only_document(api, tenant_a, library):
+def test_an_outsider_sees_no_trace_of_a_group_only_document(api, tenant_a, library, full_text_path):
     for mode in ("hybrid", "dense", "lexical"):
         response = api(
             "post", URL, key=tenant_a.legal_key, data={"query": "Zanzibar merger price", "mode": mode, "page_size": 50}
@@ -74,7 +74,7 @@ def test_a_follow_up_is_condensed_with_the_history(api, tenant_a, library, setti
     assert body["results"][0]["document"]["id"] == library["cats"]
 
 
-def test_tenant_b_never_gets_tenant_a_rows_even_naming_their_ids(api, tenant_a, tenant_b, library):
+def test_tenant_b_never_gets_tenant_a_rows_even_naming_their_ids(api, tenant_a, tenant_b, library, full_text_path):
     for key in (tenant_b.admin_key, tenant_b.finance_key):
         response = api(
             "post",
