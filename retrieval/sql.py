@@ -159,8 +159,9 @@ def lexical_candidates(cursor, *, text: str, model: str, principals, filters, li
 
     A caller who sees at most FEW_VISIBLE rows gets all of them checked directly. Otherwise the
     levels of lexical_query go through the GIN index, and at most MAX_RANKED matching rows (all
-    visible to the caller) are ranked per level. Both give the same order when nothing is capped;
-    which one runs depends only on rows the caller may read."""
+    visible to the caller) are ranked per level. Both give the same order when nothing is capped
+    (the indexed path may stop before the rows holding fewer stems); which one runs depends only
+    on rows the caller may read."""
     started = time.perf_counter()
     cursor.execute(LEXEMES, [text])
     query = lexical_query(cursor.fetchone()[0] or [])

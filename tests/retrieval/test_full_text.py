@@ -47,7 +47,7 @@ def test_odd_characters_in_a_query_are_only_words(tenant_a, query, finds):
 
 
 @pytest.mark.django_db
-def test_both_paths_rank_alike(tenant_a, monkeypatch):
+def test_both_paths_rank_alike_and_the_indexed_one_may_stop_early(tenant_a, monkeypatch):
     plant(tenant_a, [f"Invoice {n}: office chairs, desks and lamps for the Berlin site." for n in range(40)])
     plant(tenant_a, [f"Lamps {n} for the Berlin office." for n in range(10)])
     plant(tenant_a, ["Desks and chairs are cleaned weekly."])
@@ -59,9 +59,11 @@ def test_both_paths_rank_alike(tenant_a, monkeypatch):
 
     visible_scan = ranked()
     monkeypatch.setattr(sql, "FEW_VISIBLE", 0)
+    indexed = ranked()
 
-    assert ranked() == visible_scan
     assert len(visible_scan) == 50
+    assert 25 <= len(indexed) <= 50
+    assert indexed == visible_scan[: len(indexed)]  # it may stop early, at rows holding more stems
 
 
 @pytest.mark.django_db
