@@ -14,6 +14,7 @@ from django.db import connection, transaction
 
 ACL = "acl_principals && %s::varchar[]"
 MAX_QUERY_STEMS = 6
+MATCH_STEMS = 5
 MAX_RANKED = 500
 FEW_VISIBLE = 1000
 MIN_EF_SEARCH = 100
@@ -136,22 +137,24 @@ class LexicalQuery:
 
 
 def lexical_query(lexemes: list[str]) -> LexicalQuery | None:
-    """The query's stems (its MAX_QUERY_STEMS longest; longer words are rarer, as a rule) as tsqueries.
+    """The query's stems as tsqueries: its MAX_QUERY_STEMS longest (longer words are rarer, as a rule)
+    for ranking, its MATCH_STEMS longest for narrowing.
 
     Rows are ordered by how many of the stems they hold, then by cover density. An OR of a
     question's stems matches most of a large tenant, so first only rows holding at least three
-    quarters, then half of the stems are tried: when those give half a pool or more, the best rows
-    are among them anyway, and the GIN index has done the narrowing.
+    quarters, then half of the narrowing stems are tried: when those give half a pool or more, the
+    best rows are among them as a rule, and the GIN index has done the narrowing.
     """
-    stems = sorted(sorted(set(lexemes), key=lambda stem: (-len(stem), stem))[:MAX_QUERY_STEMS])
+    by_length = sorted(set(lexemes), key=lambda stem: (-len(stem), stem))
+    stems = [_quoted(stem) for stem in sorted(by_length[:MAX_QUERY_STEMS])]
     if not stems:
         return None
-    quoted = [_quoted(stem) for stem in stems]
-    any_stem = " | ".join(quoted)
+    narrowing = [_quoted(stem) for stem in sorted(by_length[:MATCH_STEMS])]
+    any_stem = " | ".join(stems)
     levels = []
-    for needed in sorted({-(-len(stems) * 3 // 4), -(-len(stems) // 2)} - {1}, reverse=True):
-        levels.append(" | ".join(f"({' & '.join(group)})" for group in combinations(quoted, needed)))
-    return LexicalQuery(stems=quoted, any_stem=any_stem, levels=[*levels, any_stem])
+    for needed in sorted({-(-len(narrowing) * 3 // 4), -(-len(narrowing) // 2)} - {1}, reverse=True):
+        levels.append(" | ".join(f"({' & '.join(group)})" for group in combinations(narrowing, needed)))
+    return LexicalQuery(stems=stems, any_stem=any_stem, levels=[*levels, any_stem])
 
 
 def lexical_candidates(cursor, *, text: str, model: str, principals, filters, limit: int):

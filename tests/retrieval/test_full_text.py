@@ -1,5 +1,7 @@
 """Full-text matching: how a question's stems become tsqueries, and odd characters."""
 
+import math
+
 import pytest
 from django_tenants.utils import schema_context
 
@@ -23,7 +25,9 @@ def test_full_text_narrows_by_three_quarters_then_half_of_the_stems_then_any():
     ]
     assert lexical_query(["mers"]).levels == ["'mers'"]
     assert lexical_query([]) is None
-    assert len(lexical_query([f"stem{n}" for n in range(20)]).stems) == 6
+    long_question = lexical_query([f"stem{n:02d}" for n in range(20)])
+    assert len(long_question.stems) == sql.MAX_QUERY_STEMS
+    assert long_question.levels[0].count("(") == math.comb(sql.MATCH_STEMS, -(-sql.MATCH_STEMS * 3 // 4))
 
 
 @pytest.mark.django_db
