@@ -221,34 +221,30 @@ def tags_clean(tags: list[str]) -> list[str]:
     return sorted(set(cleaned))
 
 
-def document_retag(*, document: Document, tags: list[str], actor: User) -> Document:
+def _document_change(document: Document, *, field: str, value, action: str, actor: User) -> Document:
+    """Set a descriptive field, copy it onto the chunks search filters and shows, and audit it."""
     with transaction.atomic():
-        before, document.tags = document.tags, tags_clean(tags)
-        document.save(update_fields=["tags", "updated_at"])
+        before = getattr(document, field)
+        setattr(document, field, value)
+        document.save(update_fields=[field, "updated_at"])
         _chunk_metadata_refresh(document)
         audit_record(
-            action="document.retagged",
+            action=action,
             actor=actor,
             target_type="document",
             target_id=str(document.public_id),
-            detail={"from": before, "to": document.tags},
+            detail={"from": before, "to": value},
         )
     return document
+
+
+def document_retag(*, document: Document, tags: list[str], actor: User) -> Document:
+    return _document_change(document, field="tags", value=tags_clean(tags), action="document.retagged", actor=actor)
 
 
 def document_retitle(*, document: Document, title: str, actor: User) -> Document:
-    with transaction.atomic():
-        before, document.title = document.title, title.strip()[:300] or document.title
-        document.save(update_fields=["title", "updated_at"])
-        _chunk_metadata_refresh(document)
-        audit_record(
-            action="document.retitled",
-            actor=actor,
-            target_type="document",
-            target_id=str(document.public_id),
-            detail={"from": before, "to": document.title},
-        )
-    return document
+    title = title.strip()[:300] or document.title
+    return _document_change(document, field="title", value=title, action="document.retitled", actor=actor)
 
 
 def document_delete(*, tenant: Tenant, document: Document, actor: User) -> dict:

@@ -56,30 +56,22 @@ def test_it_prints_every_method_side_by_side(folder):
 
 
 def test_a_second_run_reuses_the_ingested_tenant(folder):
-    call_command(
-        "evaluate_retrieval",
-        str(folder),
-        "--tenant",
-        "eval_tiny",
-        "--methods",
-        "dense",
-        stdout=io.StringIO(),
-        stderr=io.StringIO(),
-    )
-    err = io.StringIO()
+    def run() -> str:
+        err = io.StringIO()
+        call_command(
+            "evaluate_retrieval",
+            str(folder),
+            "--tenant",
+            "eval_tiny",
+            "--methods",
+            "dense",
+            stdout=io.StringIO(),
+            stderr=err,
+        )
+        return err.getvalue()
 
-    call_command(
-        "evaluate_retrieval",
-        str(folder),
-        "--tenant",
-        "eval_tiny",
-        "--methods",
-        "dense",
-        stdout=io.StringIO(),
-        stderr=err,
-    )
-
-    assert "reusing tenant eval_tiny" in err.getvalue()
+    assert "ingesting 3 documents" in run()
+    assert "reusing tenant eval_tiny" in run()
 
 
 def test_a_folder_without_a_corpus_is_refused(tmp_path):
