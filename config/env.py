@@ -36,6 +36,13 @@ ENVIRONMENT: dict[str, str] = {
     "DJANGO_DEBUG": "0",
     "LLM_BASE_URL": "unset: the embedded llama.cpp server at http://127.0.0.1:$ENCLAVE_LLM_PORT/v1",
     "LLM_MODEL": "default: the model name sent to the LLM server (llama.cpp serves its one model under any name)",
+    "LLM_API_KEY": "unset: bearer key sent to the LLM server (vLLM's --api-key)",
+    "LLM_CONTEXT_TOKENS": "8192: the served model's context window; prompts are fitted to it before sending",
+    "LLM_READ_TIMEOUT": "60: seconds to wait for the next bytes from the LLM server (first token included)",
+    "LLM_RETRIES": "2: retries of a request that failed before its first event (never after)",
+    "ENCLAVE_LLM_REQUESTS_PER_MINUTE": "120: model requests per tenant per minute, unless the tenant sets its own",
+    "ENCLAVE_LLM_TOKENS_PER_DAY": "2000000: model tokens (in + out) per tenant per UTC day, "
+    "unless the tenant sets its own",
     "ENCLAVE_SEARCH_POOL": "50: candidates each of dense and full-text search hands to fusion and reranking",
     "ENCLAVE_SEARCH_MAX_SCAN": "20000: most index tuples an iterative HNSW scan visits "
     "to fill a selective ACL's results",

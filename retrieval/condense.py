@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from inference.transport import LlmError, chat_complete
+from inference.client import chat_complete
+from inference.errors import LlmError
 
 HISTORY_TURNS = 6
 MAX_KEYWORDS = 12
@@ -100,7 +101,7 @@ def _llm_rewrite(question: str, turns: list[dict]) -> str:
         {"role": "system", "content": CONDENSE_PROMPT},
         {"role": "user", "content": f"Conversation:\n{conversation}\n\nLast question: {question}"},
     ]
-    return chat_complete(messages, max_tokens=64, timeout=15.0).strip().strip('"')
+    return chat_complete(messages, max_tokens=64, purpose="condense", read_timeout=15.0).text.strip().strip('"')
 
 
 def query_condense(question: str, history: list[dict]) -> CondensedQuery:

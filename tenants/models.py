@@ -16,6 +16,8 @@ class Tenant(TenantMixin):
     suspended_at = models.DateTimeField(null=True, blank=True)
     suspension_reason = models.CharField(max_length=200, blank=True)
     storage_quota_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    llm_requests_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    llm_tokens_per_day = models.PositiveBigIntegerField(null=True, blank=True)
     usage = models.JSONField(default=dict, blank=True)
     usage_computed_at = models.DateTimeField(null=True, blank=True)
 

@@ -88,9 +88,16 @@ def web_server(timeout: float = 60, extra_env: dict | None = None):
 
 
 @contextlib.contextmanager
-def llama_server(timeout: float = 60):
-    """The embedded llama.cpp server on a free port; yields its OpenAI-compatible base URL."""
+def llama_server_process(timeout: float = 60):
+    """The embedded llama.cpp server on a free port; yields (OpenAI-compatible base URL, process)."""
     port = _free_port()
     with _running(server_command(host="127.0.0.1", port=port, threads=2), quiet=True) as process:
         _wait_for_port(port, process, "llama.cpp server", timeout)
-        yield f"http://127.0.0.1:{port}/v1"
+        yield f"http://127.0.0.1:{port}/v1", process
+
+
+@contextlib.contextmanager
+def llama_server(timeout: float = 60):
+    """The embedded llama.cpp server on a free port; yields its OpenAI-compatible base URL."""
+    with llama_server_process(timeout) as (base_url, _process):
+        yield base_url

@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from inference.transport import LlmError
+from inference.client import Generation
+from inference.errors import LlmError
 from retrieval import condense
 from retrieval.condense import query_condense
 from tests.processes import llama_server
@@ -38,7 +39,9 @@ def test_without_an_llm_the_previous_question_lends_its_key_words(settings):
 
 
 def test_a_sound_llm_rewrite_is_used(monkeypatch):
-    monkeypatch.setattr(condense, "chat_complete", lambda *a, **k: "How long does the MERS incubation period last?")
+    monkeypatch.setattr(
+        condense, "chat_complete", lambda *a, **k: Generation(text="How long does the MERS incubation period last?")
+    )
 
     condensed = query_condense("How long does it last?", HISTORY)
 
@@ -58,7 +61,7 @@ def test_a_sound_llm_rewrite_is_used(monkeypatch):
     ],
 )
 def test_an_unsound_llm_rewrite_falls_back_to_key_words(monkeypatch, reply):
-    monkeypatch.setattr(condense, "chat_complete", lambda *a, **k: reply)
+    monkeypatch.setattr(condense, "chat_complete", lambda *a, **k: Generation(text=reply))
 
     assert query_condense("How long does it last?", HISTORY).method == "keywords"
 

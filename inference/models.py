@@ -1,0 +1,30 @@
+from django.db import models
+
+
+class LlmCall(models.Model):
+    """One request to a model server on behalf of this tenant: what it cost and how it went."""
+
+    class Status(models.TextChoices):
+        COMPLETE = "complete"
+        INCOMPLETE = "incomplete"  # cancelled, or failed after part of the answer arrived
+        FAILED = "failed"
+        REFUSED = "refused"  # rate limit, quota or context length: never sent
+
+    user_id = models.UUIDField(null=True, blank=True)
+    purpose = models.CharField(max_length=40)
+    model = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    error_code = models.CharField(max_length=40, blank=True)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    ttft_ms = models.FloatField(null=True, blank=True)
+    duration_ms = models.FloatField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    @property
+    def tokens_per_second(self) -> float | None:
+        decode_ms = self.duration_ms - (self.ttft_ms or 0)
+        if self.completion_tokens < 2 or decode_ms <= 0:
+            return None
+        return (self.completion_tokens - 1) / (decode_ms / 1000)
