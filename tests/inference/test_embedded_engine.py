@@ -48,7 +48,7 @@ SAMPLES = [
     "The quick brown fox jumps over the lazy dog. " * 20,
     "def handler(request):\n    return JsonResponse({'ok': True, 'items': [1, 2, 3]})\n" * 10,
     "Die Straßenbahn fährt über die Brücke nach Köln-Mülheim. " * 10,
-    "北京是中国的首都，上海是最大的城市。" * 10,
+    "北京是中国的首都，上海是最大的城市。" * 10,  # noqa: RUF001
     "2024-01-15 12:34:56 ERROR [db] 0x7f3a9c timeout=30s retries=3 " * 10,
     "🙂🚀✨ emoji heavy text 🎉🔥 " * 10,
     "x1 y2 z3 " * 30,
@@ -65,4 +65,6 @@ def test_the_token_estimate_never_undercounts_the_served_tokenizer():
         real = [len(httpx.post(tokenize, json={"input": text}, timeout=30).json()["tokens"]) for text in SAMPLES]
 
     estimates = [count_tokens(text) for text in SAMPLES]
-    assert all(estimate >= count for estimate, count in zip(estimates, real, strict=True)), list(zip(estimates, real))
+    assert all(estimate >= count for estimate, count in zip(estimates, real, strict=True)), list(
+        zip(estimates, real, strict=True)
+    )
