@@ -5,6 +5,7 @@ from django.db import connection
 from django.http import JsonResponse
 from kombu import Connection
 
+from inference.client import breaker
 from inference.transport import llm_server_state
 
 
@@ -34,7 +35,8 @@ def _broker() -> dict:
 
 def _llm() -> dict:
     state = llm_server_state()
-    return {"ok": state.ok, "detail": state.detail, "models": list(state.models)}
+    circuit = "open" if breaker.is_open(settings.LLM_BASE_URL.rstrip("/")) else "closed"
+    return {"ok": state.ok, "detail": state.detail, "models": list(state.models), "circuit": circuit}
 
 
 def live(request):

@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/v1/", include("tenants.accounts.urls")),
     path("api/v1/", include("ingestion.urls")),
     path("api/v1/", include("retrieval.urls")),
+    path("api/v1/", include("inference.urls")),
     path("documents/", ingestion_views.portal, name="portal"),
 ]
 

@@ -1,0 +1,67 @@
+"""Per-tenant limits (a clear 429), token quotas, and the per-tenant prefix-cache salt."""
+
+import pytest
+from django.db import connection
+from django_tenants.utils import schema_context
+
+from inference.client import cache_salt, chat_stream
+from inference.errors import LlmRateLimited
+from inference.models import LlmCall
+
+pytestmark = pytest.mark.django_db
+
+HELLO = [{"role": "user", "content": "Say hello."}]
+
+
+def test_the_request_rate_limit_is_a_429_and_nothing_is_sent(fake_llm, in_tenant_a, settings):
+    settings.ENCLAVE_LLM_REQUESTS_PER_MINUTE = 2
+    for _ in range(2):
+        list(chat_stream(HELLO, max_tokens=16))
+
+    with pytest.raises(LlmRateLimited) as raised:
+        list(chat_stream(HELLO, max_tokens=16))
+
+    assert raised.value.status_code == 429 and raised.value.code == "rate_limited"
+    assert len(fake_llm.requests) == 2
+    assert LlmCall.objects.filter(status="refused").count() == 1
+
+
+def test_a_tenants_own_token_quota_applies(fake_llm, tenant_a):
+    tenant_a.tenant.llm_tokens_per_day = 20
+    connection.set_tenant(tenant_a.tenant)
+    try:
+        list(chat_stream([{"role": "user", "content": "Please say hello to everyone in the room."}], max_tokens=16))
+        with pytest.raises(LlmRateLimited) as raised:
+            list(chat_stream(HELLO, max_tokens=16))
+    finally:
+        connection.set_schema_to_public()
+
+    assert raised.value.code == "token_quota_exceeded" and "00:00 UTC" in str(raised.value)
+    assert len(fake_llm.requests) == 1
+
+
+def test_one_tenants_usage_does_not_count_against_another(fake_llm, tenant_a, tenant_b, settings):
+    settings.ENCLAVE_LLM_REQUESTS_PER_MINUTE = 1
+    with schema_context(tenant_a.tenant.schema_name):
+        list(chat_stream(HELLO, max_tokens=16))
+    with schema_context(tenant_b.tenant.schema_name):
+        assert "".join(chat_stream(HELLO, max_tokens=16)) == "Hello there."
+
+
+def test_each_tenant_gets_its_own_cache_salt(fake_llm, tenant_a, tenant_b):
+    for world in (tenant_a, tenant_b, tenant_a):
+        with schema_context(world.tenant.schema_name):
+            list(chat_stream(HELLO, max_tokens=16))
+    list(chat_stream(HELLO, max_tokens=16))  # outside any tenant (public)
+
+    salts = [request["body"].get("cache_salt") for request in fake_llm.requests]
+    assert salts[0] == salts[2] == cache_salt("tenant_a")
+    assert salts[1] == cache_salt("tenant_b") != salts[0]
+    assert salts[3] is None
+    assert "tenant_a" not in salts[0]
+
+
+def test_a_conversation_id_is_sent_for_replica_affinity(fake_llm, in_tenant_a):
+    list(chat_stream(HELLO, max_tokens=16, conversation="c-123"))
+
+    assert fake_llm.requests[0]["headers"]["x-enclave-conversation"] == "c-123"
