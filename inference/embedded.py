@@ -41,4 +41,7 @@ def server_command(*, host: str, port: int, threads: int | None = None) -> list[
         str(threads or os.cpu_count() or 2),
         "--cache",
         "true",
+        # Queue concurrent requests instead of cutting the running answer off (the server's default).
+        "--interrupt_requests",
+        "false",
     ]
