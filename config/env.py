@@ -43,6 +43,8 @@ ENVIRONMENT: dict[str, str] = {
     "ENCLAVE_LLM_REQUESTS_PER_MINUTE": "120: model requests per tenant per minute, unless the tenant sets its own",
     "ENCLAVE_LLM_TOKENS_PER_DAY": "2000000: model tokens (in + out) per tenant per UTC day, "
     "unless the tenant sets its own",
+    "ENCLAVE_CHAT_PASSAGES": "4: passages an answer may use (fewer when they do not fit the context)",
+    "ENCLAVE_CHAT_MAX_TOKENS": "256: longest answer, in tokens",
     "ENCLAVE_SEARCH_POOL": "50: candidates each of dense and full-text search hands to fusion and reranking",
     "ENCLAVE_SEARCH_MAX_SCAN": "20000: most index tuples an iterative HNSW scan visits "
     "to fill a selective ACL's results",

@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/v1/", include("ingestion.urls")),
     path("api/v1/", include("retrieval.urls")),
     path("api/v1/", include("inference.urls")),
+    path("api/v1/", include("chat.urls")),
     path("documents/", ingestion_views.portal, name="portal"),
 ]
 

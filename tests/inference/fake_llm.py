@@ -10,12 +10,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class FakeLlm:
     """`scenario` decides every answer: ok, slow, malformed, error, context_error, unavailable, drop, endless."""
 
+    def answer(self, text: str) -> None:
+        """Stream `text` word by word in the `ok` scenario."""
+        words = text.split(" ")
+        self.tokens = [words[0]] + [f" {word}" for word in words[1:]]
+
     def __init__(self):
         self.scenario = "ok"
         self.requests: list[dict] = []
         self.open_connections = 0
         self.disconnected = threading.Event()
         self.delay = 2.0
+        self.tokens = ["Hello", " there", "."]
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -58,8 +64,8 @@ class FakeLlm:
             def _ok(self):
                 self._start()
                 self._event({"choices": [{"index": 0, "delta": {"role": "assistant"}, "finish_reason": None}]})
-                for word in ["Hello", " there", "."]:
-                    self._event(self._chunk(word))
+                for token in fake.tokens:
+                    self._event(self._chunk(token))
                 self._event(self._chunk("", "stop"))
                 self._event("[DONE]")
 

@@ -1,0 +1,187 @@
+"""The answer loop (DESIGN.md): condense -> retrieve with the user's ACLs -> prompt with numbered
+passages within the context budget -> stream -> verify citations -> store message, citations, trace.
+
+`answer_events` yields events for any transport (SSE, JSON, the OpenAI-compatible endpoint):
+  sources    the passages the answer may cite, numbered
+  token      a piece of the draft answer
+  message    the stored answer after verification (text with kept citations, status, citations)
+  error      the model failed; the partial answer is stored as incomplete
+Closing the generator (the client went away or pressed stop) stops the model and stores what
+arrived as incomplete. Safety hooks run before retrieval and after verification (safety issue).
+"""
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from chat import citations, prompt, selectors, services
+from chat.models import Conversation, Message
+from inference import budget
+from inference.client import chat_stream
+from inference.errors import LlmError
+from retrieval.search import Passage, search
+from tenants.accounts.models import User
+from tenants.models import Tenant
+
+MIN_RELEVANCE = 0.4
+
+
+@dataclass
+class Turn:
+    tenant: Tenant
+    conversation: Conversation
+    user: User
+    principals: list[str]
+    question: str
+
+
+def _relevance(question: str, passage: Passage) -> float:
+    return max(passage.scores.get("dense") or 0.0, citations.support(question, passage.text))
+
+
+def _source(number: int, passage: Passage) -> dict:
+    return {
+        "number": number,
+        "chunk_id": passage.chunk_id,
+        "document_id": passage.document_id,
+        "title": passage.title,
+        "version": passage.version,
+        "page": passage.page,
+        "section": passage.section,
+        "text": passage.text,
+    }
+
+
+def _citation_rows(verified: citations.Verified, passages: list[Passage]) -> list[dict]:
+    rows = []
+    for number, kept in sorted(verified.citations.items()):
+        passage = passages[number - 1]
+        rows.append(
+            {
+                "number": number,
+                "chunk_id": passage.chunk_id,
+                "document_id": passage.document_id,
+                "version": passage.version,
+                "page": passage.page,
+                "section": passage.section[:500],
+                "title": passage.title[:300],
+                "quote": kept.quote,
+                "support": kept.support,
+            }
+        )
+    return rows
+
+
+def _message_event(message: Message, text: str, rows: list[dict]) -> dict:
+    return {
+        "event": "message",
+        "data": {
+            "id": str(message.public_id),
+            "status": message.status,
+            "text": text,
+            "citations": rows,
+        },
+    }
+
+
+def answer_events(turn: Turn) -> Iterator[dict]:
+    started = time.perf_counter()
+    history = selectors.history(tenant=turn.tenant, conversation=turn.conversation)
+    services.message_add(
+        tenant=turn.tenant, conversation=turn.conversation, role=Message.Role.USER, content=turn.question
+    )
+    outcome = search(turn.question, principals=turn.principals, history=history, limit=settings.ENCLAVE_CHAT_PASSAGES)
+    question = outcome.query.standalone
+    passages = [p for p in outcome.passages if _relevance(question, p) >= MIN_RELEVANCE]
+    trace = {
+        "question": turn.question,
+        "standalone_query": question,
+        "condensed_by": outcome.query.method,
+        "reranker": outcome.reranker,
+        "candidates": outcome.candidates[:20],
+        "passages_sent": [p.chunk_id for p in passages],
+        "prompt_version": prompt.PROMPT_VERSION,
+        "model": settings.LLM_MODEL,
+        "timings_ms": {"retrieval": outcome.timings_ms.get("total")},
+    }
+    yield {"event": "sources", "data": [_source(n, p) for n, p in enumerate(passages, start=1)]}
+    if not passages:
+        yield from _finish(
+            turn, trace, text=prompt.ABSTAIN, status=Message.Status.ABSTAINED, passages=[], started=started
+        )
+        return
+
+    fitted = budget.fit(
+        system=prompt.SYSTEM,
+        question=question,
+        passages=[prompt.passage_block(n, p.title, p.page, p.text) for n, p in enumerate(passages, start=1)],
+        history=history,
+        max_tokens=settings.ENCLAVE_CHAT_MAX_TOKENS,
+        context_tokens=settings.LLM_CONTEXT_TOKENS,
+    )
+    passages = passages[: len(fitted.passages)]
+    stream = chat_stream(
+        prompt.messages(question=question, passages=fitted.passages, history=fitted.history),
+        max_tokens=settings.ENCLAVE_CHAT_MAX_TOKENS,
+        purpose="chat",
+        user_id=turn.user.public_id,
+        conversation=str(turn.conversation.public_id),
+    )
+    error = None
+    try:
+        for delta in stream:
+            yield {"event": "token", "data": {"text": delta}}
+    except LlmError as exc:
+        error = exc
+    except GeneratorExit:
+        stream.close()
+        trace["stopped_by_user"] = True
+        _store(turn, trace, stream.generation.text, Message.Status.INCOMPLETE, passages, started, stream)
+        raise
+    status = Message.Status.COMPLETE if stream.generation.complete else Message.Status.INCOMPLETE
+    if error and not stream.generation.text:
+        status = Message.Status.FAILED
+    yield from _finish(
+        turn,
+        trace,
+        text=stream.generation.text,
+        status=status,
+        passages=passages,
+        started=started,
+        stream=stream,
+        error=error,
+    )
+
+
+def _store(turn, trace, text, status, passages, started, stream=None, error=None):
+    verified = citations.verify(text, [p.text for p in passages])
+    if status == Message.Status.COMPLETE and passages and not verified.citations:
+        trace["unsupported_answer"] = text
+        verified = citations.Verified(text=prompt.ABSTAIN)
+        status = Message.Status.ABSTAINED
+    rows = _citation_rows(verified, passages)
+    trace["citations_kept"] = [{"number": r["number"], "support": r["support"]} for r in rows]
+    trace["citations_dropped"] = verified.dropped
+    trace["timings_ms"]["total"] = round((time.perf_counter() - started) * 1000, 1)
+    if stream is not None:
+        trace["timings_ms"]["ttft"] = stream.generation.ttft_ms
+        trace["tokens"] = {"prompt": stream.generation.prompt_tokens, "completion": stream.generation.completion_tokens}
+    message = services.answer_store(
+        tenant=turn.tenant,
+        conversation=turn.conversation,
+        content=verified.text,
+        status=status,
+        error_code=error.code if error else "",
+        citations=rows,
+        trace=trace,
+    )
+    return message, verified.text, rows
+
+
+def _finish(turn, trace, *, text, status, passages, started, stream=None, error=None) -> Iterator[dict]:
+    message, final_text, rows = _store(turn, trace, text, status, passages, started, stream, error)
+    yield _message_event(message, final_text, rows)
+    if error:
+        yield {"event": "error", "data": {"code": error.code, "message": str(error)}}

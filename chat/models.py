@@ -1,0 +1,69 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Conversation(models.Model):
+    """One user's conversation. The title is encrypted with the tenant's key (object id: public_id)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations")
+    title_encrypted = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-updated_at"], name="conversation_user_recent")]
+
+
+class Message(models.Model):
+    """A turn. Content is encrypted with the tenant's key (object id: public_id)."""
+
+    class Role(models.TextChoices):
+        USER = "user"
+        ASSISTANT = "assistant"
+
+    class Status(models.TextChoices):
+        COMPLETE = "complete"
+        INCOMPLETE = "incomplete"  # stopped by the user, or the model failed mid-answer
+        FAILED = "failed"
+        ABSTAINED = "abstained"  # nothing relevant enough was found: the assistant said so
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    content_encrypted = models.BinaryField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETE)
+    error_code = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["conversation", "created_at"], name="message_conversation_order")]
+
+
+class Citation(models.Model):
+    """An [n] of an answer that survived verification, pointing at the passage that supports it."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="citations")
+    number = models.PositiveSmallIntegerField()
+    chunk_id = models.UUIDField()
+    document_id = models.UUIDField()
+    version = models.PositiveIntegerField()
+    page = models.PositiveIntegerField(null=True, blank=True)
+    section = models.CharField(max_length=500, blank=True)
+    title = models.CharField(max_length=300, blank=True)
+    quote = models.TextField()  # the supporting span of the passage (passages are plaintext in the schema too)
+    support = models.FloatField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message", "number"], name="citation_number_unique")]
+
+
+class Trace(models.Model):
+    """How an answer came about (query, candidates, prompt, citations kept and dropped, timings),
+    encrypted as one JSON document with the tenant's key (object id: the message's public_id)."""
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="trace")
+    data_encrypted = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)

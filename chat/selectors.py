@@ -1,0 +1,49 @@
+"""Reads of conversations: only the owner's, decrypted with the tenant's key."""
+
+import json
+
+from django.http import Http404
+
+from chat.models import Conversation, Message
+from tenants.accounts.models import User
+from tenants.crypto import decrypt_text
+from tenants.models import Tenant
+
+
+def conversation_list(*, user: User):
+    return Conversation.objects.filter(user=user).order_by("-updated_at", "-id")
+
+
+def conversation_get(*, user: User, public_id) -> Conversation:
+    conversation = conversation_list(user=user).filter(public_id=public_id).first()
+    if conversation is None:
+        raise Http404
+    return conversation
+
+
+def conversation_title(*, tenant: Tenant, conversation: Conversation) -> str:
+    return decrypt_text(tenant=tenant, object_id=str(conversation.public_id), blob=bytes(conversation.title_encrypted))
+
+
+def message_content(*, tenant: Tenant, message: Message) -> str:
+    return decrypt_text(tenant=tenant, object_id=str(message.public_id), blob=bytes(message.content_encrypted))
+
+
+def messages_of(*, conversation: Conversation):
+    return conversation.messages.prefetch_related("citations").order_by("created_at", "id")
+
+
+def history(*, tenant: Tenant, conversation: Conversation, turns: int = 6) -> list[dict]:
+    """The last `turns` complete turns, oldest first, as chat messages."""
+    recent = list(
+        conversation.messages.filter(status__in=[Message.Status.COMPLETE, Message.Status.ABSTAINED]).order_by(
+            "-created_at", "-id"
+        )[:turns]
+    )
+    return [{"role": m.role, "content": message_content(tenant=tenant, message=m)} for m in reversed(recent)]
+
+
+def trace_of(*, tenant: Tenant, message: Message) -> dict:
+    return json.loads(
+        decrypt_text(tenant=tenant, object_id=str(message.public_id), blob=bytes(message.trace.data_encrypted))
+    )

@@ -1,0 +1,35 @@
+import pytest
+from django_tenants.utils import schema_context
+
+from chat.services import conversation_create
+from tests.inference.conftest import fake_llm, fresh_breaker  # noqa: F401  (fixtures)
+from tests.retrieval.conftest import group_principal, plant
+
+
+@pytest.fixture
+def handbook(tenant_a):
+    """Tenant A: a public travel policy, and a merger memo only the finance group may read."""
+    return {
+        "travel": plant(
+            tenant_a,
+            [
+                "Employees may book economy class for flights shorter than six hours. Longer flights may be business class."
+            ],
+            title="travel-policy",
+        ),
+        "merger": plant(
+            tenant_a,
+            ["Project Zanzibar: the acquisition of Kestrel Labs closes in March for 42 million euros."],
+            title="zanzibar-memo",
+            acl=[group_principal(tenant_a.finance_group)],
+        ),
+    }
+
+
+@pytest.fixture
+def conversation_of():
+    def make(world, user, title="Questions"):
+        with schema_context(world.tenant.schema_name):
+            return conversation_create(tenant=world.tenant, user=user, title=title)
+
+    return make
