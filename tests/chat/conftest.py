@@ -13,7 +13,8 @@ def handbook(tenant_a):
         "travel": plant(
             tenant_a,
             [
-                "Employees may book economy class for flights shorter than six hours. Longer flights may be business class."
+                "Employees may book economy class for flights shorter than six hours. "
+                "Longer flights may be business class."
             ],
             title="travel-policy",
         ),

@@ -35,7 +35,7 @@ def test_a_grounded_answer_keeps_only_supported_citations(fake_llm, tenant_a, ha
 
     events = ask(tenant_a, tenant_a.legal, conversation, "Which class may I book for a four hour flight?")
 
-    assert [e["event"] for e in events][0] == "sources" and events[-1]["event"] == "message"
+    assert events[0]["event"] == "sources" and events[-1]["event"] == "message"
     sources = by_type(events, "sources")[0]
     assert sources[0]["document_id"] == handbook["travel"]
     message = by_type(events, "message")[0]
