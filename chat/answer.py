@@ -35,6 +35,7 @@ class Turn:
     user: User
     principals: list[str]
     question: str
+    history: list[dict] | None = None  # given by the caller (OpenAI-compatible API) instead of the stored turns
 
 
 def _relevance(question: str, passage: Passage) -> float:
@@ -88,7 +89,11 @@ def _message_event(message: Message, text: str, rows: list[dict]) -> dict:
 
 def answer_events(turn: Turn) -> Iterator[dict]:
     started = time.perf_counter()
-    history = selectors.history(tenant=turn.tenant, conversation=turn.conversation)
+    history = (
+        turn.history
+        if turn.history is not None
+        else selectors.history(tenant=turn.tenant, conversation=turn.conversation)
+    )
     services.message_add(
         tenant=turn.tenant, conversation=turn.conversation, role=Message.Role.USER, content=turn.question
     )

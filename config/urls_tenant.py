@@ -2,6 +2,7 @@
 
 from django.urls import include, path
 
+from chat.openai_api import ChatCompletionsApi
 from config.urls_common import health_patterns, session_patterns
 from ingestion import views as ingestion_views
 from tenants import views
@@ -15,6 +16,7 @@ urlpatterns = [
     path("api/v1/", include("retrieval.urls")),
     path("api/v1/", include("inference.urls")),
     path("api/v1/", include("chat.urls")),
+    path("v1/chat/completions", ChatCompletionsApi.as_view(), name="openai-chat-completions"),
     path("documents/", ingestion_views.portal, name="portal"),
 ]
 

@@ -8,6 +8,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from django_tenants.utils import schema_context
 
+from chat.services import conversation_create
 from ingestion.services import document_upload
 from tenants.accounts.models import ApiKey
 
@@ -22,6 +23,8 @@ ID_ENDPOINTS = {
     "accounts:api-key-detail": (["get", "delete"], "/api/v1/api-keys/{api_key}/"),
     "ingestion:document-detail": (["get", "patch", "delete"], "/api/v1/documents/{document}/"),
     "ingestion:document-version-list": (["post"], "/api/v1/documents/{document}/versions/"),
+    "chat:conversation-detail": (["get", "patch", "delete"], "/api/v1/conversations/{conversation}/"),
+    "chat:conversation-messages": (["get", "post"], "/api/v1/conversations/{conversation}/messages/"),
 }
 OPERATOR_ID_ENDPOINTS = {
     "operator:tenant-detail": (["get", "delete"], "/api/v1/operator/tenants/{tenant}/"),
@@ -35,7 +38,9 @@ def _paths(world) -> dict:
     with schema_context("tenant_a"):
         api_key = ApiKey.objects.get(prefix=world.admin_key.split("_")[1])
         document = document_upload(tenant=world.tenant, user=world.admin, filename="a.txt", data=b"tenant a only")
+        conversation = conversation_create(tenant=world.tenant, user=world.admin, title="tenant a only")
     return {
+        "conversation": conversation.public_id,
         "document": document.document.public_id,
         "user": world.finance.public_id,
         "group": world.finance_group.public_id,

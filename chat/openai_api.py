@@ -1,0 +1,115 @@
+"""POST /v1/chat/completions: the appliance as a grounded model for OpenAI clients.
+
+Authenticated by a tenant API key (`api_key=` in the official client; `base_url=<host>/v1`). The
+last user message is the question, earlier turns are its history; each call is stored as a new
+conversation of the key's user. The answer is the verified one; the extra fields `sources` and
+`citations` (and `enclave`) carry the passages. When streaming, deltas are the draft as generated;
+the last chunk carries `enclave.final_content` (unsupported citations removed) and the sources.
+"""
+
+import json
+import time
+
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from chat import services
+from chat.answer import Turn, answer_events
+from chat.sse import stream_response
+from tenants.accounts.base import TenantApi
+
+MODEL = "enclave-grounded"
+FINISH = {"complete": "stop", "abstained": "stop", "incomplete": "length", "failed": "error"}
+
+
+class OpenAiMessage(serializers.Serializer):
+    role = serializers.ChoiceField(choices=["system", "user", "assistant"])
+    content = serializers.CharField(max_length=8000, allow_blank=True)
+
+
+class CompletionRequest(serializers.Serializer):
+    messages = OpenAiMessage(many=True, min_length=1, max_length=50)
+    stream = serializers.BooleanField(default=False)
+    model = serializers.CharField(required=False, allow_blank=True)
+
+    def validate_messages(self, messages):
+        if messages[-1]["role"] != "user" or not messages[-1]["content"].strip():
+            raise serializers.ValidationError("the last message must be a non-empty user message")
+        return messages
+
+
+def _chunk(completion_id: str, created: int, delta: dict, finish=None, **extra) -> str:
+    body = {
+        "id": completion_id,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": MODEL,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        **extra,
+    }
+    return f"data: {json.dumps(body)}\n\n"
+
+
+class ChatCompletionsApi(TenantApi):
+    def post(self, request):
+        serializer = CompletionRequest(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        messages = serializer.validated_data["messages"]
+        question = messages[-1]["content"]
+        history = [m for m in messages[:-1] if m["role"] in ("user", "assistant")]
+        conversation = services.conversation_create(tenant=self.tenant, user=request.user, title=question[:80])
+        turn = Turn(self.tenant, conversation, request.user, self.principals, question, history=history)
+        completion_id, created = f"chatcmpl-{conversation.public_id.hex}", int(time.time())
+        if serializer.validated_data["stream"]:
+            return stream_response(
+                self.tenant,
+                answer_events(turn),
+                encode=self._encoder(completion_id, created),
+                closing="data: [DONE]\n\n",
+            )
+        events = list(answer_events(turn))
+        message = next(e["data"] for e in events if e["event"] == "message")
+        sources = next(e["data"] for e in events if e["event"] == "sources")
+        return Response(
+            {
+                "id": completion_id,
+                "object": "chat.completion",
+                "created": created,
+                "model": MODEL,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": message["text"]},
+                        "finish_reason": FINISH[message["status"]],
+                    }
+                ],
+                "sources": sources,
+                "citations": message["citations"],
+                "enclave": {"status": message["status"], "conversation": str(conversation.public_id)},
+            }
+        )
+
+    @staticmethod
+    def _encoder(completion_id: str, created: int):
+        state = {"sources": []}
+
+        def encode(event: dict) -> str:
+            kind, data = event["event"], event["data"]
+            if kind == "sources":
+                state["sources"] = data
+                return _chunk(completion_id, created, {"role": "assistant"})
+            if kind == "token":
+                return _chunk(completion_id, created, {"content": data["text"]})
+            if kind == "message":
+                return _chunk(
+                    completion_id,
+                    created,
+                    {},
+                    FINISH[data["status"]],
+                    sources=state["sources"],
+                    citations=data["citations"],
+                    enclave={"status": data["status"], "final_content": data["text"]},
+                )
+            return f"data: {json.dumps({'error': data})}\n\n"
+
+        return encode

@@ -1,0 +1,90 @@
+"""The official `openai` package against the running appliance (uvicorn) and the real bundled model."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import openai
+import pytest
+from django.db import connection
+from django_tenants.utils import schema_context
+
+from chat.models import Conversation
+from retrieval.models import Chunk
+from tests.processes import llama_server, web_server
+from tests.retrieval.conftest import group_principal, plant
+
+pytestmark = [pytest.mark.django_db, pytest.mark.integration]
+
+QUESTION = "Which class may I book for a four hour flight?"
+
+
+def _in_own_connection(function):
+    """Committed for real (the web server is another process); the test's own transaction is not."""
+
+    def run():
+        try:
+            return function()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
+
+
+@pytest.fixture
+def committed_handbook(world):
+    tenant_a = world["a"]
+    documents = _in_own_connection(
+        lambda: [
+            plant(
+                tenant_a,
+                ["Employees may book economy class for flights shorter than six hours."],
+                title="travel-policy",
+            ),
+            plant(
+                tenant_a,
+                ["Project Zanzibar: Kestrel Labs is acquired for 42 million euros."],
+                title="zanzibar-memo",
+                acl=[group_principal(tenant_a.finance_group)],
+            ),
+        ]
+    )
+    yield tenant_a, documents
+
+    def remove():
+        with schema_context(tenant_a.tenant.schema_name):
+            Chunk.objects.filter(document_id__in=documents).delete()
+            Conversation.objects.filter(user_id=tenant_a.legal.pk).delete()
+
+    _in_own_connection(remove)
+
+
+def test_the_openai_client_gets_a_grounded_answer_streamed_and_whole(committed_handbook):
+    tenant_a, (travel, merger) = committed_handbook
+    with llama_server() as llm_url, web_server(extra_env={"LLM_BASE_URL": llm_url}) as port:
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=tenant_a.legal_key, max_retries=0)
+
+        whole = client.chat.completions.create(model="enclave", messages=[{"role": "user", "content": QUESTION}])
+        chunks = list(
+            client.chat.completions.create(
+                model="enclave", messages=[{"role": "user", "content": QUESTION}], stream=True
+            )
+        )
+        secret = client.chat.completions.create(
+            model="enclave", messages=[{"role": "user", "content": "How much is Kestrel Labs acquired for?"}]
+        )
+
+    extra = whole.model_extra
+    assert [source["document_id"] for source in extra["sources"]] == [travel]
+    assert all(citation["document_id"] == travel for citation in extra["citations"])
+    assert whole.choices[0].message.content and extra["enclave"]["status"] in {"complete", "abstained", "incomplete"}
+    assert chunks[-1].choices[0].finish_reason in {"stop", "length"}
+    assert chunks[-1].model_extra["sources"][0]["document_id"] == travel
+    assert merger not in str(secret.model_extra) and "42 million" not in secret.choices[0].message.content
+    assert secret.model_extra["enclave"]["status"] == "abstained"
+
+
+def test_a_wrong_key_is_an_authentication_error(committed_handbook):
+    with web_server() as port:
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="ek_nope_nope", max_retries=0)
+        with pytest.raises(openai.AuthenticationError):
+            client.chat.completions.create(model="enclave", messages=[{"role": "user", "content": QUESTION}])
