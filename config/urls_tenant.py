@@ -2,6 +2,7 @@
 
 from django.urls import include, path
 
+from chat import views as chat_views
 from chat.openai_api import ChatCompletionsApi
 from config.urls_common import health_patterns, session_patterns
 from ingestion import views as ingestion_views
@@ -18,6 +19,7 @@ urlpatterns = [
     path("api/v1/", include("chat.urls")),
     path("v1/chat/completions", ChatCompletionsApi.as_view(), name="openai-chat-completions"),
     path("documents/", ingestion_views.portal, name="portal"),
+    path("chat/", chat_views.chat_view, name="chat"),
 ]
 
 handler404 = "config.views.not_found"

@@ -101,3 +101,20 @@ def llama_server(timeout: float = 60):
     """The embedded llama.cpp server on a free port; yields its OpenAI-compatible base URL."""
     with llama_server_process(timeout) as (base_url, _process):
         yield base_url
+
+
+def in_own_connection(function):
+    """Run on another thread, hence another connection in autocommit: other processes (workers, the
+    web server) see what it writes; the test's own connection is inside a transaction rolled back."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    def run():
+        try:
+            return function()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()

@@ -1,7 +1,10 @@
 import pytest
 from django_tenants.utils import schema_context
 
+from chat.models import Conversation
 from chat.services import conversation_create
+from retrieval.models import Chunk
+from tests.processes import in_own_connection
 from tests.inference.conftest import fake_llm, fresh_breaker  # noqa: F401  (fixtures)
 from tests.retrieval.conftest import group_principal, plant
 
@@ -34,3 +37,31 @@ def conversation_of():
             return conversation_create(tenant=world.tenant, user=user, title=title)
 
     return make
+
+
+@pytest.fixture
+def committed_handbook(world):
+    tenant_a = world["a"]
+    documents = in_own_connection(
+        lambda: [
+            plant(
+                tenant_a,
+                ["Employees may book economy class for flights shorter than six hours."],
+                title="travel-policy",
+            ),
+            plant(
+                tenant_a,
+                ["Project Zanzibar: Kestrel Labs is acquired for 42 million euros."],
+                title="zanzibar-memo",
+                acl=[group_principal(tenant_a.finance_group)],
+            ),
+        ]
+    )
+    yield tenant_a, documents
+
+    def remove():
+        with schema_context(tenant_a.tenant.schema_name):
+            Chunk.objects.filter(document_id__in=documents).delete()
+            Conversation.objects.filter(user_id=tenant_a.legal.pk).delete()
+
+    in_own_connection(remove)

@@ -1,61 +1,12 @@
 """The official `openai` package against the running appliance (uvicorn) and the real bundled model."""
 
-from concurrent.futures import ThreadPoolExecutor
-
 import openai
 import pytest
-from django.db import connection
-from django_tenants.utils import schema_context
-
-from chat.models import Conversation
-from retrieval.models import Chunk
 from tests.processes import llama_server, web_server
-from tests.retrieval.conftest import group_principal, plant
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 
 QUESTION = "Which class may I book for a four hour flight?"
-
-
-def _in_own_connection(function):
-    """Committed for real (the web server is another process); the test's own transaction is not."""
-
-    def run():
-        try:
-            return function()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result()
-
-
-@pytest.fixture
-def committed_handbook(world):
-    tenant_a = world["a"]
-    documents = _in_own_connection(
-        lambda: [
-            plant(
-                tenant_a,
-                ["Employees may book economy class for flights shorter than six hours."],
-                title="travel-policy",
-            ),
-            plant(
-                tenant_a,
-                ["Project Zanzibar: Kestrel Labs is acquired for 42 million euros."],
-                title="zanzibar-memo",
-                acl=[group_principal(tenant_a.finance_group)],
-            ),
-        ]
-    )
-    yield tenant_a, documents
-
-    def remove():
-        with schema_context(tenant_a.tenant.schema_name):
-            Chunk.objects.filter(document_id__in=documents).delete()
-            Conversation.objects.filter(user_id=tenant_a.legal.pk).delete()
-
-    _in_own_connection(remove)
 
 
 def test_the_openai_client_gets_a_grounded_answer_streamed_and_whole(committed_handbook):

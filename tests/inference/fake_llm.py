@@ -22,6 +22,7 @@ class FakeLlm:
         self.disconnected = threading.Event()
         self.delay = 2.0
         self.tokens = ["Hello", " there", "."]
+        self.token_delay = 0.0
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -66,6 +67,7 @@ class FakeLlm:
                 self._event({"choices": [{"index": 0, "delta": {"role": "assistant"}, "finish_reason": None}]})
                 for token in fake.tokens:
                     self._event(self._chunk(token))
+                    time.sleep(fake.token_delay)
                 self._event(self._chunk("", "stop"))
                 self._event("[DONE]")
 
