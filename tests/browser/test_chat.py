@@ -28,7 +28,7 @@ def _stored_statuses(schema: str) -> list[str]:
 
 
 def test_ask_stream_open_a_citation_and_stop(browser_page, committed_handbook):  # noqa: F811
-    tenant_a, (travel, _merger) = committed_handbook
+    tenant_a, _documents = committed_handbook
     fake = FakeLlm()
     fake.answer(ANSWER)
     fake.token_delay = 0.15

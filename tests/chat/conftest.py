@@ -4,8 +4,8 @@ from django_tenants.utils import schema_context
 from chat.models import Conversation
 from chat.services import conversation_create
 from retrieval.models import Chunk
-from tests.processes import in_own_connection
 from tests.inference.conftest import fake_llm, fresh_breaker  # noqa: F401  (fixtures)
+from tests.processes import in_own_connection
 from tests.retrieval.conftest import group_principal, plant
 
 

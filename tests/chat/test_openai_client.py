@@ -2,6 +2,7 @@
 
 import openai
 import pytest
+
 from tests.processes import llama_server, web_server
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
