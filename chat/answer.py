@@ -36,6 +36,7 @@ class Turn:
     principals: list[str]
     question: str
     history: list[dict] | None = None  # given by the caller (OpenAI-compatible API) instead of the stored turns
+    regenerate_of: Message | None = None  # answer `question` again, beside this earlier answer
 
 
 def _relevance(question: str, passage: Passage) -> float:
@@ -89,14 +90,17 @@ def _message_event(message: Message, text: str, rows: list[dict]) -> dict:
 
 def answer_events(turn: Turn) -> Iterator[dict]:
     started = time.perf_counter()
-    history = (
-        turn.history
-        if turn.history is not None
-        else selectors.history(tenant=turn.tenant, conversation=turn.conversation)
-    )
-    services.message_add(
-        tenant=turn.tenant, conversation=turn.conversation, role=Message.Role.USER, content=turn.question
-    )
+    if turn.history is not None:
+        history = turn.history
+    else:
+        before = turn.regenerate_of.created_at if turn.regenerate_of else None
+        history = selectors.history(tenant=turn.tenant, conversation=turn.conversation, before=before)
+        if turn.regenerate_of:
+            history = history[:-1]  # the question itself
+    if turn.regenerate_of is None:
+        services.message_add(
+            tenant=turn.tenant, conversation=turn.conversation, role=Message.Role.USER, content=turn.question
+        )
     outcome = search(turn.question, principals=turn.principals, history=history, limit=settings.ENCLAVE_CHAT_PASSAGES)
     question = outcome.query.standalone
     passages = [p for p in outcome.passages if _relevance(question, p) >= MIN_RELEVANCE]
@@ -181,6 +185,7 @@ def _store(turn, trace, text, status, passages, started, stream=None, error=None
         error_code=error.code if error else "",
         citations=rows,
         trace=trace,
+        regenerated_from=turn.regenerate_of,
     )
     return message, verified.text, rows
 

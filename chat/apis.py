@@ -1,11 +1,13 @@
+from django.http import Http404
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from chat import selectors, services
 from chat.answer import Turn, answer_events
+from chat.models import Feedback
 from chat.sse import stream_response
 from config.api import CursorPagination
-from tenants.accounts.base import TenantApi
+from tenants.accounts.base import TenantAdminApi, TenantApi
 
 
 class ConversationPagination(CursorPagination):
@@ -26,6 +28,7 @@ def _message_data(tenant, message) -> dict:
         "id": str(message.public_id),
         "role": message.role,
         "status": message.status,
+        "regenerated_from": str(message.regenerated_from.public_id) if message.regenerated_from else None,
         "content": selectors.message_content(tenant=tenant, message=message),
         "citations": [
             {
@@ -107,10 +110,86 @@ class MessageListApi(TenantApi):
             principals=self.principals,
             question=serializer.validated_data["content"],
         )
-        if serializer.validated_data["stream"]:
-            return stream_response(self.tenant, answer_events(turn))
-        events = list(answer_events(turn))
-        answer = next(event["data"] for event in events if event["event"] == "message")
-        sources = next(event["data"] for event in events if event["event"] == "sources")
-        error = next((event["data"] for event in events if event["event"] == "error"), None)
-        return Response({"message": answer, "sources": sources, "error": error})
+        return _answer_response(turn, stream=serializer.validated_data["stream"])
+
+
+def _answer_response(turn: Turn, *, stream: bool):
+    if stream:
+        return stream_response(turn.tenant, answer_events(turn))
+    events = list(answer_events(turn))
+    answer = next(event["data"] for event in events if event["event"] == "message")
+    sources = next(event["data"] for event in events if event["event"] == "sources")
+    error = next((event["data"] for event in events if event["event"] == "error"), None)
+    return Response({"message": answer, "sources": sources, "error": error})
+
+
+class RegenerateApi(TenantApi):
+    """Answer the same question again; the new answer is linked to the old one for a preference."""
+
+    class InputSerializer(serializers.Serializer):
+        stream = serializers.BooleanField(default=True)
+
+    def post(self, request, message_id):
+        answer = selectors.message_get_for_owner(user=request.user, public_id=message_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        original = answer.regenerated_from or answer
+        turn = Turn(
+            tenant=self.tenant,
+            conversation=answer.conversation,
+            user=request.user,
+            principals=self.principals,
+            question=selectors.question_of(tenant=self.tenant, answer=answer),
+            regenerate_of=original,
+        )
+        return _answer_response(turn, stream=serializer.validated_data["stream"])
+
+
+class FeedbackApi(TenantApi):
+    class InputSerializer(serializers.Serializer):
+        rating = serializers.ChoiceField(choices=["up", "down"])
+        reason = serializers.ChoiceField(choices=[r for r, _ in Feedback.Reason.choices], default="")
+        comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+    def post(self, request, message_id):
+        message = selectors.message_get_for_owner(user=request.user, public_id=message_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        feedback = services.feedback_give(
+            tenant=self.tenant,
+            message=message,
+            user=request.user,
+            rating=Feedback.Rating.UP if data["rating"] == "up" else Feedback.Rating.DOWN,
+            reason=data["reason"],
+            comment=data["comment"],
+        )
+        return Response({"message": str(message.public_id), "rating": data["rating"], "reason": feedback.reason})
+
+
+class PreferenceApi(TenantApi):
+    class InputSerializer(serializers.Serializer):
+        over = serializers.UUIDField()
+
+    def post(self, request, message_id):
+        chosen = selectors.message_get_for_owner(user=request.user, public_id=message_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        rejected = selectors.message_get_for_owner(user=request.user, public_id=serializer.validated_data["over"])
+        services.preference_give(chosen=chosen, rejected=rejected, user=request.user)
+        return Response({"chosen": str(chosen.public_id), "rejected": str(rejected.public_id)})
+
+
+class TraceApi(TenantAdminApi):
+    """How an answer came about, for a tenant admin diagnosing it: retrieval, reranking or generation."""
+
+    def get(self, request, message_id):
+        message = selectors.message_get_for_admin(public_id=message_id)
+        if not hasattr(message, "trace"):
+            raise Http404
+        data = selectors.trace_of(tenant=self.tenant, message=message)
+        data["message"] = _message_data(self.tenant, message)
+        data["feedback"] = [
+            {"rating": "up" if f.rating > 0 else "down", "reason": f.reason} for f in message.feedback.all()
+        ]
+        return Response(data)

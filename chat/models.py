@@ -36,6 +36,7 @@ class Message(models.Model):
     content_encrypted = models.BinaryField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETE)
     error_code = models.CharField(max_length=40, blank=True)
+    regenerated_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -67,3 +68,43 @@ class Trace(models.Model):
     message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="trace")
     data_encrypted = models.BinaryField()
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+class Feedback(models.Model):
+    """A user's thumbs up or down on an answer, with an optional reason and (encrypted) comment."""
+
+    class Rating(models.IntegerChoices):
+        UP = 1
+        DOWN = -1
+
+    class Reason(models.TextChoices):
+        NONE = ""
+        WRONG = "wrong"
+        UNSUPPORTED = "unsupported"
+        INCOMPLETE = "incomplete"
+        IRRELEVANT = "irrelevant"
+        HARMFUL = "harmful"
+        OTHER = "other"
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="feedback")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    rating = models.SmallIntegerField(choices=Rating.choices)
+    reason = models.CharField(max_length=16, choices=Reason.choices, blank=True)
+    comment_encrypted = models.BinaryField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message", "user"], name="feedback_one_per_user")]
+
+
+class Preference(models.Model):
+    """Of two answers to the same question (an answer and its regeneration), the one the user chose."""
+
+    chosen = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="preferred_over")
+    rejected = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="rejected_for")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["chosen", "rejected"], name="preference_pair_unique")]

@@ -30,16 +30,21 @@ def message_content(*, tenant: Tenant, message: Message) -> str:
 
 
 def messages_of(*, conversation: Conversation):
-    return conversation.messages.prefetch_related("citations").order_by("created_at", "id")
-
-
-def history(*, tenant: Tenant, conversation: Conversation, turns: int = 6) -> list[dict]:
-    """The last `turns` complete turns, oldest first, as chat messages."""
-    recent = list(
-        conversation.messages.filter(status__in=[Message.Status.COMPLETE, Message.Status.ABSTAINED]).order_by(
-            "-created_at", "-id"
-        )[:turns]
+    return (
+        conversation.messages.select_related("regenerated_from")
+        .prefetch_related("citations")
+        .order_by("created_at", "id")
     )
+
+
+def history(*, tenant: Tenant, conversation: Conversation, turns: int = 6, before=None) -> list[dict]:
+    """The last `turns` complete turns (before `before`, if given), oldest first, as chat messages."""
+    messages = conversation.messages.filter(
+        status__in=[Message.Status.COMPLETE, Message.Status.ABSTAINED], regenerated_from__isnull=True
+    )
+    if before is not None:
+        messages = messages.filter(created_at__lt=before)
+    recent = list(messages.order_by("-created_at", "-id")[:turns])
     return [{"role": m.role, "content": message_content(tenant=tenant, message=m)} for m in reversed(recent)]
 
 
@@ -47,3 +52,32 @@ def trace_of(*, tenant: Tenant, message: Message) -> dict:
     return json.loads(
         decrypt_text(tenant=tenant, object_id=str(message.public_id), blob=bytes(message.trace.data_encrypted))
     )
+
+
+def message_get_for_owner(*, user: User, public_id) -> Message:
+    message = (
+        Message.objects.filter(public_id=public_id, conversation__user=user).select_related("conversation").first()
+    )
+    if message is None:
+        raise Http404
+    return message
+
+
+def message_get_for_admin(*, public_id) -> Message:
+    message = Message.objects.filter(public_id=public_id).select_related("conversation", "trace").first()
+    if message is None:
+        raise Http404
+    return message
+
+
+def question_of(*, tenant: Tenant, answer: Message) -> str:
+    """The user message an answer replies to."""
+    original = answer.regenerated_from or answer
+    question = (
+        answer.conversation.messages.filter(role=Message.Role.USER, created_at__lt=original.created_at)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if question is None:
+        raise Http404
+    return message_content(tenant=tenant, message=question)

@@ -4,7 +4,8 @@ import json
 
 from django.db import transaction
 
-from chat.models import Citation, Conversation, Message, Trace
+from chat.models import Citation, Conversation, Feedback, Message, Preference, Trace
+from config.api import ServiceError
 from tenants.accounts.models import User
 from tenants.crypto import encrypt_text
 from tenants.models import Tenant
@@ -45,7 +46,15 @@ def message_add(*, tenant: Tenant, conversation: Conversation, role: str, conten
 
 
 def answer_store(
-    *, tenant: Tenant, conversation: Conversation, content: str, status: str, error_code: str, citations, trace: dict
+    *,
+    tenant: Tenant,
+    conversation: Conversation,
+    content: str,
+    status: str,
+    error_code: str,
+    citations,
+    trace: dict,
+    regenerated_from: Message | None = None,
 ) -> Message:
     with transaction.atomic():
         message = message_add(
@@ -55,6 +64,7 @@ def answer_store(
             content=content,
             status=status,
             error_code=error_code,
+            regenerated_from=regenerated_from,
         )
         Citation.objects.bulk_create([Citation(message=message, **citation) for citation in citations])
         Trace.objects.create(
@@ -62,3 +72,39 @@ def answer_store(
             data_encrypted=encrypt_text(tenant=tenant, object_id=str(message.public_id), text=json.dumps(trace)),
         )
     return message
+
+
+class FeedbackError(ServiceError):
+    status_code = 400
+    code = "invalid_feedback"
+
+
+def feedback_give(*, tenant: Tenant, message: Message, user: User, rating: int, reason: str, comment: str) -> Feedback:
+    if message.role != Message.Role.ASSISTANT:
+        raise FeedbackError("feedback is given on answers")
+    comment_encrypted = None
+    if comment.strip():
+        comment_encrypted = encrypt_text(
+            tenant=tenant, object_id=f"feedback:{message.public_id}:{user.public_id}", text=comment.strip()[:2000]
+        )
+    feedback, _ = Feedback.objects.update_or_create(
+        message=message,
+        user=user,
+        defaults={"rating": rating, "reason": reason, "comment_encrypted": comment_encrypted},
+    )
+    return feedback
+
+
+def _original(message: Message) -> Message:
+    return message.regenerated_from or message
+
+
+def preference_give(*, chosen: Message, rejected: Message, user: User) -> Preference:
+    """Two answers to one question: one regenerated from the other, or both from the same answer."""
+    same_question = chosen.pk != rejected.pk and _original(chosen).pk == _original(rejected).pk
+    if not same_question or chosen.conversation_id != rejected.conversation_id:
+        raise FeedbackError("a preference compares an answer with its regeneration")
+    with transaction.atomic():
+        Preference.objects.filter(chosen=rejected, rejected=chosen).delete()
+        preference, _ = Preference.objects.get_or_create(chosen=chosen, rejected=rejected, defaults={"user": user})
+    return preference

@@ -8,7 +8,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from django_tenants.utils import schema_context
 
-from chat.services import conversation_create
+from chat.services import answer_store, conversation_create
 from ingestion.services import document_upload
 from tenants.accounts.models import ApiKey
 
@@ -25,6 +25,10 @@ ID_ENDPOINTS = {
     "ingestion:document-version-list": (["post"], "/api/v1/documents/{document}/versions/"),
     "chat:conversation-detail": (["get", "patch", "delete"], "/api/v1/conversations/{conversation}/"),
     "chat:conversation-messages": (["get", "post"], "/api/v1/conversations/{conversation}/messages/"),
+    "chat:message-regenerate": (["post"], "/api/v1/messages/{message}/regenerate/"),
+    "chat:message-feedback": (["post"], "/api/v1/messages/{message}/feedback/"),
+    "chat:message-preference": (["post"], "/api/v1/messages/{message}/preference/"),
+    "chat:message-trace": (["get"], "/api/v1/messages/{message}/trace/"),
 }
 OPERATOR_ID_ENDPOINTS = {
     "operator:tenant-detail": (["get", "delete"], "/api/v1/operator/tenants/{tenant}/"),
@@ -39,7 +43,17 @@ def _paths(world) -> dict:
         api_key = ApiKey.objects.get(prefix=world.admin_key.split("_")[1])
         document = document_upload(tenant=world.tenant, user=world.admin, filename="a.txt", data=b"tenant a only")
         conversation = conversation_create(tenant=world.tenant, user=world.admin, title="tenant a only")
+        message = answer_store(
+            tenant=world.tenant,
+            conversation=conversation,
+            content="tenant a only",
+            status="complete",
+            error_code="",
+            citations=[],
+            trace={},
+        )
     return {
+        "message": message.public_id,
         "conversation": conversation.public_id,
         "document": document.document.public_id,
         "user": world.finance.public_id,
