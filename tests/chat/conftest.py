@@ -3,6 +3,7 @@ from django_tenants.utils import schema_context
 
 from chat.models import Conversation
 from chat.services import conversation_create
+from inference.models import LlmCall
 from retrieval.models import Chunk
 from tests.inference.conftest import fake_llm, fresh_breaker  # noqa: F401  (fixtures)
 from tests.processes import in_own_connection
@@ -63,5 +64,6 @@ def committed_handbook(world):
         with schema_context(tenant_a.tenant.schema_name):
             Chunk.objects.filter(document_id__in=documents).delete()
             Conversation.objects.filter(user_id=tenant_a.legal.pk).delete()
+            LlmCall.objects.all().delete()  # the web server's calls were committed
 
     in_own_connection(remove)
