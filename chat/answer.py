@@ -3,6 +3,7 @@ passages within the context budget -> stream -> verify citations -> store messag
 
 `answer_events` yields events for any transport (SSE, JSON, the OpenAI-compatible endpoint):
   sources    the passages the answer may cite, numbered
+  tool       a tool the router ran (calculator, date and time) with its input and output
   token      a piece of the draft answer
   message    the stored answer after verification (text with kept citations, status, citations)
   error      the model failed; the partial answer is stored as incomplete
@@ -12,11 +13,11 @@ arrived as incomplete. Safety hooks run before retrieval and after verification 
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from django.conf import settings
 
-from chat import citations, prompt, selectors, services
+from chat import citations, prompt, selectors, services, tools
 from chat.models import Conversation, Message
 from inference import budget
 from inference.client import chat_stream
@@ -101,6 +102,10 @@ def answer_events(turn: Turn) -> Iterator[dict]:
         services.message_add(
             tenant=turn.tenant, conversation=turn.conversation, role=Message.Role.USER, content=turn.question
         )
+    calls = tools.route(turn.question)
+    if calls:
+        yield from _tool_answer(turn, calls, started)
+        return
     outcome = search(turn.question, principals=turn.principals, history=history, limit=settings.ENCLAVE_CHAT_PASSAGES)
     question = outcome.query.standalone
     passages = [p for p in outcome.passages if _relevance(question, p) >= MIN_RELEVANCE]
@@ -161,6 +166,22 @@ def answer_events(turn: Turn) -> Iterator[dict]:
         started=started,
         stream=stream,
         error=error,
+    )
+
+
+def _tool_answer(turn: Turn, calls: list[tools.ToolCall], started: float) -> Iterator[dict]:
+    """A question only tools answer (arithmetic, the date): no documents, no model."""
+    trace = {
+        "question": turn.question,
+        "tools": [asdict(call) for call in calls],
+        "prompt_version": prompt.PROMPT_VERSION,
+        "timings_ms": {},
+    }
+    yield {"event": "sources", "data": []}
+    for call in calls:
+        yield {"event": "tool", "data": asdict(call)}
+    yield from _finish(
+        turn, trace, text=tools.answer_text(calls), status=Message.Status.COMPLETE, passages=[], started=started
     )
 
 
