@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 
 from django.conf import settings
 
-from chat import citations, prompt, selectors, services, tools
+from chat import citations, memory, prompt, selectors, services, tools
 from chat.models import Conversation, Message
 from inference import budget
 from inference.client import chat_stream
@@ -102,6 +102,10 @@ def answer_events(turn: Turn) -> Iterator[dict]:
         services.message_add(
             tenant=turn.tenant, conversation=turn.conversation, role=Message.Role.USER, content=turn.question
         )
+    to_remember = memory.request_to_remember(turn.question)
+    if to_remember is not None:
+        yield from _remember(turn, to_remember, started)
+        return
     calls = tools.route(turn.question)
     if calls:
         yield from _tool_answer(turn, calls, started)
@@ -127,8 +131,13 @@ def answer_events(turn: Turn) -> Iterator[dict]:
         )
         return
 
+    remembered = []
+    if memory.enabled(user=turn.user):
+        facts = memory.facts(tenant=turn.tenant, user=turn.user, limit=memory.MAX_FACTS_IN_PROMPT)
+        remembered = [text for _fact, text in facts]
+    system = prompt.system(remembered)
     fitted = budget.fit(
-        system=prompt.SYSTEM,
+        system=system,
         question=question,
         passages=[prompt.passage_block(n, p.title, p.page, p.text) for n, p in enumerate(passages, start=1)],
         history=history,
@@ -137,7 +146,7 @@ def answer_events(turn: Turn) -> Iterator[dict]:
     )
     passages = passages[: len(fitted.passages)]
     stream = chat_stream(
-        prompt.messages(question=question, passages=fitted.passages, history=fitted.history),
+        prompt.messages(system=system, question=question, passages=fitted.passages, history=fitted.history),
         max_tokens=settings.ENCLAVE_CHAT_MAX_TOKENS,
         purpose="chat",
         user_id=turn.user.public_id,
@@ -167,6 +176,18 @@ def answer_events(turn: Turn) -> Iterator[dict]:
         stream=stream,
         error=error,
     )
+
+
+def _remember(turn: Turn, text: str, started: float) -> Iterator[dict]:
+    trace = {"question": turn.question, "memory": "stored", "prompt_version": prompt.PROMPT_VERSION, "timings_ms": {}}
+    if memory.enabled(user=turn.user):
+        memory.remember(tenant=turn.tenant, user=turn.user, text=text)
+        reply = f"I will remember that: {text}. You can see and delete what I remember under Memory."
+    else:
+        trace["memory"] = "off"
+        reply = "Memory is off for you, so I did not keep that. Turn memory on first if you want me to remember things."
+    yield {"event": "sources", "data": []}
+    yield from _finish(turn, trace, text=reply, status=Message.Status.COMPLETE, passages=[], started=started)
 
 
 def _tool_answer(turn: Turn, calls: list[tools.ToolCall], started: float) -> Iterator[dict]:

@@ -108,3 +108,20 @@ class Preference(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["chosen", "rejected"], name="preference_pair_unique")]
+
+
+class MemorySetting(models.Model):
+    """Whether a user wants the assistant to remember things across conversations (off by default)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memory_setting")
+    enabled = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class MemoryFact(models.Model):
+    """Something a user asked the assistant to remember; encrypted (object id: public_id), theirs only."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memory_facts")
+    content_encrypted = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)

@@ -15,10 +15,20 @@ def passage_block(number: int, title: str, page: int | None, text: str) -> str:
     return f"[{number}] ({where})\n<<<\n{text.replace('<<<', '< < <').replace('>>>', '> > >')}\n>>>"
 
 
-def messages(*, question: str, passages: list[str], history: list[dict]) -> list[dict]:
+def system(remembered: list[str] = ()) -> str:
+    if not remembered:
+        return SYSTEM
+    facts = "\n".join(f"- {fact}" for fact in remembered)
+    return (
+        f"{SYSTEM}\n\nThe user asked you to remember these facts. Use them only where the passages say "
+        f"nothing, and never cite them:\n{facts}"
+    )
+
+
+def messages(*, system: str, question: str, passages: list[str], history: list[dict]) -> list[dict]:
     context = "\n\n".join(passages)
     return [
-        {"role": "system", "content": SYSTEM},
+        {"role": "system", "content": system},
         *history,
         {"role": "user", "content": f"Passages:\n\n{context}\n\nQuestion: {question}"},
     ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from chat import apis
+from chat import apis, memory_apis
 
 app_name = "chat"
 
@@ -12,4 +12,7 @@ urlpatterns = [
     path("messages/<uuid:message_id>/feedback/", apis.FeedbackApi.as_view(), name="message-feedback"),
     path("messages/<uuid:message_id>/preference/", apis.PreferenceApi.as_view(), name="message-preference"),
     path("messages/<uuid:message_id>/trace/", apis.TraceApi.as_view(), name="message-trace"),
+    path("memories/", memory_apis.MemoryListApi.as_view(), name="memory-list"),
+    path("memories/settings/", memory_apis.MemorySettingsApi.as_view(), name="memory-settings"),
+    path("memories/<uuid:fact_id>/", memory_apis.MemoryDetailApi.as_view(), name="memory-detail"),
 ]

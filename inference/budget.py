@@ -79,11 +79,11 @@ def fit(
     kept, dropped = [], []
     for index, passage in enumerate(passages):
         cost = count_tokens(passage) + 4
-        if cost <= room:
-            kept.append(passage)
-            room -= cost
-        else:
-            dropped.append(index)
+        if dropped or cost > room:
+            dropped.append(index)  # a prefix is kept, so passage numbers stay those of the search
+            continue
+        kept.append(passage)
+        room -= cost
     turns: list[dict] = []
     for turn in reversed(history):
         cost = count_tokens(str(turn.get("content") or "")) + MESSAGE_OVERHEAD

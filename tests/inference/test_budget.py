@@ -44,3 +44,11 @@ def test_check_fits_counts_prompt_and_answer():
     assert prompt > count_tokens("hello " * 100)
     with pytest.raises(ContextTooLong):
         check_fits(messages, max_tokens=10_000 - prompt + 1, context_tokens=10_000)
+
+
+def test_the_kept_passages_are_always_the_most_relevant_prefix():
+    passages = ["best " * 10, "huge " * 1000, "small"]
+
+    fitted = fit(system=SYSTEM, question="Q?", passages=passages, history=[], max_tokens=100, context_tokens=600)
+
+    assert fitted.passages == passages[:1] and fitted.dropped_passages == [1, 2]

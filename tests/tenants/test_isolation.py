@@ -8,6 +8,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from django_tenants.utils import schema_context
 
+from chat.memory import remember
 from chat.services import answer_store, conversation_create
 from ingestion.services import document_upload
 from tenants.accounts.models import ApiKey
@@ -29,6 +30,7 @@ ID_ENDPOINTS = {
     "chat:message-feedback": (["post"], "/api/v1/messages/{message}/feedback/"),
     "chat:message-preference": (["post"], "/api/v1/messages/{message}/preference/"),
     "chat:message-trace": (["get"], "/api/v1/messages/{message}/trace/"),
+    "chat:memory-detail": (["delete"], "/api/v1/memories/{memory}/"),
 }
 OPERATOR_ID_ENDPOINTS = {
     "operator:tenant-detail": (["get", "delete"], "/api/v1/operator/tenants/{tenant}/"),
@@ -52,7 +54,9 @@ def _paths(world) -> dict:
             citations=[],
             trace={},
         )
+        fact = remember(tenant=world.tenant, user=world.admin, text="tenant a only")
     return {
+        "memory": fact.public_id,
         "message": message.public_id,
         "conversation": conversation.public_id,
         "document": document.document.public_id,

@@ -1,0 +1,65 @@
+"""Long-term memory: per user, opt-in, only facts the user asked to keep. Used as context with lower
+priority than documents and never cited; never read for another user (every query is by user)."""
+
+import re
+
+from django.http import Http404
+
+from chat.models import MemoryFact, MemorySetting
+from tenants.accounts.models import User
+from tenants.crypto import decrypt_text, encrypt_text
+from tenants.models import Tenant
+
+MAX_FACTS_IN_PROMPT = 20
+MAX_FACT_LENGTH = 500
+REMEMBER = re.compile(
+    r"^\s*(?:please\s+)?remember(?:\s+that)?[:,]?\s+(.{3,500}?)\s*[.!]?\s*$", re.IGNORECASE | re.DOTALL
+)
+
+
+def enabled(*, user: User) -> bool:
+    return MemorySetting.objects.filter(user=user, enabled=True).exists()
+
+
+def enable(*, user: User, on: bool) -> bool:
+    MemorySetting.objects.update_or_create(user=user, defaults={"enabled": on})
+    return on
+
+
+def remember(*, tenant: Tenant, user: User, text: str) -> MemoryFact:
+    fact = MemoryFact(user=user)
+    fact.content_encrypted = encrypt_text(
+        tenant=tenant, object_id=str(fact.public_id), text=text.strip()[:MAX_FACT_LENGTH]
+    )
+    fact.save()
+    return fact
+
+
+def facts(*, tenant: Tenant, user: User, limit: int | None = None) -> list[tuple[MemoryFact, str]]:
+    query = MemoryFact.objects.filter(user=user).order_by("-created_at", "-id")
+    if limit:
+        query = query[:limit]
+    return [
+        (f, decrypt_text(tenant=tenant, object_id=str(f.public_id), blob=bytes(f.content_encrypted))) for f in query
+    ]
+
+
+def fact_get(*, user: User, public_id) -> MemoryFact:
+    fact = MemoryFact.objects.filter(user=user, public_id=public_id).first()
+    if fact is None:
+        raise Http404
+    return fact
+
+
+def forget(*, user: User, fact: MemoryFact | None = None) -> dict:
+    """Delete one fact, or all of the user's facts; a receipt of what went."""
+    query = MemoryFact.objects.filter(user=user)
+    if fact is not None:
+        query = query.filter(pk=fact.pk)
+    deleted, _ = query.delete()
+    return {"user": str(user.public_id), "facts_deleted": deleted}
+
+
+def request_to_remember(question: str) -> str | None:
+    match = REMEMBER.match(question)
+    return match.group(1) if match else None
