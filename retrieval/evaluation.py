@@ -144,3 +144,32 @@ def corpus_ids_by_document() -> dict[str, str]:
 
     indexed = Document.objects.filter(status=IngestionStatus.INDEXED).values_list("public_id", "filename")
     return {str(public_id): filename.removesuffix(".md") for public_id, filename in indexed}
+
+
+def scratch_schema(folder: Path) -> str:
+    return "eval_" + re.sub(r"[^a-z0-9]+", "_", folder.resolve().name.lower()).strip("_")
+
+
+def scratch_tenant(schema: str, benchmark: Benchmark, *, fresh: bool, log=print):
+    """The evaluation tenant holding the corpus: reused when it holds every article, else built anew."""
+    from django_tenants.utils import schema_context
+
+    from tenants import services as tenant_services
+    from tenants.accounts.models import User
+    from tenants.models import Tenant
+
+    existing = Tenant.objects.filter(schema_name=schema).first()
+    if existing and not fresh:
+        with schema_context(schema):
+            have = set(corpus_ids_by_document().values())
+        if have == {str(article["_id"]) for article in benchmark.corpus}:
+            log(f"reusing tenant {schema}")
+            return existing
+    if existing:
+        tenant_services.tenant_delete(tenant=existing)
+    log(f"ingesting {len(benchmark.corpus)} documents into tenant {schema}")
+    created = tenant_services.tenant_create(name=f"Evaluation ({schema})", schema_name=schema, admin_username="eval")
+    with schema_context(schema):
+        user = User.objects.get(username="eval")
+        corpus_ingest(tenant=created.tenant, user=user, corpus=benchmark.corpus)
+    return created.tenant

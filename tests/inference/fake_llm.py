@@ -35,6 +35,10 @@ class FakeLlm:
             def log_message(self, *args):
                 pass
 
+            def do_GET(self):
+                self._start(200, "application/json")
+                self.wfile.write(json.dumps({"data": [{"id": "fake"}]}).encode())
+
             def do_POST(self):
                 with fake._lock:
                     fake.open_connections += 1

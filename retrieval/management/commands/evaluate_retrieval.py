@@ -1,6 +1,5 @@
 """manage.py evaluate_retrieval <BEIR folder>: dense, full-text, hybrid and hybrid+rerank side by side."""
 
-import re
 from pathlib import Path
 
 from django.conf import settings
@@ -8,10 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import schema_context
 
 from retrieval import evaluation, rerank
-from tenants import services as tenant_services
-from tenants.accounts.models import User
 from tenants.accounts.selectors import EVERYONE
-from tenants.models import Tenant
 
 
 class Command(BaseCommand):
@@ -31,8 +27,8 @@ class Command(BaseCommand):
         benchmark = evaluation.benchmark_load(folder)
         if limit:
             benchmark.queries = dict(list(benchmark.queries.items())[:limit])
-        schema = tenant or "eval_" + re.sub(r"[^a-z0-9]+", "_", folder.resolve().name.lower()).strip("_")
-        scratch = self._scratch_tenant(schema, benchmark, fresh=fresh)
+        schema = tenant or evaluation.scratch_schema(folder)
+        scratch = evaluation.scratch_tenant(schema, benchmark, fresh=fresh, log=self.stderr.write)
         chosen = [self._method(name, reranker) for name in methods.split(",") if name]
         with schema_context(scratch.schema_name):
             documents = evaluation.corpus_ids_by_document()
@@ -54,22 +50,3 @@ class Command(BaseCommand):
             raise CommandError(f"unknown method {name!r}")
         label = "full-text" if name == "lexical" else name
         return evaluation.Method(label=label, mode=name)
-
-    def _scratch_tenant(self, schema: str, benchmark: evaluation.Benchmark, *, fresh: bool) -> Tenant:
-        existing = Tenant.objects.filter(schema_name=schema).first()
-        if existing and not fresh:
-            with schema_context(schema):
-                have = set(evaluation.corpus_ids_by_document().values())
-            if have == {str(article["_id"]) for article in benchmark.corpus}:
-                self.stderr.write(f"reusing tenant {schema}")
-                return existing
-        if existing:
-            tenant_services.tenant_delete(tenant=existing)
-        self.stderr.write(f"ingesting {len(benchmark.corpus)} documents into tenant {schema}")
-        created = tenant_services.tenant_create(
-            name=f"Evaluation ({schema})", schema_name=schema, admin_username="eval"
-        )
-        with schema_context(schema):
-            user = User.objects.get(username="eval")
-            evaluation.corpus_ingest(tenant=created.tenant, user=user, corpus=benchmark.corpus)
-        return created.tenant
