@@ -3,6 +3,7 @@ single seam. It knows HTTP and server-sent events, not tenants or budgets (see c
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -73,17 +74,24 @@ def _timeouts(read_timeout: float) -> httpx.Timeout:
     return httpx.Timeout(connect=CONNECT_TIMEOUT, read=read_timeout, write=10.0, pool=5.0)
 
 
-def post_json(path: str, body: dict, *, read_timeout: float, base_url: str | None = None, headers=None) -> dict:
+@contextmanager
+def _sending():
+    """httpx's failures while sending a request, as the typed errors callers handle."""
     try:
-        response = client().post(
-            url_of(path, base_url), json=body, headers=_headers(headers), timeout=_timeouts(read_timeout)
-        )
+        yield
     except httpx.TimeoutException as exc:
         raise (LlmUnavailable if isinstance(exc, httpx.ConnectTimeout) else LlmTimeout)(
             f"the model server did not answer in time ({type(exc).__name__})"
         ) from exc
     except httpx.TransportError as exc:
         raise LlmUnavailable(f"cannot reach the model server ({type(exc).__name__})") from exc
+
+
+def post_json(path: str, body: dict, *, read_timeout: float, base_url: str | None = None, headers=None) -> dict:
+    with _sending():
+        response = client().post(
+            url_of(path, base_url), json=body, headers=_headers(headers), timeout=_timeouts(read_timeout)
+        )
     if response.status_code >= 400:
         raise _server_error(response.status_code, response.content)
     try:
@@ -102,14 +110,8 @@ def stream_events(
     request = client().build_request(
         "POST", url_of(path, base_url), json=body, headers=_headers(headers), timeout=_timeouts(read_timeout)
     )
-    try:
+    with _sending():
         response = client().send(request, stream=True)
-    except httpx.TimeoutException as exc:
-        raise (LlmUnavailable if isinstance(exc, httpx.ConnectTimeout) else LlmTimeout)(
-            f"the model server did not answer in time ({type(exc).__name__})"
-        ) from exc
-    except httpx.TransportError as exc:
-        raise LlmUnavailable(f"cannot reach the model server ({type(exc).__name__})") from exc
     try:
         if response.status_code >= 400:
             raise _server_error(response.status_code, response.read())

@@ -4,11 +4,9 @@ and a worker killed mid-document."""
 import json
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.test import override_settings
 from django_tenants.utils import schema_context
 
@@ -19,24 +17,10 @@ from ingestion.services import document_delete, document_upload
 from retrieval.embeddings import embedder
 from retrieval.models import Chunk
 from tests.ingestion.conftest import example
-from tests.processes import celery_worker
+from tests.processes import celery_worker, in_own_connection
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 COVID = settings.BASE_DIR.parent / "shared" / "corpora" / "covid-qa-dev" / "corpus.jsonl"
-
-
-def _in_own_connection(function):
-    """Run on another thread, hence another connection in autocommit: worker processes see what it writes
-    (the test's own connection is inside a transaction that is rolled back)."""
-
-    def run():
-        try:
-            return function()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result()
 
 
 @pytest.fixture
@@ -54,7 +38,7 @@ def committed(world):
                     tenant=tenant_world.tenant, user=tenant_world.admin, filename=filename, data=data
                 ).document
 
-        document = _in_own_connection(store)
+        document = in_own_connection(store)
         created.append((tenant_world, document))
         return document
 
@@ -65,7 +49,7 @@ def committed(world):
 
     upload.queue = queue
     yield upload
-    _in_own_connection(remove)
+    in_own_connection(remove)
 
 
 def _wait(predicate, timeout: float, what: str):
