@@ -1,12 +1,12 @@
 """The chat page end to end: a browser signs in, asks, watches the answer stream, opens a citation,
-and stops a second answer mid-stream; the model server sees the stop."""
+rates it, and stops a second answer mid-stream; the model server sees the stop."""
 
 import time
 
 import pytest
 from django_tenants.utils import schema_context
 
-from chat.models import Message
+from chat.models import Feedback, Message
 from tests.chat.conftest import committed_handbook  # noqa: F401  (fixture)
 from tests.conftest import PASSWORD
 from tests.inference.fake_llm import FakeLlm
@@ -25,6 +25,11 @@ def _stored_statuses(schema: str) -> list[str]:
             )
 
     return in_own_connection(read)
+
+
+def _feedback_of(schema: str) -> list[int]:
+    with schema_context(schema):
+        return list(Feedback.objects.values_list("rating", flat=True))
 
 
 def test_ask_stream_open_a_citation_and_stop(browser_page, committed_handbook):  # noqa: F811
@@ -52,6 +57,8 @@ def test_ask_stream_open_a_citation_and_stop(browser_page, committed_handbook): 
         assert page.is_visible("#passage")
         assert "economy class for flights shorter than six hours" in page.text_content("#passage-text")
         assert page.text_content("#conversation-list").strip().startswith("Which class")
+        page.click("button.rate-up")
+        page.wait_for_selector(".feedback[data-sent='up']")
 
         fake.scenario = "endless"
         page.fill("#question", "Is business class allowed on flights longer than six hours?")
@@ -65,3 +72,4 @@ def test_ask_stream_open_a_citation_and_stop(browser_page, committed_handbook): 
         while _stored_statuses("tenant_a") != ["complete", "incomplete"] and time.monotonic() < deadline:
             time.sleep(0.2)
         assert _stored_statuses("tenant_a") == ["complete", "incomplete"]
+        assert in_own_connection(lambda: _feedback_of("tenant_a")) == [1]

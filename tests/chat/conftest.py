@@ -63,7 +63,7 @@ def committed_handbook(world):
     def remove():
         with schema_context(tenant_a.tenant.schema_name):
             Chunk.objects.filter(document_id__in=documents).delete()
-            Conversation.objects.filter(user_id=tenant_a.legal.pk).delete()
+            Conversation.objects.filter(user_id=tenant_a.legal.pk).delete()  # with messages, feedback, traces
             LlmCall.objects.all().delete()  # the web server's calls were committed
 
     in_own_connection(remove)
