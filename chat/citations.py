@@ -1,6 +1,6 @@
 """Check an answer's [n] citations against the passages they point at.
 
-A citation stays only when its passage supports its sentence: most of the sentence's content words
+A citation stays only when its passage supports its sentence: 60% of the sentence's content words
 (by stem) occur in the passage. A sentence left without a citation gets the passage that supports
 it best, when that support is strong. Numbers outside the passages shown cannot survive, and the
 passages shown are the caller's own search results, so an answer cannot cite what its reader may
@@ -15,8 +15,8 @@ from retrieval.condense import content_words
 CITE = re.compile(r"\s?\[(\d{1,3})\]")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 STEM = 6
-KEEP_SUPPORT = 0.5
-ATTRIBUTE_SUPPORT = 0.75
+KEEP_SUPPORT = 0.6
+ATTRIBUTE_SUPPORT = 0.8
 MIN_CLAIM_WORDS = 3
 
 
