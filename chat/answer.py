@@ -126,9 +126,12 @@ def answer_events(turn: Turn) -> Iterator[dict]:
     }
     yield {"event": "sources", "data": [_source(n, p) for n, p in enumerate(passages, start=1)]}
     if not passages:
-        yield from _finish(
-            turn, trace, text=prompt.ABSTAIN, status=Message.Status.ABSTAINED, passages=[], started=started
-        )
+        if turn.tenant.allow_ungrounded_answers:
+            yield from _ungrounded(turn, trace, question, history, started)
+        else:
+            yield from _finish(
+                turn, trace, text=prompt.ABSTAIN, status=Message.Status.ABSTAINED, passages=[], started=started
+            )
         return
 
     remembered = []
@@ -176,6 +179,39 @@ def answer_events(turn: Turn) -> Iterator[dict]:
         stream=stream,
         error=error,
     )
+
+
+def _ungrounded(turn: Turn, trace: dict, question: str, history: list[dict], started: float) -> Iterator[dict]:
+    """The tenant allows answers from the model's own knowledge: labelled, never cited."""
+    trace["ungrounded"] = True
+    messages = [
+        {"role": "system", "content": prompt.UNGROUNDED_SYSTEM},
+        *history[-4:],
+        {"role": "user", "content": question},
+    ]
+    stream = chat_stream(
+        messages, max_tokens=settings.ENCLAVE_CHAT_MAX_TOKENS, purpose="chat", user_id=turn.user.public_id
+    )
+    error = None
+    yield {"event": "token", "data": {"text": prompt.UNGROUNDED_LABEL}}
+    try:
+        for delta in stream:
+            yield {"event": "token", "data": {"text": delta}}
+    except LlmError as exc:
+        error = exc
+    status = Message.Status.UNGROUNDED if stream.generation.complete else Message.Status.INCOMPLETE
+    message = services.answer_store(
+        tenant=turn.tenant,
+        conversation=turn.conversation,
+        content=prompt.UNGROUNDED_LABEL + stream.generation.text,
+        status=status,
+        error_code=error.code if error else "",
+        citations=[],
+        trace=trace | {"timings_ms": {"total": round((time.perf_counter() - started) * 1000, 1)}},
+    )
+    yield _message_event(message, prompt.UNGROUNDED_LABEL + stream.generation.text, [])
+    if error:
+        yield {"event": "error", "data": {"code": error.code, "message": str(error)}}
 
 
 def _remember(turn: Turn, text: str, started: float) -> Iterator[dict]:

@@ -193,3 +193,21 @@ class TraceApi(TenantAdminApi):
             {"rating": "up" if f.rating > 0 else "down", "reason": f.reason} for f in message.feedback.all()
         ]
         return Response(data)
+
+
+class ChatSettingsApi(TenantAdminApi):
+    """The tenant's answer policy: whether to answer from the model's own knowledge when the
+    documents hold nothing relevant (off by default; such answers are labelled and never cited)."""
+
+    class InputSerializer(serializers.Serializer):
+        allow_ungrounded_answers = serializers.BooleanField()
+
+    def get(self, request):
+        return Response({"allow_ungrounded_answers": self.tenant.allow_ungrounded_answers})
+
+    def patch(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        allowed = serializer.validated_data["allow_ungrounded_answers"]
+        services.ungrounded_answers_set(tenant=self.tenant, allowed=allowed, actor=request.user)
+        return Response({"allow_ungrounded_answers": allowed})

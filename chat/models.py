@@ -29,6 +29,7 @@ class Message(models.Model):
         INCOMPLETE = "incomplete"  # stopped by the user, or the model failed mid-answer
         FAILED = "failed"
         ABSTAINED = "abstained"  # nothing relevant enough was found: the assistant said so
+        UNGROUNDED = "ungrounded"  # not from the documents, allowed by the tenant and labelled so
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")

@@ -34,6 +34,12 @@ def messages(*, system: str, question: str, passages: list[str], history: list[d
     ]
 
 
+UNGROUNDED_SYSTEM = (
+    "Nothing in the organisation's documents answers this question. Answer briefly from general "
+    "knowledge, and say when you are not sure."
+)
+UNGROUNDED_LABEL = "Not from your documents: "
+
 ABSTAIN = (
     "I could not find this in the documents you can access, so I will not guess. "
     "Try rephrasing the question with the words your documents use, or upload a document that covers it."

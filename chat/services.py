@@ -7,6 +7,7 @@ from django.db import transaction
 from chat.models import Citation, Conversation, Feedback, Message, Preference, Trace
 from config.api import ServiceError
 from tenants.accounts.models import User
+from tenants.accounts.services import audit_record
 from tenants.crypto import encrypt_text
 from tenants.models import Tenant
 
@@ -108,3 +109,16 @@ def preference_give(*, chosen: Message, rejected: Message, user: User) -> Prefer
         Preference.objects.filter(chosen=rejected, rejected=chosen).delete()
         preference, _ = Preference.objects.get_or_create(chosen=chosen, rejected=rejected, defaults={"user": user})
     return preference
+
+
+def ungrounded_answers_set(*, tenant: Tenant, allowed: bool, actor: User) -> None:
+    before = tenant.allow_ungrounded_answers
+    tenant.allow_ungrounded_answers = allowed
+    Tenant.objects.filter(pk=tenant.pk).update(allow_ungrounded_answers=allowed)
+    audit_record(
+        action="chat.ungrounded_answers_changed",
+        actor=actor,
+        target_type="tenant",
+        target_id=tenant.schema_name,
+        detail={"from": before, "to": allowed},
+    )

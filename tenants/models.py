@@ -18,6 +18,8 @@ class Tenant(TenantMixin):
     storage_quota_bytes = models.PositiveBigIntegerField(null=True, blank=True)
     llm_requests_per_minute = models.PositiveIntegerField(null=True, blank=True)
     llm_tokens_per_day = models.PositiveBigIntegerField(null=True, blank=True)
+    # With nothing relevant in the documents, answer from the model's own knowledge, labelled as such.
+    allow_ungrounded_answers = models.BooleanField(default=False)
     usage = models.JSONField(default=dict, blank=True)
     usage_computed_at = models.DateTimeField(null=True, blank=True)
 
