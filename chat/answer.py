@@ -5,6 +5,7 @@ passages within the context budget -> stream -> verify citations -> store messag
   sources    the passages the answer may cite, numbered
   tool       a tool the router ran (calculator, date and time) with its input and output
   token      a piece of the draft answer
+  citations  as each sentence of the draft completes: the citations it keeps and drops (provisional)
   message    the stored answer after verification (text with kept citations, status, citations)
   error      the model failed; the partial answer is stored as incomplete
 Closing the generator (the client went away or pressed stop) stops the model and stores what
@@ -156,9 +157,12 @@ def answer_events(turn: Turn) -> Iterator[dict]:
         conversation=str(turn.conversation.public_id),
     )
     error = None
+    sentences = citations.SentenceChecker([p.text for p in passages])
     try:
         for delta in stream:
             yield {"event": "token", "data": {"text": delta}}
+            for checked in sentences.feed(delta):
+                yield {"event": "citations", "data": checked}
     except LlmError as exc:
         error = exc
     except GeneratorExit:

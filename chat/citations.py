@@ -113,3 +113,29 @@ def verify(answer: str, passages: list[str]) -> Verified:
         out.append(_with_marks(sentence, kept_here) if claim else sentence)
     verified.text = "".join(out).strip()
     return verified
+
+
+class SentenceChecker:
+    """Check the draft's sentences as they complete during streaming, so a reader sees early which
+    citations hold; the check after the stream (`verify`) stays the one that is stored."""
+
+    def __init__(self, passages: list[str]):
+        self.passages, self.pending, self.index = passages, "", 0
+
+    def feed(self, delta: str) -> list[dict]:
+        self.pending += delta
+        checked = []
+        while (match := SENTENCE_END.search(self.pending)) is not None:
+            sentence, self.pending = self.pending[: match.start()], self.pending[match.end() :]
+            if sentence.strip():
+                checked.append(self._check(sentence))
+        return checked
+
+    def _check(self, sentence: str) -> dict:
+        result = verify(sentence, self.passages)
+        self.index += 1
+        return {
+            "sentence": self.index,
+            "kept": sorted(result.citations),
+            "dropped": [item["number"] for item in result.dropped],
+        }

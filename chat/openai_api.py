@@ -110,6 +110,8 @@ class ChatCompletionsApi(TenantApi):
                     citations=data["citations"],
                     enclave={"status": data["status"], "final_content": data["text"]},
                 )
-            return f"data: {json.dumps({'error': data})}\n\n"
+            if kind == "error":
+                return f"data: {json.dumps({'error': data})}\n\n"
+            return ""  # provisional citation checks and tool calls have no OpenAI chunk
 
         return encode

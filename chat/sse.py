@@ -46,7 +46,8 @@ async def _body(tenant, events: Iterator, encode: Callable, closing: str):
             event, pending = pending.result(), None
             if event is _END:
                 break
-            yield encode(event)
+            if encoded := encode(event):
+                yield encoded
         if closing:
             yield closing
     finally:

@@ -124,3 +124,16 @@ def test_stopping_the_answer_stops_the_model_and_keeps_what_arrived(fake_llm, te
 
     assert fake_llm.disconnected.wait(5)
     assert stored.status == "incomplete"
+
+
+def test_citations_are_checked_sentence_by_sentence_while_streaming(fake_llm, tenant_a, handbook, conversation_of):
+    fake_llm.answer(TRAVEL_ANSWER)
+    conversation = conversation_of(tenant_a, tenant_a.legal)
+
+    events = ask(tenant_a, tenant_a.legal, conversation, "Which class may I book for a four hour flight?")
+
+    checked = by_type(events, "citations")
+    assert checked[0] == {"sentence": 1, "kept": [1], "dropped": []}
+    assert checked[1] == {"sentence": 2, "kept": [], "dropped": [1]}
+    kinds = [e["event"] for e in events]
+    assert kinds.index("citations") < max(i for i, kind in enumerate(kinds) if kind == "token")
