@@ -149,6 +149,8 @@ def answer_events(turn: Turn) -> Iterator[dict]:
         context_tokens=settings.LLM_CONTEXT_TOKENS,
     )
     passages = passages[: len(fitted.passages)]
+    trace["passages_sent"] = [p.chunk_id for p in passages]
+    trace["history_turns_sent"] = len(fitted.history)
     stream = chat_stream(
         prompt.messages(system=system, question=question, passages=fitted.passages, history=fitted.history),
         max_tokens=settings.ENCLAVE_CHAT_MAX_TOKENS,
