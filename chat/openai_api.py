@@ -91,7 +91,7 @@ class ChatCompletionsApi(TenantApi):
 
     @staticmethod
     def _encoder(completion_id: str, created: int):
-        state = {"sources": []}
+        state = {"sources": [], "streamed": False}
 
         def encode(event: dict) -> str:
             kind, data = event["event"], event["data"]
@@ -99,9 +99,12 @@ class ChatCompletionsApi(TenantApi):
                 state["sources"] = data
                 return _chunk(completion_id, created, {"role": "assistant"})
             if kind == "token":
+                state["streamed"] = True
                 return _chunk(completion_id, created, {"content": data["text"]})
             if kind == "message":
-                return _chunk(
+                # an answer nobody streamed (abstention, tool, memory) still reaches clients that read deltas
+                text = "" if state["streamed"] else _chunk(completion_id, created, {"content": data["text"]})
+                return text + _chunk(
                     completion_id,
                     created,
                     {},

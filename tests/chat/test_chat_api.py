@@ -155,3 +155,16 @@ def test_the_openai_endpoint_needs_a_key(api, tenant_a):
     response = api("post", "/v1/chat/completions", host=tenant_a.host, data={"messages": []})
 
     assert response.status_code == 401
+
+
+def test_an_abstention_streamed_to_an_openai_client_still_has_content(api, fake_llm, tenant_a, handbook):
+    response = api(
+        "post",
+        "/v1/chat/completions",
+        key=tenant_a.legal_key,
+        data={"stream": True, "messages": [{"role": "user", "content": "Who won the 1954 football world cup?"}]},
+    )
+
+    lines = [line for line in b"".join(response).decode().splitlines() if line.startswith("data: {")]
+    content = "".join(json.loads(line[6:])["choices"][0]["delta"].get("content", "") for line in lines)
+    assert content.startswith("I could not find this in the documents you can access")
