@@ -6,7 +6,7 @@ import time
 import pytest
 from django_tenants.utils import schema_context
 
-from chat.models import Feedback, Message
+from chat.models import Feedback, Message, Preference
 from tests.chat.conftest import committed_handbook  # noqa: F401  (fixture)
 from tests.conftest import PASSWORD
 from tests.inference.fake_llm import FakeLlm
@@ -73,3 +73,39 @@ def test_ask_stream_open_a_citation_and_stop(browser_page, committed_handbook): 
             time.sleep(0.2)
         assert _stored_statuses("tenant_a") == ["complete", "incomplete"]
         assert in_own_connection(lambda: _feedback_of("tenant_a")) == [1]
+
+
+def _preferences(schema: str) -> list[tuple[str, str]]:
+    def read():
+        with schema_context(schema):
+            return [
+                (p.chosen.status, str(p.chosen.regenerated_from_id is not None))
+                for p in Preference.objects.select_related("chosen")
+            ]
+
+    return in_own_connection(read)
+
+
+def test_regenerate_and_prefer_the_new_answer(browser_page, committed_handbook):  # noqa: F811
+    tenant_a, _documents = committed_handbook
+    fake = FakeLlm()
+    fake.answer(ANSWER)
+    with fake.running(), web_server(extra_env={"LLM_BASE_URL": fake.base_url}) as port:
+        page = browser_page
+        page.goto(f"http://{tenant_a.host}:{port}/login/?next=/chat/")
+        page.fill("input[name=username]", "leo")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.fill("#question", "Which class may I book for a four hour flight?")
+        page.click("#send")
+        page.wait_for_selector(".turn.assistant[data-status='complete']")
+
+        fake.answer("Economy class applies to flights shorter than six hours [1].")
+        page.click("button.regenerate")
+        page.wait_for_function("document.querySelectorAll('.turn.assistant[data-status=complete]').length === 2")
+        page.wait_for_selector("button.prefer")
+        regenerated = page.evaluate("document.querySelectorAll('.turn.assistant')[1].dataset.message")
+        page.click(f"button.prefer[data-message='{regenerated}']")
+        page.wait_for_selector(".preferred")
+
+    assert _preferences("tenant_a") == [("complete", "True")]
