@@ -90,6 +90,15 @@ def _message_event(message: Message, text: str, rows: list[dict]) -> dict:
     }
 
 
+def answer_collect(events) -> dict:
+    """An answer's events gathered for callers that do not stream: sources, message, error (or None)."""
+    found = {"sources": [], "message": None, "error": None}
+    for event in events:
+        if event["event"] in found:
+            found[event["event"]] = event["data"]
+    return found
+
+
 def answer_events(turn: Turn) -> Iterator[dict]:
     started = time.perf_counter()
     if turn.history is not None:
@@ -111,7 +120,13 @@ def answer_events(turn: Turn) -> Iterator[dict]:
     if calls:
         yield from _tool_answer(turn, calls, started)
         return
-    outcome = search(turn.question, principals=turn.principals, history=history, limit=settings.ENCLAVE_CHAT_PASSAGES)
+    outcome = search(
+        turn.question,
+        principals=turn.principals,
+        history=history,
+        limit=settings.ENCLAVE_CHAT_PASSAGES,
+        highlight=False,  # answers show whole passages; highlights would be a wasted statement
+    )
     question = outcome.query.standalone
     passages = [p for p in outcome.passages if _relevance(question, p) >= MIN_RELEVANCE]
     trace = {

@@ -3,7 +3,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from chat import selectors, services
-from chat.answer import Turn, answer_events
+from chat.answer import Turn, answer_collect, answer_events
 from chat.models import Feedback
 from chat.sse import stream_response
 from config.api import CursorPagination
@@ -116,11 +116,7 @@ class MessageListApi(TenantApi):
 def _answer_response(turn: Turn, *, stream: bool):
     if stream:
         return stream_response(turn.tenant, answer_events(turn))
-    events = list(answer_events(turn))
-    answer = next(event["data"] for event in events if event["event"] == "message")
-    sources = next(event["data"] for event in events if event["event"] == "sources")
-    error = next((event["data"] for event in events if event["event"] == "error"), None)
-    return Response({"message": answer, "sources": sources, "error": error})
+    return Response(answer_collect(answer_events(turn)))
 
 
 class RegenerateApi(TenantApi):

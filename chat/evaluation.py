@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 from chat import citations
-from chat.answer import Turn, answer_events
+from chat.answer import Turn, answer_collect, answer_events
 from chat.services import conversation_create
 from retrieval.evaluation import Benchmark, normalize
 
@@ -39,11 +39,7 @@ def _events(tenant, user, principals, question, clock=time.perf_counter) -> dict
         if event["event"] == "token" and first_token is None:
             first_token = (clock() - started) * 1000
         events.append(event)
-    return {
-        "sources": next(e["data"] for e in events if e["event"] == "sources"),
-        "message": next(e["data"] for e in events if e["event"] == "message"),
-        "ttft_ms": first_token,
-    }
+    return answer_collect(events) | {"ttft_ms": first_token}
 
 
 def _gold_covered(answer: str, gold: list[str]) -> bool:

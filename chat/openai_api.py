@@ -14,7 +14,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from chat import services
-from chat.answer import Turn, answer_events
+from chat.answer import Turn, answer_collect, answer_events
 from chat.sse import stream_response
 from tenants.accounts.base import TenantApi
 
@@ -67,9 +67,8 @@ class ChatCompletionsApi(TenantApi):
                 encode=self._encoder(completion_id, created),
                 closing="data: [DONE]\n\n",
             )
-        events = list(answer_events(turn))
-        message = next(e["data"] for e in events if e["event"] == "message")
-        sources = next(e["data"] for e in events if e["event"] == "sources")
+        collected = answer_collect(answer_events(turn))
+        message, sources = collected["message"], collected["sources"]
         return Response(
             {
                 "id": completion_id,

@@ -4,7 +4,7 @@
   never silently restarted.
 - A circuit breaker per server turns a dead server into a fast LlmUnavailable.
 - Streams stop the server when the caller goes away: closing a ChatStream (or dropping it) closes
-  the connection, and llama.cpp and vLLM stop generating for a closed connection.
+  the connection (tested: the server sees the disconnect; stopping decoding is the server's job).
 - Every call is metered in the tenant's schema (inference.metering), limits are checked first, and
   the prompt is checked against the context window before anything is sent.
 - A per-tenant `cache_salt` keeps vLLM's prefix cache from being shared across tenants.

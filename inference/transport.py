@@ -39,7 +39,7 @@ def llm_server_state(*, base_url: str | None = None, timeout: float = 2.0) -> Se
     """Ask an OpenAI-compatible server which models it serves (GET /models)."""
     url = url_of("/models", base_url)
     try:
-        response = httpx.get(url, timeout=timeout)
+        response = client().get(url, headers=_headers(), timeout=timeout)
         response.raise_for_status()
         models = tuple(item.get("id", "") for item in response.json().get("data", []))
     except (httpx.HTTPError, ValueError) as exc:
