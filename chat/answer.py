@@ -229,6 +229,8 @@ def _ungrounded(turn: Turn, trace: dict, question: str, history: list[dict], sta
         error_code=error.code if error else "",
         citations=[],
         trace=trace | {"timings_ms": {"total": round((time.perf_counter() - started) * 1000, 1)}},
+        context_documents=[],
+        regenerated_from=turn.regenerate_of,
     )
     yield _message_event(message, prompt.UNGROUNDED_LABEL + stream.generation.text, [])
     if error:
@@ -284,6 +286,7 @@ def _store(turn, trace, text, status, passages, started, stream=None, error=None
         error_code=error.code if error else "",
         citations=rows,
         trace=trace,
+        context_documents=[p.document_id for p in passages],
         regenerated_from=turn.regenerate_of,
     )
     return message, verified.text, rows

@@ -1,6 +1,7 @@
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 
@@ -10,6 +11,7 @@ class Conversation(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations")
     title_encrypted = models.BinaryField()
+    no_train = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -38,6 +40,9 @@ class Message(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETE)
     error_code = models.CharField(max_length=40, blank=True)
     regenerated_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL)
+    # Documents whose passages were in the model's context for this answer (null: not recorded, as for
+    # answers stored before this was kept; the training gate treats that as ineligible).
+    context_documents = ArrayField(models.UUIDField(), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -126,3 +131,18 @@ class MemoryFact(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memory_facts")
     content_encrypted = models.BinaryField()
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+class TrainingExport(models.Model):
+    """A tenant's training export: SFT and preference JSONL (encrypted, object id: public_id + part)
+    and its manifest. The ids it drew from let a later deletion remove the export with them."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    manifest = models.JSONField(default=dict)
+    sft_encrypted = models.BinaryField()
+    preferences_encrypted = models.BinaryField()
+    conversation_ids = ArrayField(models.UUIDField(), default=list)
+    document_ids = ArrayField(models.UUIDField(), default=list)
+    user_ids = ArrayField(models.UUIDField(), default=list)

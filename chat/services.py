@@ -55,6 +55,7 @@ def answer_store(
     error_code: str,
     citations,
     trace: dict,
+    context_documents: list,
     regenerated_from: Message | None = None,
 ) -> Message:
     with transaction.atomic():
@@ -66,6 +67,7 @@ def answer_store(
             status=status,
             error_code=error_code,
             regenerated_from=regenerated_from,
+            context_documents=sorted({str(document_id) for document_id in context_documents}),
         )
         Citation.objects.bulk_create([Citation(message=message, **citation) for citation in citations])
         Trace.objects.create(

@@ -34,6 +34,8 @@ class Document(models.Model):
     current_version = models.PositiveIntegerField(null=True, blank=True)
     page_count = models.PositiveIntegerField(default=0)
     chunk_count = models.PositiveIntegerField(default=0)
+    # An answer whose context held a passage of this document never reaches a training export.
+    no_train = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

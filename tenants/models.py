@@ -20,6 +20,12 @@ class Tenant(TenantMixin):
     llm_tokens_per_day = models.PositiveBigIntegerField(null=True, blank=True)
     # With nothing relevant in the documents, answer from the model's own knowledge, labelled as such.
     allow_ungrounded_answers = models.BooleanField(default=False)
+    # May consenting conversations and feedback reach a training export? Off until a tenant admin says so.
+    training_consent = models.BooleanField(default=False)
+    training_consent_changed_at = models.DateTimeField(null=True, blank=True)
+    # Conversations (with their messages, traces and feedback) and traces older than this are deleted.
+    conversation_retention_days = models.PositiveIntegerField(null=True, blank=True)
+    trace_retention_days = models.PositiveIntegerField(null=True, blank=True)
     usage = models.JSONField(default=dict, blank=True)
     usage_computed_at = models.DateTimeField(null=True, blank=True)
 
@@ -50,6 +56,9 @@ class TenantKey(models.Model):
     version = models.PositiveIntegerField()
     wrapped_key = models.BinaryField()
     kek_id = models.CharField(max_length=16)
+    # "kek": wrapped by the KEK itself (keys made before tenant secrets existed);
+    # "tenant-secret": wrapped by a key derived from the KEK and the tenant's secret in the key store.
+    wrapping = models.CharField(max_length=16, default="kek")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

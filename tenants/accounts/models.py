@@ -14,6 +14,8 @@ class User(AbstractUser):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    # The person's own no: nothing they wrote or were answered reaches a training export.
+    training_opt_out = models.BooleanField(default=False)
 
     @property
     def is_tenant_admin(self) -> bool:

@@ -53,6 +53,7 @@ def _paths(world) -> dict:
             error_code="",
             citations=[],
             trace={},
+            context_documents=[],
         )
         fact = remember(tenant=world.tenant, user=world.admin, text="tenant a only")
     return {
