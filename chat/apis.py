@@ -18,6 +18,7 @@ def _conversation_data(tenant, conversation) -> dict:
     return {
         "id": str(conversation.public_id),
         "title": selectors.conversation_title(tenant=tenant, conversation=conversation),
+        "no_train": conversation.no_train,
         "created_at": conversation.created_at.isoformat(),
         "updated_at": conversation.updated_at.isoformat(),
     }
@@ -51,6 +52,11 @@ class TitleSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
+class ConversationChangeSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    no_train = serializers.BooleanField(required=False)
+
+
 class ConversationListApi(TenantApi):
     def get(self, request):
         paginator = ConversationPagination()
@@ -75,16 +81,25 @@ class ConversationDetailApi(TenantApi):
 
     def patch(self, request, conversation_id):
         conversation = selectors.conversation_get(user=request.user, public_id=conversation_id)
-        serializer = TitleSerializer(data=request.data)
+        serializer = ConversationChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        conversation = services.conversation_rename(
-            tenant=self.tenant, conversation=conversation, title=serializer.validated_data["title"]
-        )
+        if "title" in serializer.validated_data:
+            conversation = services.conversation_rename(
+                tenant=self.tenant, conversation=conversation, title=serializer.validated_data["title"]
+            )
+        if "no_train" in serializer.validated_data:
+            services.conversation_no_train_set(
+                tenant=self.tenant,
+                conversation=conversation,
+                no_train=serializer.validated_data["no_train"],
+                actor=request.user,
+            )
         return Response(_conversation_data(self.tenant, conversation))
 
     def delete(self, request, conversation_id):
         conversation = selectors.conversation_get(user=request.user, public_id=conversation_id)
-        return Response({"receipt": services.conversation_delete(conversation=conversation)})
+        receipt = services.conversation_delete(tenant=self.tenant, conversation=conversation, actor=request.user)
+        return Response({"receipt": receipt})
 
 
 class MessageListApi(TenantApi):

@@ -5,3 +5,9 @@ class ChatConfig(AppConfig):
     """Conversations and the grounded answer loop (issue: grounded chat)."""
 
     name = "chat"
+
+    def ready(self):
+        from chat.erasure import on_erased
+        from tenants.erasure import erased
+
+        erased.connect(on_erased, dispatch_uid="chat.erasure")

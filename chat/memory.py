@@ -4,9 +4,11 @@ priority than documents and never cited; never read for another user (every quer
 import re
 
 from django.http import Http404
+from django.utils import timezone
 
 from chat.models import MemoryFact, MemorySetting
 from tenants.accounts.models import User
+from tenants.accounts.services import audit_record
 from tenants.crypto import decrypt_text, encrypt_text
 from tenants.models import Tenant
 
@@ -57,7 +59,11 @@ def forget(*, user: User, fact: MemoryFact | None = None) -> dict:
     if fact is not None:
         query = query.filter(pk=fact.pk)
     deleted, _ = query.delete()
-    return {"user": str(user.public_id), "facts_deleted": deleted}
+    receipt = {"user": str(user.public_id), "facts_deleted": deleted, "deleted_at": timezone.now().isoformat()}
+    audit_record(
+        action="memory.forgotten", actor=user, target_type="user", target_id=str(user.public_id), detail=receipt
+    )
+    return receipt
 
 
 def request_to_remember(question: str) -> str | None:

@@ -3,12 +3,14 @@
 import json
 
 from django.db import transaction
+from django.utils import timezone
 
 from chat.models import Citation, Conversation, Feedback, Message, Preference, Trace
 from config.api import ServiceError
 from tenants.accounts.models import User
 from tenants.accounts.services import audit_record
 from tenants.crypto import encrypt_text
+from tenants.erasure import erasure_cascade
 from tenants.models import Tenant
 
 TITLE_LENGTH = 80
@@ -31,11 +33,45 @@ def conversation_rename(*, tenant: Tenant, conversation: Conversation, title: st
     return conversation
 
 
-def conversation_delete(*, conversation: Conversation) -> dict:
-    messages = conversation.messages.count()
+@transaction.atomic
+def conversation_delete(*, tenant: Tenant, conversation: Conversation, actor: User) -> dict:
+    """The conversation with its messages, citations, traces, feedback and preferences, and any
+    training export that drew on it. A receipt, audited."""
+    messages = conversation.messages.all()
     public_id = str(conversation.public_id)
+    removed = {
+        "messages": messages.count(),
+        "citations": Citation.objects.filter(message__in=messages).count(),
+        "traces": Trace.objects.filter(message__in=messages).count(),
+        "feedback": Feedback.objects.filter(message__in=messages).count(),
+        "preferences": Preference.objects.filter(chosen__in=messages).count(),
+        **erasure_cascade(tenant=tenant, kind="conversation", ids=[public_id]),
+    }
     conversation.delete()
-    return {"conversation": public_id, "messages": messages}
+    receipt = {"conversation": public_id, "deleted_at": timezone.now().isoformat(), "removed": removed}
+    audit_record(
+        action="conversation.deleted", actor=actor, target_type="conversation", target_id=public_id, detail=receipt
+    )
+    return receipt
+
+
+@transaction.atomic
+def conversation_no_train_set(*, tenant: Tenant, conversation: Conversation, no_train: bool, actor: User) -> dict:
+    """Keep a conversation out of training exports; stored exports that drew on it go."""
+    removed = {}
+    if no_train != conversation.no_train:
+        if no_train:
+            removed = erasure_cascade(tenant=tenant, kind="conversation_no_train", ids=[conversation.public_id])
+        conversation.no_train = no_train
+        conversation.save(update_fields=["no_train"])
+        audit_record(
+            action="conversation.no_train_changed",
+            actor=actor,
+            target_type="conversation",
+            target_id=str(conversation.public_id),
+            detail={"to": no_train, "removed": removed},
+        )
+    return removed
 
 
 def message_add(*, tenant: Tenant, conversation: Conversation, role: str, content: str, **fields) -> Message:

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from chat import apis, memory_apis
+from chat.training import apis as training_apis
 
 app_name = "chat"
 
@@ -16,4 +17,16 @@ urlpatterns = [
     path("memories/", memory_apis.MemoryListApi.as_view(), name="memory-list"),
     path("memories/settings/", memory_apis.MemorySettingsApi.as_view(), name="memory-settings"),
     path("memories/<uuid:fact_id>/", memory_apis.MemoryDetailApi.as_view(), name="memory-detail"),
+    path("training/consent/", training_apis.TrainingConsentApi.as_view(), name="training-consent"),
+    path("training/exports/", training_apis.TrainingExportListApi.as_view(), name="training-export-list"),
+    path(
+        "training/exports/<uuid:export_id>/",
+        training_apis.TrainingExportDetailApi.as_view(),
+        name="training-export-detail",
+    ),
+    path(
+        "training/exports/<uuid:export_id>/<str:part>",
+        training_apis.TrainingExportFileApi.as_view(),
+        name="training-export-file",
+    ),
 ]

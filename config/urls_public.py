@@ -2,6 +2,7 @@
 
 from django.urls import include, path
 
+from chat.training.apis import OperatorTrainingExportApi
 from config.urls_common import health_patterns, session_patterns
 from tenants import views
 
@@ -10,6 +11,7 @@ urlpatterns = [
     *session_patterns,
     path("", views.operator_console, name="operator-console"),
     path("api/v1/operator/", include("tenants.urls")),
+    path("api/v1/operator/training-export/", OperatorTrainingExportApi.as_view(), name="operator-training-export"),
 ]
 
 handler404 = "config.views.not_found"

@@ -5,3 +5,9 @@ class InferenceConfig(AppConfig):
     """The LLM seam: HTTP to OpenAI-compatible servers and the embedded llama.cpp engine."""
 
     name = "inference"
+
+    def ready(self):
+        from inference.metering import on_erased
+        from tenants.erasure import erased
+
+        erased.connect(on_erased, dispatch_uid="inference.erasure")

@@ -79,3 +79,10 @@ def usage_summary(*, since: datetime.datetime) -> dict:
         "totals": totals,
         "by_user": [{**row, "user_id": str(row["user_id"]) if row["user_id"] else None} for row in by_user],
     }
+
+
+def on_erased(sender, *, kind: str, ids: list[str], **_kwargs) -> dict:
+    """An erased person's calls stay counted for the tenant's usage, without their id."""
+    if kind != "user":
+        return {}
+    return {"llm_calls_anonymised": LlmCall.objects.filter(user_id__in=ids).update(user_id=None)}

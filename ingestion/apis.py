@@ -18,6 +18,7 @@ class DocumentOutputSerializer(serializers.Serializer):
     error = serializers.CharField()
     acl = serializers.ListField(source="acl_principals")
     tags = serializers.ListField()
+    no_train = serializers.BooleanField()
     current_version = serializers.IntegerField()
     latest_version = serializers.IntegerField()
     page_count = serializers.IntegerField()
@@ -152,6 +153,7 @@ class DocumentDetailApi(TenantApi):
         title = serializers.CharField(max_length=300, required=False)
         acl = AclInputSerializer(required=False)
         tags = serializers.ListField(child=serializers.CharField(max_length=100), max_length=50, required=False)
+        no_train = serializers.BooleanField(required=False)
 
     def get(self, request, document_id):
         document = selectors.document_get_for_user(user=request.user, principals=self.principals, public_id=document_id)
@@ -178,6 +180,13 @@ class DocumentDetailApi(TenantApi):
         if "title" in serializer.validated_data:
             document = services.document_retitle(
                 document=document, title=serializer.validated_data["title"], actor=request.user
+            )
+        if "no_train" in serializer.validated_data:
+            document = services.document_no_train_set(
+                tenant=self.tenant,
+                document=document,
+                no_train=serializer.validated_data["no_train"],
+                actor=request.user,
             )
         return Response(DocumentOutputSerializer(document).data)
 

@@ -6,6 +6,7 @@ from pathlib import PurePath
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 
 from config.api import ServiceError
 from ingestion import storage
@@ -17,6 +18,7 @@ from retrieval.models import Chunk, EmbeddingIndex
 from tenants.accounts.models import Group, User
 from tenants.accounts.selectors import EVERYONE
 from tenants.accounts.services import audit_record
+from tenants.erasure import erasure_cascade
 from tenants.models import Tenant
 from tenants.tasking import tenant_task_enqueue
 
@@ -247,6 +249,25 @@ def document_retitle(*, document: Document, title: str, actor: User) -> Document
     return _document_change(document, field="title", value=title, action="document.retitled", actor=actor)
 
 
+def document_no_train_set(*, tenant: Tenant, document: Document, no_train: bool, actor: User) -> Document:
+    """Keep answers drawn from this document out of training exports; stored exports that drew on it go."""
+    with transaction.atomic():
+        removed = {}
+        if no_train and not document.no_train:
+            removed = erasure_cascade(tenant=tenant, kind="document_no_train", ids=[document.public_id])
+        if no_train != document.no_train:
+            audit_record(
+                action="document.no_train_changed",
+                actor=actor,
+                target_type="document",
+                target_id=str(document.public_id),
+                detail={"from": document.no_train, "to": no_train, "removed": removed},
+            )
+            document.no_train = no_train
+            document.save(update_fields=["no_train", "updated_at"])
+    return document
+
+
 def document_delete(*, tenant: Tenant, document: Document, actor: User) -> dict:
     """Remove the document, its versions, its chunks and its stored files (when no other document uses them)."""
     with transaction.atomic():
@@ -254,14 +275,17 @@ def document_delete(*, tenant: Tenant, document: Document, actor: User) -> dict:
         versions = document.versions.count()
         chunks = chunk_services.chunks_delete_for_document(document_id=document.public_id)
         public_id, filename = str(document.public_id), document.filename
+        cascaded = erasure_cascade(tenant=tenant, kind="document", ids=[public_id])
         document.delete()
         orphaned = shas - set(DocumentVersion.objects.filter(sha256__in=shas).values_list("sha256", flat=True))
         receipt = {
             "document": public_id,
             "filename": filename,
+            "deleted_at": timezone.now().isoformat(),
             "versions": versions,
             "chunks": chunks,
             "files": len(orphaned),
+            **cascaded,
         }
         audit_record(
             action="document.deleted", actor=actor, target_type="document", target_id=public_id, detail=receipt

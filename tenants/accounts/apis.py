@@ -20,6 +20,7 @@ class UserOutputSerializer(serializers.Serializer):
     email = serializers.EmailField()
     role = serializers.CharField()
     is_active = serializers.BooleanField()
+    training_opt_out = serializers.BooleanField()
     groups = GroupRefSerializer(source="member_groups", many=True)
     date_joined = serializers.DateTimeField()
 
@@ -30,6 +31,29 @@ class MeApi(TenantApi):
         data["tenant"] = {"name": self.tenant.name, "schema": connection.schema_name}
         data["principals"] = self.principals
         return Response(data)
+
+
+class MyTrainingApi(TenantApi):
+    """The caller's own opt-out from training exports."""
+
+    class InputSerializer(serializers.Serializer):
+        opt_out = serializers.BooleanField()
+
+    def get(self, request):
+        return Response({"opt_out": request.user.training_opt_out})
+
+    def put(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response(services.training_opt_out_set(user=request.user, opt_out=serializer.validated_data["opt_out"]))
+
+
+class UserErasureApi(TenantAdminApi):
+    """Delete the person and everything that is theirs; DELETE on the user only deactivates."""
+
+    def post(self, request, user_id):
+        user = selectors.user_get(public_id=user_id)
+        return Response({"receipt": services.user_erase(user=user, actor=request.user)})
 
 
 class UserListApi(TenantAdminApi):

@@ -12,6 +12,7 @@ from django_tenants.utils import get_public_schema_name
 from config.api import ServiceError
 from config.logging import request_id_var
 from tenants.accounts.models import ApiKey, AuditEvent, Group, User
+from tenants.erasure import erasure_cascade
 from tenants.models import ApiKeyRoute, Tenant
 
 API_KEY_PREFIX = "ek"
@@ -106,6 +107,51 @@ def user_update(*, user: User, actor: User, role: str | None = None, is_active: 
             action="user.updated", actor=actor, target_type="user", target_id=str(user.public_id), detail=changes
         )
     return user
+
+
+ERASED_LABEL = "[erased user]"
+
+
+@transaction.atomic
+def user_erase(*, user: User, actor: User) -> dict:
+    """Delete a person and everything that is theirs (conversations, memories, feedback, exports
+    drawing on them, API keys); audit entries keep their random id but lose the name. A receipt."""
+    if user == actor:
+        raise AccountsError("you cannot erase yourself")
+    if user.is_tenant_admin and not User.objects.filter(role=User.Role.ADMIN, is_active=True).exclude(pk=user.pk):
+        raise AccountsError("the last admin cannot be erased")
+    public_id = str(user.public_id)
+    removed = erasure_cascade(tenant=_current_tenant(), kind="user", ids=[public_id])
+    prefixes = list(user.api_keys.values_list("prefix", flat=True))
+    removed["api_keys"] = len(prefixes)
+    ApiKeyRoute.objects.filter(prefix__in=prefixes).delete()
+    removed["group_memberships"] = user.member_groups.count()
+    renamed = AuditEvent.objects.filter(actor_id=user.public_id).update(actor_label=ERASED_LABEL)
+    renamed += AuditEvent.objects.filter(action="user.created", target_id=public_id).update(detail={})
+    removed["audit_entries_pseudonymised"] = renamed
+    user.delete()
+    receipt = {"user": public_id, "erased_at": timezone.now().isoformat(), "removed": removed}
+    audit_record(action="user.erased", actor=actor, target_type="user", target_id=public_id, detail=receipt)
+    return receipt
+
+
+@transaction.atomic
+def training_opt_out_set(*, user: User, opt_out: bool) -> dict:
+    """A person's own no to training; saying no also deletes stored exports that drew on them."""
+    removed = {}
+    if opt_out != user.training_opt_out:
+        user.training_opt_out = opt_out
+        user.save(update_fields=["training_opt_out"])
+        if opt_out:
+            removed = erasure_cascade(tenant=_current_tenant(), kind="user_no_train", ids=[user.public_id])
+        audit_record(
+            action="training.opt_out_changed",
+            actor=user,
+            target_type="user",
+            target_id=str(user.public_id),
+            detail={"opt_out": opt_out, "removed": removed},
+        )
+    return {"opt_out": user.training_opt_out, "removed": removed}
 
 
 def _user_keys_revoke(*, user: User) -> int:

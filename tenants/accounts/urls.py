@@ -6,8 +6,10 @@ app_name = "accounts"
 
 urlpatterns = [
     path("me/", apis.MeApi.as_view(), name="me"),
+    path("me/training/", apis.MyTrainingApi.as_view(), name="me-training"),
     path("users/", apis.UserListApi.as_view(), name="user-list"),
     path("users/<uuid:user_id>/", apis.UserDetailApi.as_view(), name="user-detail"),
+    path("users/<uuid:user_id>/erase/", apis.UserErasureApi.as_view(), name="user-erase"),
     path("groups/", apis.GroupListApi.as_view(), name="group-list"),
     path("groups/<uuid:group_id>/", apis.GroupDetailApi.as_view(), name="group-detail"),
     path("groups/<uuid:group_id>/members/", apis.GroupMemberListApi.as_view(), name="group-member-list"),

@@ -69,7 +69,8 @@ def test_rename_list_and_delete(api, tenant_a):
 
     assert renamed.json()["title"] == "Trips"
     assert [c["title"] for c in listed["results"]] == ["Trips"]
-    assert deleted.json()["receipt"] == {"conversation": conversation, "messages": 0}
+    receipt = deleted.json()["receipt"]
+    assert receipt["conversation"] == conversation and receipt["removed"]["messages"] == 0
     assert api("get", f"/api/v1/conversations/{conversation}/", key=tenant_a.legal_key).status_code == 404
 
 

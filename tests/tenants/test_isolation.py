@@ -9,6 +9,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django_tenants.utils import schema_context
 
 from chat.memory import remember
+from chat.models import TrainingExport
 from chat.services import answer_store, conversation_create
 from ingestion.services import document_upload
 from tenants.accounts.models import ApiKey
@@ -18,6 +19,7 @@ pytestmark = pytest.mark.django_db
 # url name -> (methods, path template built from tenant A's objects)
 ID_ENDPOINTS = {
     "accounts:user-detail": (["get", "patch", "delete"], "/api/v1/users/{user}/"),
+    "accounts:user-erase": (["post"], "/api/v1/users/{user}/erase/"),
     "accounts:group-detail": (["get", "patch", "delete"], "/api/v1/groups/{group}/"),
     "accounts:group-member-list": (["get", "post"], "/api/v1/groups/{group}/members/"),
     "accounts:group-member-detail": (["delete"], "/api/v1/groups/{group}/members/{user}/"),
@@ -31,6 +33,8 @@ ID_ENDPOINTS = {
     "chat:message-preference": (["post"], "/api/v1/messages/{message}/preference/"),
     "chat:message-trace": (["get"], "/api/v1/messages/{message}/trace/"),
     "chat:memory-detail": (["delete"], "/api/v1/memories/{memory}/"),
+    "chat:training-export-detail": (["get", "delete"], "/api/v1/training/exports/{export}/"),
+    "chat:training-export-file": (["get"], "/api/v1/training/exports/{export}/sft.jsonl"),
 }
 OPERATOR_ID_ENDPOINTS = {
     "operator:tenant-detail": (["get", "delete"], "/api/v1/operator/tenants/{tenant}/"),
@@ -56,7 +60,9 @@ def _paths(world) -> dict:
             context_documents=[],
         )
         fact = remember(tenant=world.tenant, user=world.admin, text="tenant a only")
+        export = TrainingExport.objects.create(sft_encrypted=b"", preferences_encrypted=b"")
     return {
+        "export": export.public_id,
         "memory": fact.public_id,
         "message": message.public_id,
         "conversation": conversation.public_id,
