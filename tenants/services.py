@@ -12,7 +12,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context, schema_exists
 
 from config.api import ServiceError
-from tenants import crypto
+from tenants import crypto, tenant_secrets
 from tenants.accounts.models import ApiKey, AuditEvent, Group, User
 from tenants.accounts.services import AccountsError, audit_record, user_create
 from tenants.models import Domain, Tenant
@@ -67,6 +67,10 @@ def tenant_create(
             tenant = Tenant.objects.create(name=name.strip(), schema_name=schema_name)
             tenant.create_schema(check_if_exists=False, verbosity=0)
             Domain.objects.create(tenant=tenant, domain=tenant_domain(schema_name), is_primary=True)
+            # Should this transaction roll back, the secret stays behind unused (ids are not reused
+            # within a database) until `keys_rotate --prune` drops it.
+            tenant_secrets.secrets_lock(exclusive=False)
+            tenant_secrets.secret_create(tenant.pk)
             crypto.data_key_create(tenant=tenant)
             with schema_context(schema_name):
                 admin, password = user_create(
@@ -130,8 +134,13 @@ def tenant_file_store(tenant: Tenant) -> Path:
 
 
 def tenant_delete(*, tenant: Tenant, actor: User | None = None) -> dict:
-    """Drop the schema, destroy the data keys and remove stored files. Returns a receipt."""
+    """Drop the schema, destroy the data keys and the tenant's secret (which makes copies of the
+    keys in database backups useless) and remove stored files. Returns a receipt.
+
+    The secret and the files go only after the commit: a rolled-back deletion must leave a tenant
+    that can still decrypt its data."""
     schema_name = tenant.schema_name
+    tenant_id = tenant.pk
     file_store = tenant_file_store(tenant)
     with schema_context(schema_name):
         counts = {
@@ -142,6 +151,7 @@ def tenant_delete(*, tenant: Tenant, actor: User | None = None) -> dict:
         }
     with transaction.atomic():
         counts["data_keys"] = tenant.keys.count()
+        kek_wrapped_keys = tenant.keys.filter(wrapping=crypto.WRAPPING_KEK).count()
         counts["api_key_routes"] = tenant.api_key_routes.count()
         counts["domains"] = tenant.domains.count()
         counts["files"] = sum(1 for path in file_store.rglob("*") if path.is_file())
@@ -158,7 +168,15 @@ def tenant_delete(*, tenant: Tenant, actor: User | None = None) -> dict:
             "removed": counts,
             "schema_dropped": True,
             "data_keys_destroyed": counts["data_keys"],
+            "tenant_secret_destroyed": True,
         }
+        if kek_wrapped_keys:
+            receipt["warning"] = (
+                f"{kek_wrapped_keys} data key(s) were wrapped by the KEK alone (made before tenant secrets): "
+                "database backups holding them stay readable until the KEK is rotated with "
+                "`keys_rotate --new-kek --prune`"
+            )
         audit_record(action="tenant.deleted", actor=actor, target_type="tenant", target_id=schema_name, detail=receipt)
         transaction.on_commit(lambda: shutil.rmtree(file_store, ignore_errors=True))
+        transaction.on_commit(lambda: tenant_secrets.secret_destroy(tenant_id))
     return receipt

@@ -1,10 +1,11 @@
 import json
 import os
+import shutil
 
 import pytest
 from django.core.management import call_command
 
-from tenants import crypto, keyring
+from tenants import crypto, keyring, tenant_secrets
 from tenants.models import TenantKey
 
 pytestmark = pytest.mark.django_db
@@ -12,14 +13,17 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def key_file(settings, tmp_path, monkeypatch):
-    """A private key file for tests that rotate the KEK (the session's shared file stays untouched)."""
+    """A private key file for tests that rotate the KEK (the session's shared file stays untouched),
+    with a copy of the tenant secrets, which live next to the key file."""
     monkeypatch.delenv("ENCLAVE_KEK", raising=False)
     path = tmp_path / "secrets" / "kek.json"
     original = keyring.load()
+    tenant_secrets_file = tenant_secrets.secrets_file_path()
     path.parent.mkdir()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump({"current": keyring._encode(original.current), "retired": []}, handle)
+    shutil.copy2(tenant_secrets_file, path.parent / tenant_secrets_file.name)
     settings.ENCLAVE_KEK_FILE = str(path)
     return path
 

@@ -1,16 +1,18 @@
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
+from django.db import connection, transaction
 
-from tenants import crypto, keyring, selectors
+from tenants import crypto, keyring, selectors, tenant_secrets
 from tenants.accounts.services import audit_record
-from tenants.models import TenantKey
+from tenants.models import Tenant, TenantKey
 
 
 class Command(BaseCommand):
     help = (
         "Rotate keys. --new-kek: generate a new key-encryption key in the key file and re-wrap every "
         "data key under it (with ENCLAVE_KEK, set the new key there and the old one in "
-        "ENCLAVE_KEK_PREVIOUS, then run without flags). --prune: forget retired KEKs no data key uses. "
+        "ENCLAVE_KEK_PREVIOUS, then run without flags). Data keys made before tenant secrets existed are "
+        "converted to tenant-secret wrapping. --prune: forget retired KEKs no data key uses and the "
+        "secrets of tenants that no longer exist. "
         "--tenant SCHEMA: give the tenant a new data key version for new data."
     )
 
@@ -30,6 +32,11 @@ class Command(BaseCommand):
             if prune:
                 in_use = set(TenantKey.objects.values_list("kek_id", flat=True))
                 self.stdout.write(f"pruned {keyring.prune_file(in_use)} retired key-encryption key(s)")
+                with transaction.atomic():
+                    # Waits for tenants being created, whose secrets exist before their rows commit.
+                    tenant_secrets.secrets_lock(exclusive=True)
+                    existing = {str(pk) for pk in Tenant.objects.values_list("pk", flat=True)}
+                    self.stdout.write(f"pruned {tenant_secrets.secrets_prune(existing)} secret(s) of deleted tenants")
             if tenant:
                 target = selectors.tenant_get_by_schema(schema_name=tenant)
                 tenant_key = crypto.data_key_create(tenant=target)
