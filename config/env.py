@@ -57,6 +57,8 @@ ENVIRONMENT: dict[str, str] = {
     "ENCLAVE_LLM_PORT": "8081: port of the embedded llama.cpp server",
     "ENCLAVE_LLM_THREADS": "number of cores: threads of the embedded llama.cpp server",
     "ENCLAVE_WORKER_CONCURRENCY": "2: Celery worker processes started by the run command",
+    "ENCLAVE_RETENTION_INTERVAL_SECONDS": "3600: seconds between runs that delete conversations and traces "
+    "past the tenants' retention periods",
     "HF_HUB_OFFLINE": "1: models come from installed packages, never from a hub",
     "ENCLAVE_TEST_VAR_DIR": "var/test: the test command's own database, key file and broker files",
     "PYTHON": "python3.11, else python3: the interpreter scripts/bootstrap builds .venv with",

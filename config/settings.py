@@ -161,12 +161,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("out", "processed"):
+    for _sub in ("out", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = dict(
         data_folder_in=str(_broker_dir / "out"),
         data_folder_out=str(_broker_dir / "out"),
         processed_folder=str(_broker_dir / "processed"),
+        control_folder=str(_broker_dir / "control"),  # exchange files; kombu's default is ./control
         store_processed=False,
     )
     _results_dir = VAR_DIR / "celery-results"

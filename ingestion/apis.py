@@ -112,10 +112,11 @@ class DocumentListApi(TenantApi):
         return paginator.get_paginated_response(DocumentOutputSerializer(page, many=True).data)
 
     def post(self, request):
+        uploads = _files(request)  # first: a JSON body has no files (and no form lists)
         acl = _acl_from_form(request)
         tags = _tags_from_form(request)
         accepted, rejected = [], []
-        for upload in _files(request):
+        for upload in uploads:
             try:
                 services.upload_size_check(size=upload.size)
                 outcome = services.document_upload(

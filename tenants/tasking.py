@@ -1,9 +1,12 @@
-"""Celery tasks that run inside one tenant's schema.
+"""Celery tasks that run inside one tenant's schema, and the few that fan out over tenants.
 
 Every task of the appliance is declared with @tenant_task and enqueued with tenant_task_enqueue.
 The tenant travels as the `tenant_schema` keyword; a task without it, or for a tenant that is
 missing or suspended, fails before any of its code runs. The connection is back on `public`
 after every task, whatever happened.
+
+The exception is a scheduled dispatcher that reads the tenant list and enqueues tenant tasks:
+it is declared with @public_task and runs in `public`, never in a tenant's schema.
 """
 
 from celery import Task, shared_task
@@ -20,6 +23,10 @@ class MissingTenantError(RuntimeError):
 
 
 class TenantUnavailableError(RuntimeError):
+    pass
+
+
+class UnexpectedTenantError(RuntimeError):
     pass
 
 
@@ -66,3 +73,27 @@ def tenant_task_enqueue(
 ):
     options = {key: value for key, value in {"queue": queue, "priority": priority}.items() if value is not None}
     return task.apply_async(kwargs={**kwargs, TENANT_KWARG: tenant.schema_name}, **options)
+
+
+class PublicTask(Task):
+    """A task that runs in the public schema: it reads the tenant list and enqueues tenant tasks.
+
+    It refuses a tenant (a public task sent for one tenant is a mistake) and puts the connection on
+    `public` before and after it runs."""
+
+    abstract = True
+
+    def __call__(self, *args, **kwargs):
+        if TENANT_KWARG in kwargs:
+            raise UnexpectedTenantError(f"task {self.name} runs in the public schema; it was sent for a tenant")
+        connection.set_schema_to_public()
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:
+            connection.set_schema_to_public()
+
+
+def public_task(*args, **options):
+    """@shared_task for the few tasks that fan out over tenants (a test lists them by name)."""
+    options.setdefault("base", PublicTask)
+    return shared_task(*args, **options)
