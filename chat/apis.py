@@ -2,7 +2,7 @@ from django.http import Http404
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from chat import selectors, services
+from chat import retention, selectors, services
 from chat.answer import Turn, answer_collect, answer_events
 from chat.models import Feedback
 from chat.sse import stream_response
@@ -222,3 +222,31 @@ class ChatSettingsApi(TenantAdminApi):
         allowed = serializer.validated_data["allow_ungrounded_answers"]
         services.ungrounded_answers_set(tenant=self.tenant, allowed=allowed, actor=request.user)
         return Response({"allow_ungrounded_answers": allowed})
+
+
+class RetentionSettingsApi(TenantAdminApi):
+    """How long conversations and traces are kept (null: for ever); the scheduled task deletes older ones."""
+
+    class InputSerializer(serializers.Serializer):
+        conversation_days = serializers.IntegerField(min_value=1, max_value=36500, allow_null=True)
+        trace_days = serializers.IntegerField(min_value=1, max_value=36500, allow_null=True)
+
+    def get(self, request):
+        return Response(
+            {
+                "conversation_days": self.tenant.conversation_retention_days,
+                "trace_days": self.tenant.trace_retention_days,
+            }
+        )
+
+    def put(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response(
+            retention.retention_periods_set(
+                tenant=self.tenant,
+                conversation_days=serializer.validated_data["conversation_days"],
+                trace_days=serializer.validated_data["trace_days"],
+                actor=request.user,
+            )
+        )

@@ -81,3 +81,23 @@ def retention_enforce(*, tenant: Tenant, now: datetime | None = None) -> dict:
                 detail=receipt,
             )
     return receipt
+
+
+@transaction.atomic
+def retention_periods_set(*, tenant: Tenant, conversation_days: int | None, trace_days: int | None, actor) -> dict:
+    """A tenant admin's retention periods (None: keep). Audited; enforced at the next scheduled run."""
+    before = {"conversation_days": tenant.conversation_retention_days, "trace_days": tenant.trace_retention_days}
+    after = {"conversation_days": conversation_days, "trace_days": trace_days}
+    if before != after:
+        tenant.conversation_retention_days, tenant.trace_retention_days = conversation_days, trace_days
+        Tenant.objects.filter(pk=tenant.pk).update(
+            conversation_retention_days=conversation_days, trace_retention_days=trace_days
+        )
+        audit_record(
+            action="retention.changed",
+            actor=actor,
+            target_type="tenant",
+            target_id=tenant.schema_name,
+            detail={"from": before, "to": after},
+        )
+    return after

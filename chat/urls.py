@@ -14,6 +14,7 @@ urlpatterns = [
     path("messages/<uuid:message_id>/preference/", apis.PreferenceApi.as_view(), name="message-preference"),
     path("messages/<uuid:message_id>/trace/", apis.TraceApi.as_view(), name="message-trace"),
     path("chat/settings/", apis.ChatSettingsApi.as_view(), name="chat-settings"),
+    path("retention/", apis.RetentionSettingsApi.as_view(), name="retention"),
     path("memories/", memory_apis.MemoryListApi.as_view(), name="memory-list"),
     path("memories/settings/", memory_apis.MemorySettingsApi.as_view(), name="memory-settings"),
     path("memories/<uuid:fact_id>/", memory_apis.MemoryDetailApi.as_view(), name="memory-detail"),

@@ -135,6 +135,10 @@ PROBES: dict[str, list[Probe]] = {
         Probe("get", "/api/v1/chat/settings/"),
         Probe("patch", "/api/v1/chat/settings/", {"allow_ungrounded_answers": False}),
     ],
+    "chat:retention": [
+        Probe("get", "/api/v1/retention/"),
+        Probe("put", "/api/v1/retention/", {"conversation_days": 30, "trace_days": None}),
+    ],
     "chat:memory-list": [
         Probe("get", "/api/v1/memories/"),
         Probe("post", "/api/v1/memories/", {"content": "I like tea"}),

@@ -1,8 +1,10 @@
+import json
 import uuid
 from datetime import timedelta
 from unittest import mock
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -297,3 +299,33 @@ def test_a_real_worker_enforces_a_tenants_retention(world):
         assert in_own_connection(lambda: (_rows(tenant_a, old), _rows(tenant_a, recent))) == (GONE, FULL)
     finally:
         in_own_connection(clean_up)
+
+
+def test_a_tenant_admin_sets_retention_periods_audited_and_members_cannot(api, tenant_a):
+    refused = api("put", "/api/v1/retention/", key=tenant_a.finance_key, data={"conversation_days": 1, "trace_days": 1})
+    invalid = api("put", "/api/v1/retention/", key=tenant_a.admin_key, data={"conversation_days": 0, "trace_days": 1})
+    response = api(
+        "put", "/api/v1/retention/", key=tenant_a.admin_key, data={"conversation_days": 30, "trace_days": None}
+    )
+
+    assert refused.status_code == 403 and invalid.status_code == 400
+    assert response.json() == {"conversation_days": 30, "trace_days": None}
+    assert api("get", "/api/v1/retention/", key=tenant_a.admin_key).json() == response.json()
+    with schema_context("tenant_a"):
+        event = AuditEvent.objects.get(action="retention.changed")
+    assert event.detail["to"] == {"conversation_days": 30, "trace_days": None}
+
+
+def test_the_command_sets_periods_and_enforces_them_now(tenant_a, capsys):
+    with schema_context("tenant_a"):
+        conversation = conversation_create(tenant=tenant_a.tenant, user=tenant_a.finance, title="old")
+        Conversation.objects.filter(pk=conversation.pk).update(updated_at=timezone.now() - timedelta(days=40))
+
+    call_command("retention", "--tenant", "tenant_a", "--conversation-days", "30", "--enforce")
+
+    output = json.loads(capsys.readouterr().out)
+    assert output["periods"] == {"conversation_days": 30, "trace_days": None}
+    assert output["receipt"]["conversations_deleted"] == 1
+    call_command("retention", "--tenant", "tenant_a", "--conversation-days", "keep")
+    tenant_a.tenant.refresh_from_db()
+    assert tenant_a.tenant.conversation_retention_days is None
