@@ -3,6 +3,7 @@ priority than documents and never cited; never read for another user (every quer
 
 import re
 
+from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
@@ -53,6 +54,7 @@ def fact_get(*, user: User, public_id) -> MemoryFact:
     return fact
 
 
+@transaction.atomic
 def forget(*, user: User, fact: MemoryFact | None = None) -> dict:
     """Delete one fact, or all of the user's facts; a receipt of what went."""
     query = MemoryFact.objects.filter(user=user)
