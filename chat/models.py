@@ -32,6 +32,7 @@ class Message(models.Model):
         FAILED = "failed"
         ABSTAINED = "abstained"  # nothing relevant enough was found: the assistant said so
         UNGROUNDED = "ungrounded"  # not from the documents, allowed by the tenant and labelled so
+        REFUSED = "refused"  # the question or the answer broke the tenant's safety policy
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")

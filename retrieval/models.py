@@ -34,6 +34,9 @@ class Chunk(models.Model):
         db_persist=True,
     )
     metadata = models.JSONField(default=dict, blank=True)
+    # Set at ingestion by safety.injection: e.g. "instruction" (text addressed to the assistant),
+    # "hidden:zero_width", "hidden:css". A flagged passage never reaches a prompt as it is.
+    safety_flags = ArrayField(models.CharField(max_length=40), default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -27,6 +27,7 @@ class ChunkRow:
     token_count: int
     content_hash: str
     embedding: np.ndarray
+    safety_flags: tuple[str, ...] = ()
 
 
 def chunk_id(*, document_id: uuid.UUID, version: int, ordinal: int, content_hash: str) -> uuid.UUID:
@@ -50,6 +51,7 @@ def _chunk_objects(*, document_id, version, rows, acl_principals, embedding_mode
             embedding_model=embedding_model,
             embedding_dimensions=len(row.embedding),
             metadata=metadata,
+            safety_flags=list(row.safety_flags),
         )
         for row in rows
     ]
