@@ -8,13 +8,19 @@ passages within the context budget -> stream -> verify citations -> store messag
   citations  as each sentence of the draft completes: the citations it keeps and drops (provisional)
   message    the stored answer after verification (text with kept citations, status, citations)
   error      the model failed; the partial answer is stored as incomplete
+  safety     output moderation stopped the answer: the category and the notice that replaces the rest
 Closing the generator (the client went away or pressed stop) stops the model and stores what
-arrived as incomplete. Safety hooks run before retrieval and after verification (safety issue).
+arrived as incomplete.
+
+Safety: the question is moderated before anything else (a refused question reaches neither search
+nor the model); the answer streams through a `StreamGuard` that releases it a window at a time;
+passages flagged at ingestion (injected instructions, hidden text) go into the prompt neutralised,
+and tools never run on an answer with retrieved context.
 """
 
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
 
@@ -24,6 +30,9 @@ from inference import budget
 from inference.client import chat_stream
 from inference.errors import LlmError
 from retrieval.search import Passage, search
+from safety import moderation
+from safety.injection import neutralize
+from safety.policy import policy_current
 from tenants.accounts.models import User
 from tenants.models import Tenant
 
@@ -39,6 +48,7 @@ class Turn:
     question: str
     history: list[dict] | None = None  # given by the caller (OpenAI-compatible API) instead of the stored turns
     regenerate_of: Message | None = None  # answer `question` again, beside this earlier answer
+    safety: dict = field(default_factory=dict)  # filled by the loop: what moderation decided, for the trace
 
 
 def _relevance(question: str, passage: Passage) -> float:
@@ -112,6 +122,23 @@ def answer_events(turn: Turn) -> Iterator[dict]:
         services.message_add(
             tenant=turn.tenant, conversation=turn.conversation, role=Message.Role.USER, content=turn.question
         )
+    policy = policy_current()
+    decision = moderation.moderate(turn.question, policy=policy)
+    turn.safety = {"policy_version": policy.version, "input": decision.trace(), "notes": {}}
+    if decision.action == "refuse":
+        yield {"event": "sources", "data": []}
+        yield from _finish(
+            turn,
+            {"question": turn.question, "timings_ms": {}},
+            text="",
+            status=Message.Status.REFUSED,
+            passages=[],
+            started=started,
+            appendix=decision.refusal,
+        )
+        return
+    if decision.action == "caution":
+        turn.safety["notes"][decision.category] = decision.note
     to_remember = memory.request_to_remember(turn.question)
     if to_remember is not None:
         yield from _remember(turn, to_remember, started)
@@ -158,13 +185,15 @@ def answer_events(turn: Turn) -> Iterator[dict]:
     fitted = budget.fit(
         system=system,
         question=question,
-        passages=[prompt.passage_block(n, p.title, p.page, p.text) for n, p in enumerate(passages, start=1)],
+        passages=[prompt.passage_block(n, p.title, p.page, _prompt_text(p)) for n, p in enumerate(passages, start=1)],
         history=history,
         max_tokens=settings.ENCLAVE_CHAT_MAX_TOKENS,
         context_tokens=settings.LLM_CONTEXT_TOKENS,
     )
     passages = passages[: len(fitted.passages)]
     trace["passages_sent"] = [p.chunk_id for p in passages]
+    trace["flagged_passages"] = {p.chunk_id: p.safety_flags for p in passages if p.safety_flags}
+    trace["tools_allowed"] = False  # tools answer only questions that need no documents
     trace["history_turns_sent"] = len(fitted.history)
     stream = chat_stream(
         prompt.messages(system=system, question=question, passages=fitted.passages, history=fitted.history),
@@ -174,32 +203,53 @@ def answer_events(turn: Turn) -> Iterator[dict]:
         conversation=str(turn.conversation.public_id),
     )
     error = None
+    guard = moderation.StreamGuard(policy)
     sentences = citations.SentenceChecker([p.text for p in passages])
     try:
-        for delta in stream:
-            yield {"event": "token", "data": {"text": delta}}
-            for checked in sentences.feed(delta):
+        for released in _guarded(stream, guard):
+            yield {"event": "token", "data": {"text": released}}
+            for checked in sentences.feed(released):
                 yield {"event": "citations", "data": checked}
     except LlmError as exc:
         error = exc
     except GeneratorExit:
         stream.close()
         trace["stopped_by_user"] = True
-        _store(turn, trace, stream.generation.text, Message.Status.INCOMPLETE, passages, started, stream)
+        _store(turn, trace, guard.released, Message.Status.INCOMPLETE, passages, started, stream, guard=guard)
         raise
     status = Message.Status.COMPLETE if stream.generation.complete else Message.Status.INCOMPLETE
-    if error and not stream.generation.text:
+    if error and not guard.released:
         status = Message.Status.FAILED
     yield from _finish(
         turn,
         trace,
-        text=stream.generation.text,
+        text=guard.released,
         status=status,
         passages=passages,
         started=started,
         stream=stream,
         error=error,
+        guard=guard,
     )
+
+
+def _prompt_text(passage: Passage) -> str:
+    """A passage flagged at ingestion goes in with its injected instructions and hidden characters removed."""
+    return neutralize(passage.text) if passage.safety_flags else passage.text
+
+
+def _guarded(stream, guard: moderation.StreamGuard) -> Iterator[str]:
+    """The answer's text as the guard releases it; the model stops when a window is refused."""
+    for delta in stream:
+        released = guard.feed(delta)
+        if released:
+            yield released
+        if guard.stopped:
+            stream.close()
+            return
+    released = guard.flush()
+    if released:
+        yield released
 
 
 def _ungrounded(turn: Turn, trace: dict, question: str, history: list[dict], started: float) -> Iterator[dict]:
@@ -214,27 +264,24 @@ def _ungrounded(turn: Turn, trace: dict, question: str, history: list[dict], sta
         messages, max_tokens=settings.ENCLAVE_CHAT_MAX_TOKENS, purpose="chat", user_id=turn.user.public_id
     )
     error = None
+    guard = moderation.StreamGuard(policy_current())
     yield {"event": "token", "data": {"text": prompt.UNGROUNDED_LABEL}}
     try:
-        for delta in stream:
-            yield {"event": "token", "data": {"text": delta}}
+        for released in _guarded(stream, guard):
+            yield {"event": "token", "data": {"text": released}}
     except LlmError as exc:
         error = exc
     status = Message.Status.UNGROUNDED if stream.generation.complete else Message.Status.INCOMPLETE
-    message = services.answer_store(
-        tenant=turn.tenant,
-        conversation=turn.conversation,
-        content=prompt.UNGROUNDED_LABEL + stream.generation.text,
+    yield from _finish(
+        turn,
+        trace,
+        text=prompt.UNGROUNDED_LABEL + guard.released,
         status=status,
-        error_code=error.code if error else "",
-        citations=[],
-        trace=trace | {"timings_ms": {"total": round((time.perf_counter() - started) * 1000, 1)}},
-        context_documents=[],
-        regenerated_from=turn.regenerate_of,
+        passages=[],
+        started=started,
+        error=error,
+        guard=guard,
     )
-    yield _message_event(message, prompt.UNGROUNDED_LABEL + stream.generation.text, [])
-    if error:
-        yield {"event": "error", "data": {"code": error.code, "message": str(error)}}
 
 
 def _remember(turn: Turn, text: str, started: float) -> Iterator[dict]:
@@ -265,12 +312,25 @@ def _tool_answer(turn: Turn, calls: list[tools.ToolCall], started: float) -> Ite
     )
 
 
-def _store(turn, trace, text, status, passages, started, stream=None, error=None):
+def _store(turn, trace, text, status, passages, started, stream=None, error=None, guard=None, appendix=""):
+    if guard is not None:
+        turn.safety["output"] = guard.trace()
+        turn.safety["notes"] |= guard.notes
+        if guard.stopped:
+            status, appendix = Message.Status.REFUSED, moderation.stopped_notice(guard.stopped)
+            trace["safety_stop"] = {"category": guard.stopped.category, "notice": appendix}
     verified = citations.verify(text, [p.text for p in passages])
     if status == Message.Status.COMPLETE and passages and not verified.citations:
         trace["unsupported_answer"] = text
         verified = citations.Verified(text=prompt.ABSTAIN)
         status = Message.Status.ABSTAINED
+    if status in (Message.Status.COMPLETE, Message.Status.UNGROUNDED) and turn.safety.get("notes"):
+        appendix = "\n\n".join(sorted(set(turn.safety["notes"].values())))
+    if appendix:
+        verified = citations.Verified(
+            text=f"{verified.text}\n\n{appendix}".strip(), citations=verified.citations, dropped=verified.dropped
+        )
+    trace["safety"] = turn.safety
     rows = _citation_rows(verified, passages)
     trace["citations_kept"] = [{"number": r["number"], "support": r["support"]} for r in rows]
     trace["citations_dropped"] = verified.dropped
@@ -292,8 +352,12 @@ def _store(turn, trace, text, status, passages, started, stream=None, error=None
     return message, verified.text, rows
 
 
-def _finish(turn, trace, *, text, status, passages, started, stream=None, error=None) -> Iterator[dict]:
-    message, final_text, rows = _store(turn, trace, text, status, passages, started, stream, error)
+def _finish(
+    turn, trace, *, text, status, passages, started, stream=None, error=None, guard=None, appendix=""
+) -> Iterator[dict]:
+    message, final_text, rows = _store(turn, trace, text, status, passages, started, stream, error, guard, appendix)
+    if guard is not None and guard.stopped:
+        yield {"event": "safety", "data": trace["safety_stop"]}
     yield _message_event(message, final_text, rows)
     if error:
         yield {"event": "error", "data": {"code": error.code, "message": str(error)}}

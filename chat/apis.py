@@ -7,7 +7,9 @@ from chat.answer import Turn, answer_collect, answer_events
 from chat.models import Feedback
 from chat.sse import stream_response
 from config.api import CursorPagination
+from safety.pii import redact_value
 from tenants.accounts.base import TenantAdminApi, TenantApi
+from tenants.accounts.selectors import people_names
 
 
 class ConversationPagination(CursorPagination):
@@ -203,6 +205,8 @@ class TraceApi(TenantAdminApi):
         data["feedback"] = [
             {"rating": "up" if f.rating > 0 else "down", "reason": f.reason} for f in message.feedback.all()
         ]
+        # The admin diagnoses retrieval and generation; the people in the conversation stay unnamed.
+        data, data["redactions"] = redact_value(data, names=people_names())
         return Response(data)
 
 

@@ -19,7 +19,14 @@ from chat.sse import stream_response
 from tenants.accounts.base import TenantApi
 
 MODEL = "enclave-grounded"
-FINISH = {"complete": "stop", "abstained": "stop", "incomplete": "length", "failed": "error"}
+FINISH = {
+    "complete": "stop",
+    "abstained": "stop",
+    "ungrounded": "stop",
+    "incomplete": "length",
+    "failed": "error",
+    "refused": "content_filter",  # what OpenAI clients expect when moderation withheld the answer
+}
 
 
 class OpenAiMessage(serializers.Serializer):

@@ -23,10 +23,14 @@ class ServiceError(Exception):
     status_code = 409
     code = "conflict"
 
+    def __init__(self, message: str = "", *, detail=None):
+        super().__init__(message)
+        self.detail = detail
+
 
 def exception_handler(exc, context):
     if isinstance(exc, ServiceError):
-        return Response(error_body(code=exc.code, message=str(exc)), status=exc.status_code)
+        return Response(error_body(code=exc.code, message=str(exc), detail=exc.detail), status=exc.status_code)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -57,6 +57,10 @@ ENVIRONMENT: dict[str, str] = {
     "ENCLAVE_LLM_PORT": "8081: port of the embedded llama.cpp server",
     "ENCLAVE_LLM_THREADS": "number of cores: threads of the embedded llama.cpp server",
     "ENCLAVE_WORKER_CONCURRENCY": "2: Celery worker processes started by the run command",
+    "ENCLAVE_SAFETY_CLASSIFIER": "embedded: the moderation classifier (embedded: rules + a classifier over the "
+    "bundled embeddings; rules; guard: a Llama Guard model over the OpenAI-compatible API)",
+    "ENCLAVE_GUARD_BASE_URL": "LLM_BASE_URL: the server of the guard model, for ENCLAVE_SAFETY_CLASSIFIER=guard",
+    "ENCLAVE_GUARD_MODEL": "enclave-guard: the guard model's served name",
     "ENCLAVE_RETENTION_INTERVAL_SECONDS": "3600: seconds between runs that delete conversations and traces "
     "past the tenants' retention periods",
     "HF_HUB_OFFLINE": "1: models come from installed packages, never from a hub",

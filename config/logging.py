@@ -6,6 +6,8 @@ import logging
 import uuid
 from datetime import UTC, datetime
 
+from safety.pii import redact
+
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 tenant_var: contextvars.ContextVar[str] = contextvars.ContextVar("tenant", default="public")
 user_var: contextvars.ContextVar[str] = contextvars.ContextVar("user", default="-")
@@ -27,7 +29,7 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": redact(record.getMessage()).text,  # content should never be logged; if it is, no PII
         }
         for key, value in record.__dict__.items():
             if key not in _RECORD_ATTRIBUTES and not key.startswith("_"):

@@ -6,6 +6,7 @@ from chat import views as chat_views
 from chat.openai_api import ChatCompletionsApi
 from config.urls_common import health_patterns, session_patterns
 from ingestion import views as ingestion_views
+from safety import views as safety_views
 from tenants import views
 
 urlpatterns = [
@@ -17,9 +18,11 @@ urlpatterns = [
     path("api/v1/", include("retrieval.urls")),
     path("api/v1/", include("inference.urls")),
     path("api/v1/", include("chat.urls")),
+    path("api/v1/", include("safety.urls")),
     path("v1/chat/completions", ChatCompletionsApi.as_view(), name="openai-chat-completions"),
     path("documents/", ingestion_views.portal, name="portal"),
     path("chat/", chat_views.chat_view, name="chat"),
+    path("safety/", safety_views.policy_page, name="safety-policy-page"),
 ]
 
 handler404 = "config.views.not_found"

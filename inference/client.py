@@ -48,9 +48,9 @@ def cache_salt(schema_name: str) -> str:
     return hmac.new(key, f"llm-prefix-cache:{schema_name}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def _body(messages, *, max_tokens: int, temperature: float, stream: bool) -> dict:
+def _body(messages, *, max_tokens: int, temperature: float, stream: bool, model: str | None = None) -> dict:
     body = {
-        "model": settings.LLM_MODEL,
+        "model": model or settings.LLM_MODEL,
         "messages": messages,
         "max_tokens": max_tokens,
         "temperature": temperature,
@@ -244,11 +244,12 @@ def chat_complete(
     user_id=None,
     read_timeout: float | None = None,
     base_url: str | None = None,
+    model: str | None = None,
 ) -> Generation:
     """One answer without streaming (the server's own usage numbers are kept when it sends them)."""
     call = _Call(messages, max_tokens=max_tokens, purpose=purpose, user_id=user_id, base_url=base_url, headers={})
     call.admit()
-    body = _body(messages, max_tokens=max_tokens, temperature=temperature, stream=False)
+    body = _body(messages, max_tokens=max_tokens, temperature=temperature, stream=False, model=model)
 
     def send() -> dict:
         return transport.post_json(

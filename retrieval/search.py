@@ -52,6 +52,7 @@ class Passage:
     token_count: int
     scores: dict[str, float | None]
     highlights: list[dict] = field(default_factory=list)
+    safety_flags: list[str] = field(default_factory=list)  # set at ingestion (safety.injection)
 
 
 @dataclass
@@ -149,7 +150,7 @@ def _highlight_spans(headline: str | None) -> list[dict]:
 
 
 def _passage(row, candidate: _Candidate, headline: str | None) -> Passage:
-    chunk_id, document_id, version, ordinal, page, section, text, metadata, token_count = row[:9]
+    chunk_id, document_id, version, ordinal, page, section, text, metadata, token_count, safety_flags = row[:10]
     metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
     return Passage(
         chunk_id=chunk_id,
@@ -164,6 +165,7 @@ def _passage(row, candidate: _Candidate, headline: str | None) -> Passage:
         file_type=metadata.get("kind", ""),
         tags=metadata.get("tags", []),
         token_count=token_count,
+        safety_flags=list(safety_flags or []),
         scores={
             "dense": candidate.dense_score,
             "lexical": candidate.lexical_score,
@@ -269,7 +271,7 @@ def search(
                 texts = {chunk_id: row[6] for chunk_id, row in rows.items()}
                 candidates = rerank.apply(chosen_reranker, text, candidates, texts)
         if diversify:
-            embeddings = {chunk_id: row[9] for chunk_id, row in rows.items()}
+            embeddings = {chunk_id: row[10] for chunk_id, row in rows.items()}
             candidates = _mmr(candidates, embeddings, query_vector, keep=offset + limit)
         page = candidates[offset : offset + limit]
         headlines = {}

@@ -73,7 +73,7 @@ SELECT count(*) FROM (
 """
 
 PASSAGES = """
-SELECT id::text, document_id::text, version, ordinal, page, section, text, metadata, token_count{embedding}
+SELECT id::text, document_id::text, version, ordinal, page, section, text, metadata, token_count, safety_flags{embedding}
 FROM retrieval_chunk
 WHERE id = ANY(%s::uuid[]) AND {acl}
 """

@@ -54,6 +54,10 @@ PROBES: dict[str, list[Probe]] = {
     "tenant-console": [Probe("get", "/", page=True)],
     "portal": [Probe("get", "/documents/", page=True)],
     "chat": [Probe("get", "/chat/", page=True)],
+    "safety-policy-page": [
+        Probe("get", "/safety/", page=True),
+        Probe("post", "/safety/", {"region": "default", "weapons": "allow"}, page=True),
+    ],
     "accounts:me": [Probe("get", "/api/v1/me/")],
     "accounts:me-training": [
         Probe("get", "/api/v1/me/training/"),
@@ -139,6 +143,12 @@ PROBES: dict[str, list[Probe]] = {
         Probe("get", "/api/v1/retention/"),
         Probe("put", "/api/v1/retention/", {"conversation_days": 30, "trace_days": None}),
     ],
+    "safety:policy": [
+        Probe("get", "/api/v1/safety/policy/"),
+        Probe("put", "/api/v1/safety/policy/", {"region": "strict", "overrides": {}}),
+    ],
+    "safety:policy-versions": [Probe("get", "/api/v1/safety/policy/versions/")],
+    "safety:taxonomy": [Probe("get", "/api/v1/safety/taxonomy/")],
     "chat:memory-list": [
         Probe("get", "/api/v1/memories/"),
         Probe("post", "/api/v1/memories/", {"content": "I like tea"}),

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from chat.training.gate import Answer, Exchange, GateResult, gate
 from safety.pii import redact
-from tenants.accounts.models import User
+from tenants.accounts.selectors import people_names
 from tenants.models import Tenant
 
 FORMAT = "enclave-training-export/1"
@@ -41,15 +41,6 @@ class _Redactor:
         redaction = redact(text, names=self.names)
         self.counts.update(redaction.counts)
         return redaction.text
-
-
-def _people_names() -> list[str]:
-    names = set()
-    for first, last, username, email in User.objects.values_list("first_name", "last_name", "username", "email"):
-        names.update(value for value in (first, last, f"{first} {last}".strip(), username) if value)
-        if email:
-            names.add(email.split("@")[0])
-    return sorted(names, key=len, reverse=True)
 
 
 def _best(exchange: Exchange) -> Answer:
@@ -139,7 +130,7 @@ def file_entry(rows: list[dict]) -> dict:
 def tenant_export(*, tenant: Tenant, label_tenant: bool = False) -> Built:
     """Build the current schema's export (nothing unless the gate lets it through)."""
     result = gate(tenant=tenant)
-    redactor = _Redactor(_people_names())
+    redactor = _Redactor(people_names())
     built = build(result=result, redactor=redactor, label_tenant=label_tenant)
     built.manifest = {
         "format": FORMAT,

@@ -61,3 +61,14 @@ def audit_event_list(*, action: str | None = None, actor_id=None) -> QuerySet[Au
     if actor_id:
         events = events.filter(actor_id=actor_id)
     return events
+
+
+def people_names() -> list[str]:
+    """Names that identify the tenant's people (first, last, full, user name, e-mail local part), longest first,
+    for PII redaction."""
+    names = set()
+    for first, last, username, email in User.objects.values_list("first_name", "last_name", "username", "email"):
+        names.update(value for value in (first, last, f"{first} {last}".strip(), username) if value)
+        if email:
+            names.add(email.split("@")[0])
+    return sorted(names, key=len, reverse=True)

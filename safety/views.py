@@ -1,0 +1,44 @@
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from safety import policy, taxonomy
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def policy_page(request):
+    """The tenant admin's safety policy: a region profile and per-category actions, never below the floor."""
+    if request.tenant is None or not request.user.is_tenant_admin:
+        return HttpResponseForbidden()
+    error = None
+    if request.method == "POST":
+        region = request.POST.get("region", "default")
+        overrides = {c.id: request.POST[c.id] for c in taxonomy.CATEGORIES if request.POST.get(c.id)}
+        try:
+            policy.policy_update(
+                region=region, overrides=overrides, note=request.POST.get("note", ""), actor=request.user
+            )
+            return redirect("safety-policy-page")
+        except policy.PolicyError as exc:
+            error = {"message": str(exc), "detail": exc.detail}
+    current = policy.policy_current()
+    floor = taxonomy.floor(current.region)
+    rows = [
+        {
+            "category": category,
+            "action": current.actions[category.id],
+            "choices": [a for a in taxonomy.ACTIONS if taxonomy.stricter(a, floor[category.id]) == a],
+        }
+        for category in taxonomy.CATEGORIES
+    ]
+    context = {
+        "tenant": request.tenant,
+        "policy": current,
+        "rows": rows,
+        "regions": list(taxonomy.REGION_PROFILES),
+        "versions": policy.policy_versions(limit=10),
+        "error": error,
+    }
+    return render(request, "safety/policy.html", context)
