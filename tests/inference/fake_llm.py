@@ -45,6 +45,7 @@ class FakeLlm:
                 try:
                     body = json.loads(self.rfile.read(int(self.headers["content-length"])))
                     fake.requests.append({"body": body, "headers": dict(self.headers)})
+                    self._body = body
                     getattr(self, f"_{fake.scenario}")()
                 except (BrokenPipeError, ConnectionResetError):
                     fake.disconnected.set()
@@ -67,6 +68,11 @@ class FakeLlm:
                 return {"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": finish}]}
 
             def _ok(self):
+                if not self._body.get("stream"):
+                    self._start(200, "application/json")
+                    answer = {"role": "assistant", "content": "".join(fake.tokens)}
+                    self.wfile.write(json.dumps({"choices": [{"message": answer, "finish_reason": "stop"}]}).encode())
+                    return
                 self._start()
                 self._event({"choices": [{"index": 0, "delta": {"role": "assistant"}, "finish_reason": None}]})
                 for token in fake.tokens:
