@@ -6,19 +6,21 @@ one transaction. Progress and a heartbeat are written as it goes (outside that t
 the API can show them and a dead worker's document can be found and queued again.
 """
 
+import dataclasses
 import logging
 
 from django.db import transaction
 from django.utils import timezone
 
 from ingestion import storage
-from ingestion.chunking import chunk_elements
+from ingestion.chunking import ChunkDraft, chunk_elements
 from ingestion.models import Document, DocumentVersion, IngestionStatus
 from ingestion.parsers import ParseError, parse
 from ingestion.services import chunk_metadata
 from retrieval import services as chunk_services
 from retrieval.embeddings import Embedder, embedder
 from retrieval.selectors import index_models
+from safety import injection
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -71,11 +73,42 @@ def _elements(version: DocumentVersion, tenant: Tenant) -> list:
         raise PermanentFailure(str(exc)) from exc
 
 
+def _screened(drafts: list[ChunkDraft]) -> list[tuple[ChunkDraft, tuple[str, ...]]]:
+    """Each chunk with its prompt-injection flags (safety.injection), text and heading path cleaned.
+
+    The stored text loses the hidden-HTML sentinels and the suspicious invisible characters (zero-width
+    characters inside words, tag characters, stray bidi controls): it is what prompts and citations
+    show, a payload in tag characters would still reach the model, and words split by zero-width
+    characters would not match in full-text search. The embedding tokenizer drops them anyway, the flag
+    keeps the finding and the original file is kept. Hidden HTML text itself is kept (collapsed tabs
+    and e-mail preheaders are hidden too), flagged. A chunk may lie wholly inside a long hidden
+    passage, without a sentinel of its own: `hidden_html_carried` follows the open passage along.
+    """
+    carried = injection.hidden_html_carried(draft.text for draft in drafts)
+    section_flags: dict[str, tuple[str, ...]] = {}
+    screened = []
+    for draft, inside_hidden in zip(drafts, carried, strict=True):
+        if draft.section not in section_flags:
+            section_flags[draft.section] = injection.scan(draft.section)
+        found = {*injection.scan(draft.text), *section_flags[draft.section]}
+        if inside_hidden:
+            found.add(injection.HIDDEN_HTML)
+        text = injection.strip_invisible(draft.text).strip()
+        if not text:
+            continue
+        cleaned = dataclasses.replace(
+            draft, ordinal=len(screened), text=text, section=injection.strip_invisible(draft.section)
+        )
+        screened.append((cleaned, tuple(flag for flag in injection.FLAGS if flag in found)))
+    return screened
+
+
 def _rows(elements: list, model_name: str, *, report_to: DocumentVersion | None) -> list[chunk_services.ChunkRow]:
     model = embedder(model_name)
-    drafts = chunk_elements(elements, tokenizer=model.tokenizer)
-    if not drafts:
+    screened = _screened(chunk_elements(elements, tokenizer=model.tokenizer))
+    if not screened:
         raise PermanentFailure("no text was found in the document")
+    drafts = [draft for draft, _ in screened]
     if report_to is not None:
         _report(report_to, IngestionStatus.EMBEDDING, 30)
     hashes = [draft.content_hash(model.name) for draft in drafts]
@@ -89,8 +122,9 @@ def _rows(elements: list, model_name: str, *, report_to: DocumentVersion | None)
             token_count=draft.token_count,
             content_hash=content_hash,
             embedding=vector,
+            safety_flags=flags,
         )
-        for draft, content_hash, vector in zip(drafts, hashes, vectors, strict=True)
+        for (draft, flags), content_hash, vector in zip(screened, hashes, vectors, strict=True)
     ]
 
 
