@@ -20,6 +20,10 @@ Long texts (a pasted document followed by a request) are cut into windows at par
 boundaries, each under the model's 256-token limit; the text's verdict is its most harmful window's,
 so an instruction after a long benign context is not truncated away.
 
+A request the model scores between INTENT_FLOOR and the threshold gets a second opinion from
+intent.py: if its words ask to produce or carry out a named harm (not to understand or prevent it),
+it is in that harm's category. The embeddings see the topic, the patterns see the ask.
+
 role="assistant" uses the same model and threshold: a harmful answer is about the same things as
 the harmful request it answers, and the exemplars include a few stretches of harmful answers and of
 harmless answers and refusals. The rules skip a match that follows a negation for that role.
@@ -38,7 +42,7 @@ import numpy as np
 
 from config import env
 from safety import exemplars
-from safety.classifiers import rules
+from safety.classifiers import intent, rules
 from safety.classifiers.base import Verdict
 
 log = logging.getLogger(__name__)
@@ -46,6 +50,9 @@ log = logging.getLogger(__name__)
 FORMAT = 1  # bump when the training procedure changes, so cached weights are not reused
 C = 16.0  # inverse regularisation of the logistic regression (chosen by cross-validation on the exemplars)
 FOLDS = 5
+# A request whose harmful score is at least this and whose words ask for a named harm is flagged (intent.py):
+# chosen on the exemplars (it adds 0.1% false positives on the benign ones), not on the evaluation sets.
+INTENT_FLOOR = 0.2
 FPR_TARGET = 0.04  # out-of-fold share of benign-but-sensitive exemplars allowed over the threshold
 THRESHOLDS = np.round(np.arange(0.20, 0.96, 0.01), 2)
 WINDOW_WORDS = 120  # ~160-200 word pieces, under the model's 256
@@ -224,6 +231,8 @@ class EmbeddedClassifier:
             owners_array = np.asarray(owners)
             for index in sorted(set(owners)):
                 verdicts[index] = self._verdict(probabilities[owners_array == index])
+                if role == "user":
+                    verdicts[index] = _second_opinion(texts[index], verdicts[index])
         return verdicts  # type: ignore[return-value]
 
     def _verdict(self, probabilities: np.ndarray) -> Verdict:
@@ -235,6 +244,17 @@ class EmbeddedClassifier:
         category = classes[int(_harmful_argmax(probabilities[row : row + 1], classes)[0])]
         found = category if harmful[row] >= self.weights.threshold else None
         return Verdict(category=found, score=round(float(harmful[row]), 4), source=self.name, scores=scores)
+
+
+def _second_opinion(text: str, verdict: Verdict) -> Verdict:
+    """A request the model finds somewhat harmful (below its threshold) that asks to produce or carry
+    out a named harm, in words (intent.py), is in that harm's category."""
+    if verdict.category is not None or verdict.score < INTENT_FLOOR:
+        return verdict
+    category = intent.harmful_intent(text)
+    if category is None:
+        return verdict
+    return Verdict(category=category, score=verdict.score, source="embedded+intent", scores=verdict.scores)
 
 
 _training_lock = threading.Lock()
