@@ -73,7 +73,8 @@ SELECT count(*) FROM (
 """
 
 PASSAGES = """
-SELECT id::text, document_id::text, version, ordinal, page, section, text, metadata, token_count, safety_flags{embedding}
+SELECT id::text, document_id::text, version, ordinal, page, section, text, metadata, token_count,
+       safety_flags{embedding}
 FROM retrieval_chunk
 WHERE id = ANY(%s::uuid[]) AND {acl}
 """

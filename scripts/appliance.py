@@ -165,6 +165,8 @@ def main() -> int:
         manage("keys_init")
         say("applying migrations")
         manage("migrate_schemas", "--executor", "standard")
+        say("preparing the safety classifier (trained on its exemplars once, then loaded from var/)")
+        manage("safety_train")
         supervisor.start_broker()
         supervisor.start_llm()
         supervisor.start_app()
