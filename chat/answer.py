@@ -208,10 +208,13 @@ def answer_events(turn: Turn) -> Iterator[dict]:
     try:
         for released in _guarded(stream, guard):
             yield {"event": "token", "data": {"text": released}}
-            for checked in sentences.feed(released):
-                yield {"event": "citations", "data": checked}
+            yield from _checked(sentences, released)
     except LlmError as exc:
         error = exc
+        tail = guard.flush()  # what arrived before the failure, once it passes moderation
+        if tail:
+            yield {"event": "token", "data": {"text": tail}}
+            yield from _checked(sentences, tail)
     except GeneratorExit:
         stream.close()
         trace["stopped_by_user"] = True
@@ -231,6 +234,13 @@ def answer_events(turn: Turn) -> Iterator[dict]:
         error=error,
         guard=guard,
     )
+
+
+def _checked(sentences: citations.SentenceChecker, released: str) -> Iterator[dict]:
+    """Citation checks of the sentences a released window completes (a window ends at a sentence end)."""
+    ending = " " if moderation.SENTENCE_END.search(released) else ""
+    for checked in sentences.feed(released + ending):
+        yield {"event": "citations", "data": checked}
 
 
 def _prompt_text(passage: Passage) -> str:
@@ -271,6 +281,9 @@ def _ungrounded(turn: Turn, trace: dict, question: str, history: list[dict], sta
             yield {"event": "token", "data": {"text": released}}
     except LlmError as exc:
         error = exc
+        tail = guard.flush()
+        if tail:
+            yield {"event": "token", "data": {"text": tail}}
     status = Message.Status.UNGROUNDED if stream.generation.complete else Message.Status.INCOMPLETE
     yield from _finish(
         turn,
