@@ -31,7 +31,7 @@ from inference.client import chat_stream
 from inference.errors import LlmError
 from retrieval.search import Passage, search
 from safety import moderation
-from safety.injection import neutralize
+from safety.injection import neutralize, scan
 from safety.policy import policy_current
 from tenants.accounts.models import User
 from tenants.models import Tenant
@@ -49,6 +49,16 @@ class Turn:
     history: list[dict] | None = None  # given by the caller (OpenAI-compatible API) instead of the stored turns
     regenerate_of: Message | None = None  # answer `question` again, beside this earlier answer
     safety: dict = field(default_factory=dict)  # filled by the loop: what moderation decided, for the trace
+    # The answer's context held something the stored context documents do not show (the user's memories,
+    # history sent by an API caller): the training gate then treats the answer as ineligible.
+    context_private: bool = False
+
+
+def _moderate_request(turn: Turn, policy) -> moderation.Decision:
+    """The question, and every user message of history an API caller sent with it: the most severe decision."""
+    texts = [turn.question] + [m["content"] for m in (turn.history or []) if m.get("role") == "user"]
+    decisions = [moderation.moderate(text, policy=policy) for text in texts]
+    return max(decisions, key=lambda d: moderation.ACTION_ORDER.index(d.action))
 
 
 def _relevance(question: str, passage: Passage) -> float:
@@ -118,13 +128,21 @@ def answer_events(turn: Turn) -> Iterator[dict]:
         history = selectors.history(tenant=turn.tenant, conversation=turn.conversation, before=before)
         if turn.regenerate_of:
             history = history[:-1]  # the question itself
-    if turn.regenerate_of is None:
-        services.message_add(
-            tenant=turn.tenant, conversation=turn.conversation, role=Message.Role.USER, content=turn.question
-        )
     policy = policy_current()
-    decision = moderation.moderate(turn.question, policy=policy)
+    decision = _moderate_request(turn, policy)
     turn.safety = {"policy_version": policy.version, "input": decision.trace(), "notes": {}}
+    if turn.regenerate_of is None:
+        # A refused question is stored as refused, so no later turn carries it in its history.
+        status = Message.Status.REFUSED if decision.action == "refuse" else Message.Status.COMPLETE
+        services.message_add(
+            tenant=turn.tenant,
+            conversation=turn.conversation,
+            role=Message.Role.USER,
+            content=turn.question,
+            status=status,
+        )
+    if turn.history:
+        turn.context_private = True  # history from an API caller: what it drew on is not known
     if decision.action == "refuse":
         yield {"event": "sources", "data": []}
         yield from _finish(
@@ -181,11 +199,12 @@ def answer_events(turn: Turn) -> Iterator[dict]:
     if memory.enabled(user=turn.user):
         facts = memory.facts(tenant=turn.tenant, user=turn.user, limit=memory.MAX_FACTS_IN_PROMPT)
         remembered = [text for _fact, text in facts]
+        turn.context_private = turn.context_private or bool(remembered)
     system = prompt.system(remembered)
     fitted = budget.fit(
         system=system,
         question=question,
-        passages=[prompt.passage_block(n, p.title, p.page, _prompt_text(p)) for n, p in enumerate(passages, start=1)],
+        passages=[_prompt_block(n, p) for n, p in enumerate(passages, start=1)],
         history=history,
         max_tokens=settings.ENCLAVE_CHAT_MAX_TOKENS,
         context_tokens=settings.LLM_CONTEXT_TOKENS,
@@ -211,7 +230,7 @@ def answer_events(turn: Turn) -> Iterator[dict]:
             yield from _checked(sentences, released)
     except LlmError as exc:
         error = exc
-        tail = guard.flush()  # what arrived before the failure, once it passes moderation
+        tail = _flushed(guard)  # what arrived before the failure, once it passes moderation
         if tail:
             yield {"event": "token", "data": {"text": tail}}
             yield from _checked(sentences, tail)
@@ -220,7 +239,8 @@ def answer_events(turn: Turn) -> Iterator[dict]:
         trace["stopped_by_user"] = True
         _store(turn, trace, guard.released, Message.Status.INCOMPLETE, passages, started, stream, guard=guard)
         raise
-    status = Message.Status.COMPLETE if stream.generation.complete else Message.Status.INCOMPLETE
+    complete = stream.generation.complete and not guard.failed
+    status = Message.Status.COMPLETE if complete else Message.Status.INCOMPLETE
     if error and not guard.released:
         status = Message.Status.FAILED
     yield from _finish(
@@ -236,6 +256,13 @@ def answer_events(turn: Turn) -> Iterator[dict]:
     )
 
 
+def _flushed(guard: moderation.StreamGuard) -> str:
+    try:
+        return guard.flush()
+    except LlmError:
+        return ""  # moderation is out of reach too: nothing more is shown
+
+
 def _checked(sentences: citations.SentenceChecker, released: str) -> Iterator[dict]:
     """Citation checks of the sentences a released window completes (a window ends at a sentence end)."""
     ending = " " if moderation.SENTENCE_END.search(released) else ""
@@ -243,21 +270,29 @@ def _checked(sentences: citations.SentenceChecker, released: str) -> Iterator[di
         yield {"event": "citations", "data": checked}
 
 
-def _prompt_text(passage: Passage) -> str:
-    """A passage flagged at ingestion goes in with its injected instructions and hidden characters removed."""
-    return neutralize(passage.text) if passage.safety_flags else passage.text
+def _prompt_block(number: int, passage: Passage) -> str:
+    """A passage flagged at ingestion (or now: chunks indexed before screening existed have no flags) goes in
+    with its injected instructions and hidden characters removed; so does a title that carries them."""
+    flagged = passage.safety_flags or scan(passage.text)
+    title = neutralize(passage.title) if scan(passage.title) else passage.title
+    return prompt.passage_block(number, title, passage.page, neutralize(passage.text) if flagged else passage.text)
 
 
 def _guarded(stream, guard: moderation.StreamGuard) -> Iterator[str]:
-    """The answer's text as the guard releases it; the model stops when a window is refused."""
-    for delta in stream:
-        released = guard.feed(delta)
-        if released:
-            yield released
-        if guard.stopped:
-            stream.close()
-            return
-    released = guard.flush()
+    """The answer's text as the guard releases it; the model stops when a window is refused, or when
+    moderation itself fails (a guard model that cannot be reached): then the answer is incomplete."""
+    try:
+        for delta in stream:
+            released = guard.feed(delta)
+            if released:
+                yield released
+            if guard.stopped:
+                stream.close()
+                return
+        released = guard.flush()
+    except LlmError:
+        stream.close()
+        raise
     if released:
         yield released
 
@@ -281,10 +316,10 @@ def _ungrounded(turn: Turn, trace: dict, question: str, history: list[dict], sta
             yield {"event": "token", "data": {"text": released}}
     except LlmError as exc:
         error = exc
-        tail = guard.flush()
+        tail = _flushed(guard)
         if tail:
             yield {"event": "token", "data": {"text": tail}}
-    status = Message.Status.UNGROUNDED if stream.generation.complete else Message.Status.INCOMPLETE
+    status = Message.Status.UNGROUNDED if stream.generation.complete and not guard.failed else Message.Status.INCOMPLETE
     yield from _finish(
         turn,
         trace,
@@ -298,6 +333,7 @@ def _ungrounded(turn: Turn, trace: dict, question: str, history: list[dict], sta
 
 
 def _remember(turn: Turn, text: str, started: float) -> Iterator[dict]:
+    turn.context_private = True
     trace = {"question": turn.question, "memory": "stored", "prompt_version": prompt.PROMPT_VERSION, "timings_ms": {}}
     if memory.enabled(user=turn.user):
         memory.remember(tenant=turn.tenant, user=turn.user, text=text)
@@ -359,7 +395,7 @@ def _store(turn, trace, text, status, passages, started, stream=None, error=None
         error_code=error.code if error else "",
         citations=rows,
         trace=trace,
-        context_documents=[p.document_id for p in passages],
+        context_documents=None if turn.context_private else [p.document_id for p in passages],
         regenerated_from=turn.regenerate_of,
     )
     return message, verified.text, rows

@@ -97,7 +97,7 @@ class ChatCompletionsApi(TenantApi):
 
     @staticmethod
     def _encoder(completion_id: str, created: int):
-        state = {"sources": [], "streamed": False}
+        state = {"sources": [], "streamed": ""}
 
         def encode(event: dict) -> str:
             kind, data = event["event"], event["data"]
@@ -105,11 +105,14 @@ class ChatCompletionsApi(TenantApi):
                 state["sources"] = data
                 return _chunk(completion_id, created, {"role": "assistant"})
             if kind == "token":
-                state["streamed"] = True
+                state["streamed"] += data["text"]
                 return _chunk(completion_id, created, {"content": data["text"]})
             if kind == "message":
-                # an answer nobody streamed (abstention, tool, memory) still reaches clients that read deltas
-                text = "" if state["streamed"] else _chunk(completion_id, created, {"content": data["text"]})
+                # what the stored answer adds to the draft (a caution note, the withheld notice) and an answer
+                # nobody streamed (abstention, refusal, tool, memory) still reach clients that read deltas
+                final, streamed = data["text"], state["streamed"]
+                rest = final[len(streamed) :] if final.startswith(streamed) else ("" if streamed else final)
+                text = _chunk(completion_id, created, {"content": rest}) if rest else ""
                 return text + _chunk(
                     completion_id,
                     created,

@@ -91,7 +91,7 @@ def answer_store(
     error_code: str,
     citations,
     trace: dict,
-    context_documents: list,
+    context_documents: list | None,  # None: the context held more than documents (see Turn.context_private)
     regenerated_from: Message | None = None,
 ) -> Message:
     with transaction.atomic():
@@ -103,7 +103,9 @@ def answer_store(
             status=status,
             error_code=error_code,
             regenerated_from=regenerated_from,
-            context_documents=sorted({str(document_id) for document_id in context_documents}),
+            context_documents=None
+            if context_documents is None
+            else sorted({str(document_id) for document_id in context_documents}),
         )
         Citation.objects.bulk_create([Citation(message=message, **citation) for citation in citations])
         Trace.objects.create(

@@ -17,6 +17,7 @@ from safety.policy import Policy
 MIN_WINDOW = 60
 MAX_WINDOW = 320
 CONTEXT = 160  # characters of the released answer classified together with the next window
+ACTION_ORDER = taxonomy.ACTIONS
 SENTENCE_END = re.compile(r"[.!?:;]['\")\]]*(\s*\[\d+\])*\s*$|\n\s*$")
 
 
@@ -73,6 +74,7 @@ class StreamGuard:
     notes: dict[str, str] = field(default_factory=dict)  # category -> note, from "caution" windows
     windows: int = 0
     latency_ms: float = 0.0
+    failed: bool = False  # the classifier failed (a guard model out of reach): nothing more is released
 
     def feed(self, delta: str) -> str:
         """Take a piece of the answer; return the text that may be shown now ('' while a window fills)."""
@@ -86,11 +88,15 @@ class StreamGuard:
 
     def flush(self) -> str:
         """The answer ended: check and release what is left."""
-        return self._check() if self.buffer and not self.stopped else ""
+        return self._check() if self.buffer and not (self.stopped or self.failed) else ""
 
     def _check(self) -> str:
         window, self.buffer = self.buffer, ""
-        decision = moderate(self.released[-CONTEXT:] + window, policy=self.policy, role="assistant")
+        try:
+            decision = moderate(self.released[-CONTEXT:] + window, policy=self.policy, role="assistant")
+        except Exception:
+            self.failed = True
+            raise
         self.windows += 1
         self.latency_ms += decision.latency_ms
         if decision.action == "refuse":

@@ -18,7 +18,7 @@ def policy_page(request):
         overrides = {c.id: request.POST[c.id] for c in taxonomy.CATEGORIES if request.POST.get(c.id)}
         try:
             policy.policy_update(
-                region=region, overrides=overrides, note=request.POST.get("note", ""), actor=request.user
+                region=region, overrides=overrides, note=request.POST.get("note", "")[:300], actor=request.user
             )
             return redirect("safety-policy-page")
         except policy.PolicyError as exc:

@@ -6,6 +6,7 @@ training exports; inference: metering) receive `erased` in the same transaction,
 return counts, which go into the deletion's receipt.
 """
 
+from django.db import connection
 from django.dispatch import Signal
 
 from tenants.models import Tenant
@@ -16,7 +17,19 @@ from tenants.models import Tenant
 erased = Signal()
 
 
+# Taken by every erasure or withdrawal and by training-export creation, for the rest of the transaction:
+# an export being built while consent is withdrawn is either committed first (and then deleted by the
+# withdrawal) or built after it (and then sees it).
+EXPORT_LOCK = 0x454E434C  # "ENCL"
+
+
+def training_lock(tenant: Tenant) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [EXPORT_LOCK, tenant.pk])
+
+
 def erasure_cascade(*, tenant: Tenant, kind: str, ids) -> dict:
+    training_lock(tenant)
     removed: dict[str, int] = {}
     for _receiver, counts in erased.send(sender=kind, tenant=tenant, kind=kind, ids=[str(i) for i in ids]):
         for name, count in (counts or {}).items():

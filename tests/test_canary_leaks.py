@@ -387,8 +387,8 @@ def test_no_canary_reaches_anyone_outside_the_group(
     tenant_a,
     tenant_b,
     operator,
-    fake_llm,  # noqa: F811
-    fresh_breaker,  # noqa: F811
+    fake_llm,
+    fresh_breaker,
     log_records,
     actor_name,
 ):
@@ -417,8 +417,8 @@ def test_the_probes_find_the_canaries_where_they_may_be_seen(
     tenant_a,
     tenant_b,
     operator,
-    fake_llm,  # noqa: F811
-    fresh_breaker,  # noqa: F811
+    fake_llm,
+    fresh_breaker,
 ):
     """The positive control: as the finance user, the same probes show the canaries."""
     fake_llm.answer("Nothing to add [1].")

@@ -92,7 +92,7 @@ def _context_problem(row: _Row) -> str | None:
     if row.role != "assistant":
         return None
     if row.context is None:
-        return "context_not_recorded"
+        return "context_not_recorded"  # also: the context held the user's memories or caller-sent history
     if row.context_present < len(row.context):
         return "context_document_deleted"
     if row.context_no_train:

@@ -10,7 +10,7 @@ from config.api import ServiceError
 from tenants.accounts.models import User
 from tenants.accounts.services import audit_record
 from tenants.crypto import decrypt, encrypt
-from tenants.erasure import erasure_cascade
+from tenants.erasure import erasure_cascade, training_lock
 from tenants.models import Tenant
 
 PARTS = ("sft.jsonl", "preferences.jsonl")
@@ -49,6 +49,7 @@ def _object_id(export: TrainingExport, part: str) -> str:
 
 @transaction.atomic
 def export_create(*, tenant: Tenant, actor: User) -> TrainingExport:
+    training_lock(tenant)
     tenant.refresh_from_db(fields=["training_consent", "training_consent_changed_at"])
     if not tenant.training_consent:
         raise ExportRefused("this tenant has not consented to training; a tenant admin can turn consent on")

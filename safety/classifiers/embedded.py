@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from config import env
+from inference.budget import count_tokens
 from safety import exemplars
 from safety.classifiers import intent, rules
 from safety.classifiers.base import Verdict
@@ -177,7 +178,25 @@ def weights_path(model_name: str) -> Path:
     return env.var_dir() / "safety" / f"embedded-{cache_key(model_name)}.npz"
 
 
+# Text without spaces (CJK, a long blob) would fill a word window past the model's 256 tokens: such a
+# window is cut into pieces of this many characters (overlapping by a quarter), by the safe token estimate.
+PIECE_CHARACTERS = 200
+PIECE_TOKENS = 240
+
+
+def _pieces(window: str) -> list[str]:
+    if count_tokens(window) <= PIECE_TOKENS:
+        return [window]
+    step = PIECE_CHARACTERS * 3 // 4
+    return [window[i : i + PIECE_CHARACTERS] for i in range(0, max(len(window) - PIECE_CHARACTERS // 4, 1), step)]
+
+
 def segments(text: str) -> list[str]:
+    """Windows that fit the model: by words, never across a paragraph, and by characters where words are long."""
+    return [piece for window in _word_windows(text) for piece in _pieces(window)]
+
+
+def _word_windows(text: str) -> list[str]:
     """Windows of at most WINDOW_WORDS words that never cross a paragraph; the text itself when short."""
     if len(text.split()) <= WINDOW_WORDS:
         return [text]

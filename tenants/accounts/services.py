@@ -127,6 +127,9 @@ def user_erase(*, user: User, actor: User) -> dict:
     ApiKeyRoute.objects.filter(prefix__in=prefixes).delete()
     removed["group_memberships"] = user.member_groups.count()
     renamed = AuditEvent.objects.filter(actor_id=user.public_id).update(actor_label=ERASED_LABEL)
+    # Failed sign-ins name the person only by what was typed.
+    typed = [value for value in (user.username, user.email) if value]
+    renamed += AuditEvent.objects.filter(actor_id__isnull=True, actor_label__in=typed).update(actor_label=ERASED_LABEL)
     renamed += AuditEvent.objects.filter(action="user.created", target_id=public_id).update(detail={})
     removed["audit_entries_pseudonymised"] = renamed
     user.delete()

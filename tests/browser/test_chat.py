@@ -32,7 +32,7 @@ def _feedback_of(schema: str) -> list[int]:
         return list(Feedback.objects.values_list("rating", flat=True))
 
 
-def test_ask_stream_open_a_citation_and_stop(browser_page, committed_handbook):  # noqa: F811
+def test_ask_stream_open_a_citation_and_stop(browser_page, committed_handbook):
     tenant_a, _documents = committed_handbook
     fake = FakeLlm()
     fake.answer(ANSWER)
@@ -86,7 +86,7 @@ def _preferences(schema: str) -> list[tuple[str, str]]:
     return in_own_connection(read)
 
 
-def test_regenerate_and_prefer_the_new_answer(browser_page, committed_handbook):  # noqa: F811
+def test_regenerate_and_prefer_the_new_answer(browser_page, committed_handbook):
     tenant_a, _documents = committed_handbook
     fake = FakeLlm()
     fake.answer(ANSWER)

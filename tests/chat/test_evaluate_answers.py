@@ -10,7 +10,7 @@ from tests.retrieval.test_evaluate_command import folder  # noqa: F401  (fixture
 pytestmark = pytest.mark.django_db
 
 
-def test_it_reports_answers_citations_abstentions_and_no_leaks(folder, fake_llm):  # noqa: F811
+def test_it_reports_answers_citations_abstentions_and_no_leaks(folder, fake_llm):
     fake_llm.answer("Domestic cats sleep sixteen hours a day [1].")
     out = io.StringIO()
 

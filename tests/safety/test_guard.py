@@ -25,7 +25,7 @@ def test_guard_answers_map_onto_the_taxonomy(answer, category):
     assert parse(answer) == category
 
 
-def test_the_guard_model_is_asked_with_its_own_name_and_server(settings, fake_llm, fresh_breaker, tenant_a):  # noqa: F811
+def test_the_guard_model_is_asked_with_its_own_name_and_server(settings, fake_llm, fresh_breaker, tenant_a):
     settings.ENCLAVE_GUARD_BASE_URL = fake_llm.base_url
     settings.ENCLAVE_GUARD_MODEL = "llama-guard-test"
     fake_llm.answer("unsafe\nS14")
