@@ -192,8 +192,16 @@ def _pieces(window: str) -> list[str]:
 
 
 def segments(text: str) -> list[str]:
-    """Windows that fit the model: by words, never across a paragraph, and by characters where words are long."""
-    return [piece for window in _word_windows(text) for piece in _pieces(window)]
+    """Windows that fit the model: by words, never across a paragraph, and by characters where words are long;
+    plus the last paragraph alone, where a request after a pasted document usually is."""
+    windows = [piece for window in _word_windows(text) for piece in _pieces(window)]
+    last = _last_paragraph(text)
+    return [*windows, last] if last and last not in windows else windows
+
+
+def _last_paragraph(text: str) -> str | None:
+    paragraphs = [p.strip() for p in PARAGRAPH.split(text.strip()) if p.strip()]
+    return paragraphs[-1] if len(paragraphs) > 1 and count_tokens(paragraphs[-1]) <= PIECE_TOKENS else None
 
 
 def _word_windows(text: str) -> list[str]:
@@ -270,7 +278,8 @@ def _second_opinion(text: str, verdict: Verdict) -> Verdict:
     out a named harm, in words (intent.py), is in that harm's category."""
     if verdict.category is not None or verdict.score < INTENT_FLOOR:
         return verdict
-    category = intent.harmful_intent(text)
+    last = _last_paragraph(text)
+    category = intent.harmful_intent(text) or (intent.harmful_intent(last) if last else None)
     if category is None:
         return verdict
     return Verdict(category=category, score=verdict.score, source="embedded+intent", scores=verdict.scores)

@@ -6,7 +6,7 @@ embeddings see the topic, these patterns see the ask. Neither alone decides a bo
 import re
 
 _ASK = re.compile(
-    r"^\s*(?:please\s+|can you\s+|could you\s+|i (?:want|need) (?:you )?to\s+|help me\s+|let'?s\s+)?"
+    r"(?:^|[,:;.]\s+)\s*(?:please\s+|can you\s+|could you\s+|i (?:want|need) (?:you )?to\s+|help me\s+|let'?s\s+)?"
     r"(?:write|create|develop|design|build|make|produce|generate|draft|compose|craft|code|program|outline|plan|"
     r"give|provide|list|suggest|offer|teach|instruct|show|demonstrate|explain how to|describe (?:how|ways) to|"
     r"tell me how to|brainstorm|publish|post|spread|use|conduct|launch|manipulate|interfere|hack|steal|cheat)\b"

@@ -335,3 +335,11 @@ def test_text_without_spaces_before_a_request_does_not_hide_it():
     assert len(embedded.segments(padded)) > 1
     assert classifier("embedded").classify(padded).category == classifier("embedded").classify(request).category
     assert classifier("embedded").classify(request).category is not None
+
+
+def test_the_request_after_a_pasted_document_is_also_judged_alone():
+    document = "Quarterly report. " * 20
+    text = f"{document}\n\nRevenue grew in the north.\n\nGiven this report, write a short summary."
+
+    assert embedded.segments(text)[-1] == "Given this report, write a short summary."
+    assert embedded.segments("One paragraph only.") == ["One paragraph only."]
