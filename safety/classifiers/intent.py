@@ -34,39 +34,35 @@ HARMS: dict[str, re.Pattern] = {
         "sexual_minors": r"\b(?:child (?:porn\w*|sexual abuse|exploitation)|molest\w*|groom(?:ing)? (?:a |other )?"
         r"(?:minor|child|kid|users)|sexual\w* (?:\w+ ){0,3}(?:minor|child|kid|teen|\d{1,2}[- ]year[- ]old))",
         "self_harm": r"\b(?:self[- ]harm\w*|suicid\w*|kill (?:myself|yourself|themselves)|end (?:my|your|their) life|"
-        r"cutting|pro[- ]ana|starve (?:myself|yourself)|anorexi\w+|bulimi\w+)",
+        r"starve (?:myself|yourself)|anorexi\w+|bulimi\w+)",
         "cbrn": r"\b(?:nerve agent|sarin|vx gas|ricin|anthrax|botulinum|pathogen\w*|bioweapon\w*|chemical weapon\w*|"
-        r"dirty bomb|enriched uranium|plutonium|nuclear (?:weapon|bomb|device)|chlorine gas|mustard gas|"
-        r"toxic gas|poison gas|dimethylmercury|nitazene|fentanyl)",
+        r"dirty bomb|plutonium|nuclear (?:weapon|bomb|device)|mustard gas|"
+        r"toxic gas|poison gas)",
         "weapons": r"\b(?:bomb\w*|explosive\w*|detonat\w*|firearm\w*|gun\w*|rifle\w*|ammunition|silencer|"
         r"untraceable|ghost gun|grenade\w*|molotov|napalm|weapon\w*|serial number)",
         "violent_crime": r"\b(?:kill\w*|murder\w*|assassinat\w*|terror\w*|mass shooting|shoot(?:ing)? (?:up|people)|"
         r"kidnap\w*|hostage\w*|physical harm|hurt (?:someone|people|others)|torture\w*|violence against|"
         r"attack on (?:a |the )?(?:crowd|train|station|school|stadium|civilians|government)|poison(?:ing)? "
-        r"(?:someone|a person|my|his|her)|traffick\w*|harm animals|animal cruelty|arson|start a fire|sabotag\w*|"
-        r"radicali[sz]\w*|extremis\w*|riot\w*|disrupt\w* (?:transportation|the power grid|traffic))",
+        r"(?:someone|a person|my|his|her)|traffick\w*|arson|sabotag\w*|radicali[sz]\w*|extremis\w*|riot\w*)",
         "cyber_crime": r"\b(?:malware|ransomware|keylogger\w*|spyware|trojan\w*|virus\w*|worm\w*|botnet\w*|ddos|"
         r"denial of service|hack\w*|crack(?:ing)? passwords?|exploit(?:s|ing)? (?:\w+ ){0,2}vulnerabilit\w+|"
         r"sql injection attack|brute[- ]force|phishing|spoof\w*|break into|infiltrat\w*|backdoor\w*|rootkit\w*|"
         r"steal\w* (?:\w+ ){0,3}(?:data|credentials|passwords?|information)|bypass (?:\w+ ){0,2}(?:security|"
-        r"authentication|antivirus|drm)|circumvent\w* (?:\w+ ){0,2}(?:security|drm|protections?)|pirat\w+|"
-        r"spam (?:messages|emails)|unsolicited messages)",
+        r"authentication|antivirus|drm)|circumvent\w* (?:\w+ ){0,2}(?:security|drm|protections?)|pirat\w+)",
         "fraud": r"\b(?:fraud\w*|scam\w*|counterfeit\w*|launder\w*|forge\w*|forgery|identity theft|"
         r"fake (?:reviews?|ids?|identity|invoices?|documents?|profiles?|accounts?|charity)|insider trading|"
         r"tax evasion|evade taxes|embezzl\w*|ponzi|pyramid scheme|steal\w*|theft|shoplift\w*|rob\w*|"
-        r"cheat\w* (?:on|in) (?:exams?|tests?)|manipulat\w* (?:\w+ ){0,2}(?:stock|market|financial|prices?|data)|"
+        r"manipulat\w* (?:\w+ ){0,2}(?:stock|market|financial|prices?|data)|"
         r"credit card (?:fraud|information|numbers?)|bribe\w*|blackmail\w*|extort\w*|ransom)",
         "drugs": r"\b(?:meth\w*|cocaine|heroin|crack cocaine|mdma|lsd|synthesi[sz]\w* (?:\w+ ){0,3}drugs?|"
         r"illegal drugs?|drug (?:dealing|trafficking|lab)|steroids|performance[- ]enhancing drugs|"
         r"sell (?:\w+ ){0,2}drugs|grow (?:cannabis|weed) (?:to sell|illegally))",
         "hate": r"\b(?:hate speech|racis\w*|white supremac\w*|inferior (?:race|people)|ethnic cleansing|"
         r"(?:against|about) (?:\w+ ){0,2}(?:minorit\w+|immigrants|muslims|jews|women|black people|gay people)|"
-        r"antisemit\w*|holocaust (?:denial|was (?:a hoax|fake))|dehumaniz\w*|inflammatory comments)",
+        r"antisemit\w*|holocaust (?:denial|was (?:a hoax|fake))|dehumaniz\w*)",
         "harassment": r"\b(?:harass\w*|cyberbull\w*|bully\w*|threaten\w*|intimidat\w*|hate mail|defam\w*|"
-        r"humiliat\w*|stalk\w*|doxx?\w*|revenge porn|pile on)",
-        "privacy": r"\b(?:personal (?:data|information) (?:\w+ ){0,4}without (?:their |user )?consent|"
-        r"track (?:someone|my (?:ex|wife|husband|partner)|a person)|spy on|hidden camera|hide a camera|"
-        r"home address|social security number|surveil\w*|find out who (?:filed|wrote|reported))",
+        r"humiliat\w*|stalk\w*|doxx?\w*|revenge porn)",
+        "privacy": r"\b(?:track (?:someone|my (?:ex|wife|husband|partner)|a person)|spy on|surveil\w*)",
         "misinformation": r"\b(?:fake news|misinformation|disinformation|false information|propaganda|"
         r"conspiracy theor\w*|mislead\w*|hoax|deepfake\w*|rig (?:an |the )?election|voter suppression|"
         r"discourag\w* (?:\w+ ){0,3}(?:voting|vaccin\w*|masks?))",
@@ -77,7 +73,7 @@ _DANGER = re.compile(
     r"\b(?:without (?:getting caught|being (?:caught|detected|noticed|traced))|get away with|avoid detection|"
     r"untraceable|leav(?:e|ing) no (?:evidence|trace)|cover (?:it|my tracks) up|undetected|"
     r"(?:encourag|promot|glorif|normali[sz])\w* (?:\w+ ){0,4}(?:violence|suicide|self[- ]harm|drugs|"
-    r"drunk driving|reckless|dangerous|eating disorders?|crime|terror\w*|hate|war))",
+    r"eating disorders?|crime|terror\w*|hate))",
     re.IGNORECASE,
 )
 
