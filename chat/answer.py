@@ -271,11 +271,11 @@ def _checked(sentences: citations.SentenceChecker, released: str) -> Iterator[di
 
 
 def _prompt_block(number: int, passage: Passage) -> str:
-    """A passage flagged at ingestion (or now: chunks indexed before screening existed have no flags) goes in
-    with its injected instructions and hidden characters removed; so does a title that carries them."""
-    flagged = passage.safety_flags or scan(passage.text)
+    """A passage flagged at ingestion goes in with its injected instructions and hidden characters removed;
+    so does a title that carries them (titles can change after indexing, so they are screened here)."""
     title = neutralize(passage.title) if scan(passage.title) else passage.title
-    return prompt.passage_block(number, title, passage.page, neutralize(passage.text) if flagged else passage.text)
+    text = neutralize(passage.text) if passage.safety_flags else passage.text
+    return prompt.passage_block(number, title, passage.page, text)
 
 
 def _guarded(stream, guard: moderation.StreamGuard) -> Iterator[str]:

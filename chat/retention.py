@@ -13,6 +13,7 @@ from django_tenants.utils import tenant_context
 from chat.models import Conversation, Trace, TrainingExport
 from tenants.accounts.services import audit_record
 from tenants.models import Tenant
+from tenants.services import tenant_settings_change
 
 # Rows per transaction: a tenant with years of history is deleted in many short transactions.
 BATCH_SIZE = 1000
@@ -83,21 +84,13 @@ def retention_enforce(*, tenant: Tenant, now: datetime | None = None) -> dict:
     return receipt
 
 
-@transaction.atomic
 def retention_periods_set(*, tenant: Tenant, conversation_days: int | None, trace_days: int | None, actor) -> dict:
     """A tenant admin's retention periods (None: keep). Audited; enforced at the next scheduled run."""
-    before = {"conversation_days": tenant.conversation_retention_days, "trace_days": tenant.trace_retention_days}
-    after = {"conversation_days": conversation_days, "trace_days": trace_days}
-    if before != after:
-        tenant.conversation_retention_days, tenant.trace_retention_days = conversation_days, trace_days
-        Tenant.objects.filter(pk=tenant.pk).update(
-            conversation_retention_days=conversation_days, trace_retention_days=trace_days
-        )
-        audit_record(
-            action="retention.changed",
-            actor=actor,
-            target_type="tenant",
-            target_id=tenant.schema_name,
-            detail={"from": before, "to": after},
-        )
-    return after
+    tenant_settings_change(
+        tenant=tenant,
+        action="retention.changed",
+        actor=actor,
+        conversation_retention_days=conversation_days,
+        trace_retention_days=trace_days,
+    )
+    return {"conversation_days": conversation_days, "trace_days": trace_days}

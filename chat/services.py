@@ -12,6 +12,7 @@ from tenants.accounts.services import audit_record
 from tenants.crypto import encrypt_text
 from tenants.erasure import erasure_cascade
 from tenants.models import Tenant
+from tenants.services import tenant_settings_change
 
 TITLE_LENGTH = 80
 
@@ -152,13 +153,6 @@ def preference_give(*, chosen: Message, rejected: Message, user: User) -> Prefer
 
 
 def ungrounded_answers_set(*, tenant: Tenant, allowed: bool, actor: User) -> None:
-    before = tenant.allow_ungrounded_answers
-    tenant.allow_ungrounded_answers = allowed
-    Tenant.objects.filter(pk=tenant.pk).update(allow_ungrounded_answers=allowed)
-    audit_record(
-        action="chat.ungrounded_answers_changed",
-        actor=actor,
-        target_type="tenant",
-        target_id=tenant.schema_name,
-        detail={"from": before, "to": allowed},
+    tenant_settings_change(
+        tenant=tenant, action="chat.ungrounded_answers_changed", actor=actor, allow_ungrounded_answers=allowed
     )

@@ -129,6 +129,29 @@ def tenant_resume(*, tenant: Tenant, actor: User | None = None) -> Tenant:
     return tenant
 
 
+def tenant_settings_change(*, tenant: Tenant, action: str, actor: User | None, detail: dict | None = None, **fields):
+    """Set fields of the tenant row (and of `tenant`) and audit them, from and to, in the current schema.
+    Returns the values before; nothing is written or audited when nothing changes."""
+    before = {name: getattr(tenant, name) for name in fields}
+    if before == fields:
+        return before
+    for name, value in fields.items():
+        setattr(tenant, name, value)
+    Tenant.objects.filter(pk=tenant.pk).update(**fields)
+    audit_record(
+        action=action,
+        actor=actor,
+        target_type="tenant",
+        target_id=tenant.schema_name,
+        detail={"from": _plain(before), "to": _plain(fields), **(detail or {})},
+    )
+    return before
+
+
+def _plain(values: dict) -> dict:
+    return {name: value.isoformat() if hasattr(value, "isoformat") else value for name, value in values.items()}
+
+
 def tenant_file_store(tenant: Tenant) -> Path:
     return Path(settings.ENCLAVE_FILE_STORE) / tenant.schema_name
 

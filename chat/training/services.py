@@ -12,6 +12,7 @@ from tenants.accounts.services import audit_record
 from tenants.crypto import decrypt, encrypt
 from tenants.erasure import erasure_cascade, training_lock
 from tenants.models import Tenant
+from tenants.services import tenant_settings_change
 
 PARTS = ("sft.jsonl", "preferences.jsonl")
 
@@ -28,17 +29,13 @@ def tenant_consent_set(*, tenant: Tenant, consent: bool, actor: User) -> dict:
     if consent != tenant.training_consent:
         if not consent:
             removed = erasure_cascade(tenant=tenant, kind="tenant_no_train", ids=[tenant.schema_name])
-        tenant.training_consent = consent
-        tenant.training_consent_changed_at = timezone.now()
-        Tenant.objects.filter(pk=tenant.pk).update(
-            training_consent=consent, training_consent_changed_at=tenant.training_consent_changed_at
-        )
-        audit_record(
+        tenant_settings_change(
+            tenant=tenant,
             action="training.consent_changed",
             actor=actor,
-            target_type="tenant",
-            target_id=tenant.schema_name,
-            detail={"to": consent, "removed": removed},
+            detail={"removed": removed},
+            training_consent=consent,
+            training_consent_changed_at=timezone.now(),
         )
     return {"training_consent": tenant.training_consent, "removed": removed}
 

@@ -313,7 +313,7 @@ def test_a_tenant_admin_sets_retention_periods_audited_and_members_cannot(api, t
     assert api("get", "/api/v1/retention/", key=tenant_a.admin_key).json() == response.json()
     with schema_context("tenant_a"):
         event = AuditEvent.objects.get(action="retention.changed")
-    assert event.detail["to"] == {"conversation_days": 30, "trace_days": None}
+    assert event.detail["to"] == {"conversation_retention_days": 30, "trace_retention_days": None}
 
 
 def test_the_command_sets_periods_and_enforces_them_now(tenant_a, capsys):

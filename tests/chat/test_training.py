@@ -201,7 +201,7 @@ def test_withdrawing_consent_deletes_stored_exports_and_refuses_the_next_one(ten
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "training_consent_off"
     with schema_context("tenant_a"):
         changes = AuditEvent.objects.filter(action="training.consent_changed").values_list("detail", flat=True)
-        assert [c["to"] for c in changes.order_by("id")] == [True, False]
+        assert [c["to"]["training_consent"] for c in changes.order_by("id")] == [True, False]
 
 
 def test_only_a_tenant_admin_changes_consent_or_exports(api, tenant_a):
