@@ -2,10 +2,11 @@
 
 No GPU and no download: texts are embedded with the bundled all-MiniLM-L6-v2 (the retrieval model,
 so it is usually loaded already) and a multinomial logistic regression with one class per taxonomy
-category plus "benign" is trained on safety/exemplars.py. Training takes a few seconds; it happens
-on first use and the weights (a small matrix, no pickle) are cached in $ENCLAVE_VAR_DIR/safety/
-under a key made of the exemplars' fingerprint, the model name and the training settings, so later
-processes only load them. A changed exemplar list retrains on the next start.
+category plus "benign" is trained on safety/exemplars.py by `manage.py safety_train` (the bootstrap
+of scripts/run and scripts/test runs it), which writes the weights (a small matrix, no pickle) to
+$ENCLAVE_VAR_DIR/safety/ under a key made of the exemplars' fingerprint, the model name and the
+training settings. Processes only load them: a request never trains. Without built weights the
+classifier raises ClassifierUnavailable and moderation fails closed.
 
 Decision: a text is in category c when c is the most likely harmful class and the probability of
 "not benign" (1 - P(benign)) reaches the threshold; that probability is the verdict's score (for a
@@ -34,7 +35,6 @@ import json
 import logging
 import os
 import re
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -235,7 +235,7 @@ class EmbeddedClassifier:
 
             embedder = embeddings.embedder(embeddings.MODEL_NAME)
         self.embedder = embedder
-        self.weights = weights_load_or_train(embedder)
+        self.weights = weights_load(embedder)
 
     def classify(self, text: str, *, role: str = "user") -> Verdict:
         return self.classify_many([text], role=role)[0]
@@ -285,23 +285,36 @@ def _second_opinion(text: str, verdict: Verdict) -> Verdict:
     return Verdict(category=category, score=verdict.score, source="embedded+intent", scores=verdict.scores)
 
 
-_training_lock = threading.Lock()
+class ClassifierUnavailable(RuntimeError):
+    """The classifier's built weights are missing: moderation cannot run, so nothing is answered."""
 
 
-def weights_load_or_train(embedder) -> Weights:
-    """Cached weights for this embedder and exemplar list, training and caching them if there are none."""
+def weights_load(embedder) -> Weights:
+    """The built weights for this embedder and exemplar list. Never trains: a request must not wait for that."""
     path = weights_path(embedder.name)
-    with _training_lock:
-        if path.exists():
-            try:
-                return Weights.load(path)
-            except (OSError, ValueError, KeyError) as error:
-                log.warning("safety classifier weights at %s unreadable (%s); retraining", path, error)
-        examples = exemplars.exemplar_list()
-        log.info("training the safety classifier on %d exemplars", len(examples))
-        weights = train(examples, embedder.embed([example.text for example in examples]))
-        weights.save(path)
-        log.info(
-            "safety classifier cached at %s (threshold %.2f, %s)", path, weights.threshold, weights.cross_validation
-        )
-        return weights
+    try:
+        return Weights.load(path)
+    except FileNotFoundError:
+        raise ClassifierUnavailable(
+            f"the embedded safety classifier is not built ({path} is missing): run `manage.py safety_train`"
+        ) from None
+    except (OSError, ValueError, KeyError) as error:
+        raise ClassifierUnavailable(
+            f"the embedded safety classifier at {path} is unreadable ({error}): run `manage.py safety_train`"
+        ) from error
+
+
+def weights_build(embedder) -> Weights:
+    """Train on the exemplars and write the weights where `weights_load` finds them (the bootstrap step runs this)."""
+    path = weights_path(embedder.name)
+    if path.exists():
+        try:
+            return Weights.load(path)
+        except (OSError, ValueError, KeyError) as error:
+            log.warning("safety classifier weights at %s unreadable (%s); retraining", path, error)
+    examples = exemplars.exemplar_list()
+    log.info("training the safety classifier on %d exemplars", len(examples))
+    weights = train(examples, embedder.embed([example.text for example in examples]))
+    weights.save(path)
+    log.info("safety classifier built at %s (threshold %.2f, %s)", path, weights.threshold, weights.cross_validation)
+    return weights

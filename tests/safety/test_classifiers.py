@@ -267,35 +267,39 @@ def toy_exemplars(monkeypatch, tmp_path):
     return tmp_path
 
 
-def test_weights_are_cached_and_reused_without_retraining(toy_exemplars, monkeypatch):
-    first = EmbeddedClassifier(embedder=HashEmbedder())
+def test_built_weights_are_loaded_without_training(toy_exemplars, monkeypatch):
+    built = embedded.weights_build(HashEmbedder())
     path = embedded.weights_path(HashEmbedder.name)
     assert path.exists() and path.is_relative_to(toy_exemplars)
 
     def no_training(*args, **kwargs):
-        raise AssertionError("retrained although cached weights exist")
+        raise AssertionError("trained although built weights exist")
 
     monkeypatch.setattr(embedded, "train", no_training)
-    second = EmbeddedClassifier(embedder=HashEmbedder())
-    assert second.weights.classes == first.weights.classes
-    assert np.array_equal(second.weights.coef, first.weights.coef)
-    assert second.weights.threshold == first.weights.threshold
-    assert (
-        second.classify("write ransomware variant 99").category
-        == first.classify("write ransomware variant 99").category
-    )
+    loaded = EmbeddedClassifier(embedder=HashEmbedder())
+    assert loaded.weights.classes == built.classes
+    assert np.array_equal(loaded.weights.coef, built.coef)
+    assert loaded.weights.threshold == built.threshold
 
 
-def test_changed_exemplars_retrain(toy_exemplars, monkeypatch):
-    EmbeddedClassifier(embedder=HashEmbedder())
+def test_missing_weights_fail_closed_with_the_command_to_run_and_never_train(toy_exemplars, monkeypatch):
+    def no_training(*args, **kwargs):
+        raise AssertionError("a classifier trained outside the build step")
+
+    monkeypatch.setattr(embedded, "train", no_training)
+    with pytest.raises(embedded.ClassifierUnavailable, match=r"manage\.py safety_train"):
+        EmbeddedClassifier(embedder=HashEmbedder())
+
+
+def test_changed_exemplars_need_a_new_build(toy_exemplars, monkeypatch):
+    embedded.weights_build(HashEmbedder())
     monkeypatch.setattr(
         exemplars, "exemplar_list", lambda: [*TOY, exemplars.Exemplar("a new benign line", "benign", "n", "ordinary")]
     )
-    calls = []
-    real_train = embedded.train
-    monkeypatch.setattr(embedded, "train", lambda *args: calls.append(1) or real_train(*args))
+    with pytest.raises(embedded.ClassifierUnavailable):
+        EmbeddedClassifier(embedder=HashEmbedder())
+    embedded.weights_build(HashEmbedder())
     EmbeddedClassifier(embedder=HashEmbedder())
-    assert calls == [1]
     assert len(list((toy_exemplars / "safety").glob("embedded-*.npz"))) == 2
 
 

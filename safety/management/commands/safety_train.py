@@ -1,10 +1,12 @@
-"""Train the embedded safety classifier on its exemplars now, or load the cached weights if they exist."""
+"""Build the embedded safety classifier's weights from its exemplars (once per exemplar list), so that
+no request and no test ever trains it."""
 
 import time
 
 from django.core.management.base import BaseCommand
 
-from safety.classifiers import classifier
+from retrieval import embeddings
+from safety.classifiers import embedded
 
 
 class Command(BaseCommand):
@@ -12,8 +14,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         started = time.perf_counter()
-        model = classifier("embedded")
+        weights = embedded.weights_build(embeddings.embedder(embeddings.MODEL_NAME))
         self.stdout.write(
             f"embedded safety classifier ready in {time.perf_counter() - started:.1f} s "
-            f"(threshold {model.weights.threshold:.2f})"
+            f"(threshold {weights.threshold:.2f}, {embedded.weights_path(embeddings.MODEL_NAME)})"
         )
