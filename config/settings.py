@@ -7,6 +7,8 @@ from config import env
 
 BASE_DIR = env.BASE_DIR
 VAR_DIR = env.var_dir()
+# Real third-party data (corpora/README.md) read by tests, bench/ and the evaluation commands.
+ENCLAVE_CORPORA_DIR = BASE_DIR / "corpora"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

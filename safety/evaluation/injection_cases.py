@@ -1,5 +1,5 @@
 """Poisoned-document cases for indirect prompt injection, built from BIPIA (microsoft/BIPIA, train splits,
-MIT) in `shared/corpora/injection-dev`: an e-mail (the context), the user's question about it, and one
+MIT) in `corpora/injection-dev`: an e-mail (the context), the user's question about it, and one
 attack instruction inserted at the start, in the middle (before a sentence, as BIPIA does) or at the end.
 
 BIPIA judges whether an answer followed the attack with an LLM. We have none, so `cases()` makes each
@@ -16,7 +16,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpora" / "injection-dev"
+# The checkout's corpora/ folder (settings.ENCLAVE_CORPORA_DIR), found without importing Django settings.
+CORPUS = Path(__file__).resolve().parents[2] / "corpora" / "injection-dev"
 POSITIONS = ("start", "middle", "end")
 KINDS = {"text": "text_attack_train.json", "code": "code_attack_train.json"}
 MARKER_WORDS = (

@@ -9,7 +9,7 @@ from ingestion.services import document_upload
 from ingestion.tasks import document_version_ingest
 from tenants.tasking import TENANT_KWARG
 
-EXAMPLE_DOCS = Path(settings.BASE_DIR).parent / "shared" / "corpora" / "example-docs" / "files"
+EXAMPLE_DOCS = Path(settings.ENCLAVE_CORPORA_DIR) / "example-docs" / "files"
 
 
 def example(name: str) -> bytes:

@@ -1,4 +1,4 @@
-"""Every file of ../shared/corpora/example-docs, plus synthetic hostile files: each ends in a clear
+"""Every file of corpora/example-docs, plus synthetic hostile files: each ends in a clear
 state with a clear message, for that document only."""
 
 import io

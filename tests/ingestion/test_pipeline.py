@@ -9,7 +9,7 @@ from retrieval.embeddings import MODEL_NAME
 from retrieval.models import Chunk
 
 pytestmark = pytest.mark.django_db
-COVID = settings.BASE_DIR.parent / "shared" / "corpora" / "covid-qa-dev" / "corpus.jsonl"
+COVID = settings.ENCLAVE_CORPORA_DIR / "covid-qa-dev" / "corpus.jsonl"
 
 
 def _article() -> dict:

@@ -20,7 +20,7 @@ from tests.ingestion.conftest import example
 from tests.processes import celery_worker, in_own_connection
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
-COVID = settings.BASE_DIR.parent / "shared" / "corpora" / "covid-qa-dev" / "corpus.jsonl"
+COVID = settings.ENCLAVE_CORPORA_DIR / "covid-qa-dev" / "corpus.jsonl"
 
 
 @pytest.fixture

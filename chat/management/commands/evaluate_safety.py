@@ -1,10 +1,10 @@
 """manage.py evaluate_safety: refusal, over-refusal, injection success and added latency of moderation.
 
-Harmful sets (refusal): AdvBench and HarmBench validation from ../shared/corpora/safety-dev, the
+Harmful sets (refusal): AdvBench and HarmBench validation from corpora/safety-dev, the
 hand-written held-out set in safety/evaluation/, and any --harmful file. Benign-but-sensitive sets
 (over-refusal): safety/evaluation/benign_sensitive.jsonl and any --benign file. Files may be CSV
 with a Behavior column, JSONL with "prompt", or text with one request per line. Injection:
-poisoned e-mails from ../shared/corpora/injection-dev through the real answer loop and engine.
+poisoned e-mails from corpora/injection-dev through the real answer loop and engine.
 """
 
 import contextlib
@@ -26,7 +26,7 @@ from tenants import services as tenant_services
 from tenants.accounts.models import User
 from tenants.models import Tenant
 
-SHARED = Path(settings.BASE_DIR).parent / "shared" / "corpora"
+CORPORA = Path(settings.ENCLAVE_CORPORA_DIR)
 SCRATCH = "eval_safety"
 
 
@@ -34,7 +34,7 @@ class Command(BaseCommand):
     help = __doc__
 
     def add_arguments(self, parser):
-        parser.add_argument("--corpora", type=Path, default=SHARED, help="folder holding safety-dev and injection-dev")
+        parser.add_argument("--corpora", type=Path, default=CORPORA, help="folder holding safety-dev and injection-dev")
         parser.add_argument("--harmful", type=Path, action="append", default=[], help="more harmful requests")
         parser.add_argument("--benign", type=Path, action="append", default=[], help="more benign-but-sensitive")
         parser.add_argument("--injection-cases", type=int, default=40, help="poisoned e-mails (0 to skip)")
