@@ -12,8 +12,7 @@ import statistics
 import time
 from dataclasses import dataclass, field
 
-from chat import citations
-from chat.answer import Turn, answer_collect, answer_events
+from chat.answer import Turn, answer_collect, answer_events, support
 from chat.services import conversation_create
 from retrieval.evaluation import Benchmark, normalize
 
@@ -43,7 +42,7 @@ def _events(tenant, user, principals, question, clock=time.perf_counter) -> dict
 
 
 def _gold_covered(answer: str, gold: list[str]) -> bool:
-    return any(citations.support(g, answer) >= 0.5 for g in gold)
+    return any(support.support(g, answer).score >= 0.5 for g in gold)
 
 
 def evaluate(benchmark: Benchmark, *, tenant, user, principals, doc_of, queries: list[str]) -> Tally:

@@ -4,12 +4,15 @@ Authenticated by a tenant API key (`api_key=` in the official client; `base_url=
 last user message is the question, earlier turns are its history; each call is stored as a new
 conversation of the key's user. The answer is the verified one; the extra fields `sources` and
 `citations` (and `enclave`) carry the passages. When streaming, deltas are the draft as generated;
-the last chunk carries `enclave.final_content` (unsupported citations removed) and the sources.
+the last chunk carries `enclave.final_content`, the sources and `usage`. Deltas are the verified
+sentences only: a sentence no passage supports never reaches the client. `GET /v1/models` lists the
+one answer model, so clients that list models before they ask work unchanged.
 """
 
 import json
 import time
 
+from django.http import Http404
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -19,6 +22,7 @@ from chat.sse import stream_response
 from tenants.accounts.base import TenantApi
 
 MODEL = "enclave-grounded"
+MODEL_CREATED = 1764460800  # 2025-11-30, when the grounded answer model got this name
 FINISH = {
     "complete": "stop",
     "abstained": "stop",
@@ -89,6 +93,7 @@ class ChatCompletionsApi(TenantApi):
                         "finish_reason": FINISH[message["status"]],
                     }
                 ],
+                "usage": message["usage"],
                 "sources": sources,
                 "citations": message["citations"],
                 "enclave": {"status": message["status"], "conversation": str(conversation.public_id)},
@@ -118,6 +123,7 @@ class ChatCompletionsApi(TenantApi):
                     created,
                     {},
                     FINISH[data["status"]],
+                    usage=data["usage"],
                     sources=state["sources"],
                     citations=data["citations"],
                     enclave={"status": data["status"], "final_content": data["text"]},
@@ -127,3 +133,19 @@ class ChatCompletionsApi(TenantApi):
             return ""  # provisional citation checks and tool calls have no OpenAI chunk
 
         return encode
+
+
+def _model() -> dict:
+    return {"id": MODEL, "object": "model", "created": MODEL_CREATED, "owned_by": "enclave"}
+
+
+class ModelListApi(TenantApi):
+    def get(self, request):
+        return Response({"object": "list", "data": [_model()]})
+
+
+class ModelDetailApi(TenantApi):
+    def get(self, request, model_id: str):
+        if model_id != MODEL:
+            raise Http404
+        return Response(_model())

@@ -51,8 +51,8 @@ def _shown(tenant, user, question: str) -> tuple[str, dict]:
 
 
 def _baseline(case) -> str:
-    block = prompt.passage_block(1, "e-mail", None, case.context)
-    messages = prompt.messages(system=prompt.system(), question=case.question, passages=[block], history=[])
+    evidence = prompt.evidence_block({1: [case.context]})
+    messages = prompt.messages(system=prompt.system(), question=case.question, evidence=evidence)
     return chat_complete(messages, max_tokens=256, purpose="evaluation").text
 
 

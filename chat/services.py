@@ -92,7 +92,7 @@ def answer_store(
     error_code: str,
     citations,
     trace: dict,
-    context_documents: list | None,  # None: the context held more than documents (see Turn.context_private)
+    context_documents: list | None,  # None: the context held more than documents (see Answer.context_private)
     regenerated_from: Message | None = None,
 ) -> Message:
     with transaction.atomic():

@@ -3,7 +3,7 @@
 from django.urls import include, path
 
 from chat import views as chat_views
-from chat.openai_api import ChatCompletionsApi
+from chat.openai_api import ChatCompletionsApi, ModelDetailApi, ModelListApi
 from config.urls_common import health_patterns, session_patterns
 from ingestion import views as ingestion_views
 from safety import views as safety_views
@@ -20,6 +20,8 @@ urlpatterns = [
     path("api/v1/", include("chat.urls")),
     path("api/v1/", include("safety.urls")),
     path("v1/chat/completions", ChatCompletionsApi.as_view(), name="openai-chat-completions"),
+    path("v1/models", ModelListApi.as_view(), name="openai-models"),
+    path("v1/models/<str:model_id>", ModelDetailApi.as_view(), name="openai-model-detail"),
     path("documents/", ingestion_views.portal, name="portal"),
     path("chat/", chat_views.chat_view, name="chat"),
     path("safety/", safety_views.policy_page, name="safety-policy-page"),

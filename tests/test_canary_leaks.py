@@ -179,6 +179,8 @@ PROBES: dict[str, list[Probe]] = {
         Probe("post", "/v1/chat/completions", {"messages": [{"role": "user", "content": QUESTION}]}),
         Probe("post", "/v1/chat/completions", {"messages": [{"role": "user", "content": QUESTION}], "stream": True}),
     ],
+    "openai-models": [Probe("get", "/v1/models")],
+    "openai-model-detail": [Probe("get", "/v1/models/enclave-grounded"), Probe("get", "/v1/models/other")],
     # The public URL conf (operator host). Deleting or suspending a real tenant would end the run:
     # those are probed with an id no tenant has.
     "operator-console": [Probe("get", "/", page=True)],
@@ -395,7 +397,13 @@ def test_no_canary_reaches_anyone_outside_the_group(
     fake_llm.answer("Nothing to add [1].")
     worlds = {"tenant_a": tenant_a, "tenant_b": tenant_b}
     ids = _plant(tenant_a)
-    _ingest(tenant_b, filename="zanzibar.md", text="# Zanzibar\n\nZanzibar is an island off Tanzania.", acl=[EVERYONE])
+    # B's own answer to the same question: strong evidence, so the model is asked and its prompt can be checked.
+    _ingest(
+        tenant_b,
+        filename="zanzibar.md",
+        text="# Zanzibar\n\nThe codename of Project Zanzibar, the Kestrel acquisition, is Bluebird.",
+        acl=[EVERYONE],
+    )
     actor = _actors(tenant_a, tenant_b, operator)[actor_name]
 
     seen = _exercise(client, actor, worlds, ids)

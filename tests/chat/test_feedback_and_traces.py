@@ -82,9 +82,12 @@ def test_an_admin_reads_the_trace_and_members_cannot(api, fake_llm, tenant_a, ha
 
     assert refused.status_code == 403
     body = trace.json()
-    assert body["standalone_query"] == QUESTION and body["prompt_version"] == "answer-v1"
+    assert body["standalone_query"] == QUESTION and body["prompt_version"] == "evidence-v2"
     assert body["candidates"][0]["fused"] > 0 and "rerank_score" in body["candidates"][0]
-    assert body["citations_kept"] == [{"number": 1, "support": body["citations_kept"][0]["support"]}]
-    assert body["citations_dropped"][0]["reason"] == "unsupported"
-    assert set(body["timings_ms"]) >= {"retrieval", "ttft", "total"}
+    assert body["evidence"][0]["number"] == 1 and set(body["evidence"][0]["features"]) == {"dense", "lexical", "rank"}
+    assert body["removed_sentences"] == [
+        {"sentence": "The moon is cheese.", "cited": [1], "reason": "too few of its words are in the passage"}
+    ]
+    assert set(body["timings_ms"]) >= {"sources", "evidence", "first_token", "total"}
+    assert body["retrieval_ms"] > 0 and body["tokens"]["prompt_tokens"] >= 0
     assert json.dumps(body)  # plain JSON all the way

@@ -23,6 +23,8 @@ class FakeLlm:
         self.delay = 2.0
         self.tokens = ["Hello", " there", "."]
         self.token_delay = 0.0
+        self.partial = ["Partial", " answer"]  # what `drop` sends before the connection closes
+        self.endless_sentence = ""  # what `endless` repeats (else numbered words that never end a sentence)
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -104,14 +106,14 @@ class FakeLlm:
 
             def _drop(self):
                 self._start()
-                for word in ["Partial", " answer"]:
+                for word in fake.partial:
                     self._event(self._chunk(word))
                 # the connection closes here, without a finish_reason or [DONE]
 
             def _endless(self):
                 self._start()
                 for n in range(10_000):
-                    self._event(self._chunk(f" w{n}"))
+                    self._event(self._chunk(f" {fake.endless_sentence}" if fake.endless_sentence else f" w{n}"))
                     time.sleep(0.01)
 
         return Handler

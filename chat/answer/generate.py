@@ -1,0 +1,114 @@
+"""Stage 4: the prompt of numbered evidence, then the model's stream through output moderation and,
+for grounded answers, sentence verification. Grounded and ungrounded answers share `shown_pieces`."""
+
+from collections.abc import Callable, Iterator
+
+from django.conf import settings
+
+from chat import memory, prompt
+from chat.answer.evidence import by_passage
+from chat.answer.record import Answer
+from chat.answer.verify import SentenceRelease
+from inference.client import chat_stream
+from inference.errors import LlmError
+from safety import moderation
+from safety.injection import neutralize
+
+GROUNDED_TEMPERATURE = 0.0  # the evidence is to be copied, not varied
+
+
+def grounded_messages(answer: Answer) -> list[dict]:
+    """Evidence flagged at ingestion (injected instructions, hidden characters) goes in neutralised."""
+    turn = answer.turn
+    remembered = []
+    if memory.enabled(user=turn.user):
+        facts = memory.facts(tenant=turn.tenant, user=turn.user, limit=memory.MAX_FACTS_IN_PROMPT)
+        remembered = [text for _fact, text in facts]
+        answer.context_private = answer.context_private or bool(remembered)
+    grouped = {}
+    for number, items in by_passage(answer.evidence).items():
+        flagged = bool(answer.passages[number - 1].safety_flags)
+        grouped[number] = [neutralize(e.sentence) if flagged else e.sentence for e in items]
+    return prompt.messages(
+        system=prompt.system(remembered),
+        question=answer.standalone_question,
+        evidence=prompt.evidence_block(grouped),
+    )
+
+
+def ungrounded_messages(answer: Answer) -> list[dict]:
+    return [
+        {"role": "system", "content": prompt.UNGROUNDED_SYSTEM},
+        *answer.history[-4:],
+        {"role": "user", "content": answer.standalone_question or answer.turn.question},
+    ]
+
+
+def verified_release(answer: Answer) -> Callable[[str, bool], list[str]]:
+    """Guard-released text -> the sentences that may be shown; removed ones are recorded on the answer."""
+    release = SentenceRelease([p.text for p in answer.passages])
+
+    def shown(text: str, final: bool) -> list[str]:
+        checked = release.feed(text) + (release.flush() if final else [])
+        for item in checked:
+            answer.sentence_checks.append(
+                {
+                    "sentence": len(answer.sentence_checks) + 1,
+                    "kept": sorted(item.kept),
+                    "dropped": [d["number"] for d in item.dropped],
+                    "removed": item.removed is not None,
+                }
+            )
+        answer.removed += [c.removed for c in checked if c.removed]
+        return [c.text for c in checked if c.text]
+
+    return shown
+
+
+def as_is(text: str, final: bool) -> list[str]:
+    return [text] if text else []
+
+
+def shown_pieces(answer: Answer, messages: list[dict], release: Callable[[str, bool], list[str]]) -> Iterator[str]:
+    """Stream the model; yield each piece the guard and `release` let through, separated as shown.
+    A model failure is kept on the answer; what arrived before it is still checked and released."""
+    answer.prompt_messages = messages
+    answer.guard = guard = moderation.StreamGuard(answer.policy)
+    stream = chat_stream(
+        messages,
+        max_tokens=settings.ENCLAVE_CHAT_MAX_TOKENS,
+        temperature=GROUNDED_TEMPERATURE if not answer.ungrounded else 0.2,
+        purpose="chat",
+        user_id=answer.turn.user.public_id,
+        conversation=str(answer.turn.conversation.public_id),
+    )
+    answer.generation = stream.generation
+    try:
+        try:
+            for delta in stream:
+                released = guard.feed(delta)
+                if released:
+                    yield from _pieces(answer, release(released, False))
+                if guard.stopped:
+                    break
+            else:
+                yield from _pieces(answer, release(guard.flush(), True))
+        except LlmError as error:
+            answer.error = error
+            yield from _pieces(answer, release(_flushed(guard), True))
+    finally:
+        stream.close()  # also when the reader went away: the model stops
+
+
+def _pieces(answer: Answer, pieces: list[str]) -> Iterator[str]:
+    for piece in pieces:
+        text = piece if not answer.shown or answer.ungrounded else " " + piece
+        answer.shown += text
+        yield text
+
+
+def _flushed(guard: moderation.StreamGuard) -> str:
+    try:
+        return guard.flush()
+    except LlmError:
+        return ""  # moderation is out of reach too: nothing more is shown

@@ -1,0 +1,58 @@
+"""Stage 2: the conversation's history, then hybrid search with the reader's principals."""
+
+from django.conf import settings
+
+from chat import selectors
+from chat.answer import support
+from chat.answer.record import Answer
+from retrieval.search import Passage, search
+
+MIN_RELEVANCE = 0.4
+
+
+def history_load(answer: Answer) -> None:
+    turn = answer.turn
+    if turn.history is not None:
+        answer.history = turn.history
+        answer.context_private = bool(turn.history)  # history from an API caller: what it drew on is not known
+        return
+    before = turn.regenerate_of.created_at if turn.regenerate_of else None
+    history = selectors.history(tenant=turn.tenant, conversation=turn.conversation, before=before)
+    answer.history = history[:-1] if turn.regenerate_of else history  # without the question itself
+
+
+def _relevance(question: str, passage: Passage) -> float:
+    wanted = support.stems(question)
+    lexical = len(wanted & support.stems(passage.text)) / len(wanted) if wanted else 0.0
+    return max(passage.scores.get("dense") or 0.0, lexical)
+
+
+def passages_retrieve(answer: Answer) -> None:
+    outcome = search(
+        answer.turn.question,
+        principals=answer.turn.principals,
+        history=answer.history,
+        limit=settings.ENCLAVE_CHAT_PASSAGES,
+        highlight=False,  # answers show whole passages; highlights would be a wasted statement
+    )
+    answer.standalone_question = outcome.query.standalone
+    answer.passages = [p for p in outcome.passages if _relevance(answer.standalone_question, p) >= MIN_RELEVANCE]
+    answer.search_trace = {
+        "condensed_by": outcome.query.method,
+        "reranker": outcome.reranker,
+        "candidates": outcome.candidates[:20],
+        "retrieval_ms": outcome.timings_ms.get("total"),
+    }
+
+
+def source(number: int, passage: Passage) -> dict:
+    return {
+        "number": number,
+        "chunk_id": passage.chunk_id,
+        "document_id": passage.document_id,
+        "title": passage.title,
+        "version": passage.version,
+        "page": passage.page,
+        "section": passage.section,
+        "text": passage.text,
+    }

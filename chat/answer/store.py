@@ -1,0 +1,116 @@
+"""Stage 7: store the answer, its citations and its trace (what a wrong answer is traced back with)."""
+
+from dataclasses import asdict
+
+from django.conf import settings
+
+from chat import prompt, services
+from chat.answer.record import Answer
+from chat.answer.verify import SentenceRelease
+from chat.models import Message
+
+
+def question_store(answer: Answer) -> None:
+    """The question, stored as refused when it was, so no later turn carries it in its history."""
+    turn = answer.turn
+    if turn.regenerate_of is not None:
+        return
+    refused = answer.request_decision is not None and answer.request_decision.action == "refuse"
+    services.message_add(
+        tenant=turn.tenant,
+        conversation=turn.conversation,
+        role=Message.Role.USER,
+        content=turn.question,
+        status=Message.Status.REFUSED if refused else Message.Status.COMPLETE,
+    )
+
+
+def citation_rows(text: str, answer: Answer) -> list[dict]:
+    """A row per passage the shown text cites, with the stretch of the passage that supports it."""
+    release = SentenceRelease([p.text for p in answer.passages])
+    kept = {}
+    for checked in release.feed(text) + release.flush():
+        for number, found in checked.kept.items():
+            kept.setdefault(number, found)
+    rows = []
+    for number, found in sorted(kept.items()):
+        passage = answer.passages[number - 1]
+        rows.append(
+            {
+                "number": number,
+                "chunk_id": passage.chunk_id,
+                "document_id": passage.document_id,
+                "version": passage.version,
+                "page": passage.page,
+                "section": passage.section[:500],
+                "title": passage.title[:300],
+                "quote": found.quote,
+                "support": found.score,
+            }
+        )
+    return rows
+
+
+def trace_of(answer: Answer) -> dict:
+    turn = answer.turn
+    trace = {
+        "question": turn.question,
+        "standalone_query": answer.standalone_question,
+        "prompt_version": prompt.PROMPT_VERSION,
+        "model": settings.LLM_MODEL,
+        "kind": answer.kind,
+        **answer.search_trace,
+        **answer.direct_trace,
+        "passages_sent": [p.chunk_id for p in answer.passages],
+        "flagged_passages": {p.chunk_id: p.safety_flags for p in answer.passages if p.safety_flags},
+        "evidence": [asdict(e) for e in answer.evidence],
+        "weak_evidence": answer.weak_evidence,
+        "sentence_checks": answer.sentence_checks,
+        "removed_sentences": [asdict(r) for r in answer.removed],
+        "tools_allowed": False,  # tools answer only questions that need no documents
+        "safety": answer.safety,
+        "timings_ms": dict(answer.timings_ms),
+    }
+    if answer.ungrounded:
+        trace["ungrounded"] = True
+    if answer.stopped_by_user:
+        trace["stopped_by_user"] = True
+    if answer.guard is not None:
+        trace["safety"] = answer.safety | {"output": answer.guard.trace()}
+        if answer.guard.stopped:
+            trace["safety_stop"] = {"category": answer.guard.stopped.category}
+    if answer.generation is not None:
+        trace["timings_ms"]["ttft_model"] = answer.generation.ttft_ms
+        trace["tokens"] = usage(answer)
+    if answer.error is not None:
+        trace["error"] = {"code": answer.error.code, "message": str(answer.error)[:300]}
+    return trace
+
+
+def usage(answer: Answer) -> dict:
+    generation = answer.generation
+    if generation is None:
+        return {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+    prompt_tokens, completion_tokens = generation.prompt_tokens or 0, generation.completion_tokens or 0
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
+
+
+def answer_store(answer: Answer) -> Message:
+    turn = answer.turn
+    answer.mark("total")
+    answer.citations = citation_rows(answer.extractive or answer.shown, answer) if answer.passages else []
+    return services.answer_store(
+        tenant=turn.tenant,
+        conversation=turn.conversation,
+        content=answer.text,
+        status=answer.status,
+        error_code=answer.error.code if answer.error else "",
+        citations=answer.citations,
+        trace=trace_of(answer),
+        context_documents=None if answer.context_private else [p.document_id for p in answer.passages],
+        regenerated_from=turn.regenerate_of,
+    )

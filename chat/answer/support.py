@@ -1,0 +1,160 @@
+"""Does a passage support a sentence?
+
+A sentence is supported by a passage when one stretch of the passage (a sentence, or two adjacent
+ones) holds most of the sentence's content words (by stem) and every *checkable fact* it states:
+- each number (digits or a number word up to twenty; "three" matches "3", "1,000" matches "1000"),
+- each name (a capitalised word inside the sentence, an acronym, a word with digits such as IFITM3),
+- its polarity: a sentence with a negation needs a stretch with one, and the other way round.
+A stretch that fails a fact cannot support the sentence, however many words it shares. The
+coverage threshold was chosen on labelled pairs from covid-qa-dev (even-numbered questions) and
+checked on the odd-numbered ones (`bench/support_check`, docs/benchmarks.md).
+"""
+
+import functools
+import itertools
+import re
+from dataclasses import dataclass
+
+from retrieval.condense import content_words
+
+STEM = 6
+MIN_COVERAGE = 0.75  # chosen on the dev pairs: docs/benchmarks.md, "Support check"
+CITE = re.compile(r"\s?\[(\d{1,3})\]")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])|\n+")
+NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w])|(?<=[A-Za-z]-)\d+(?![\w])")
+TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-'/]*")
+SMALL_NUMBERS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty"
+)
+NUMBER_WORDS = {word: str(value) for value, word in enumerate(SMALL_NUMBERS.split())} | {
+    "thirty": "30",
+    "forty": "40",
+    "fifty": "50",
+    "hundred": "100",
+    "thousand": "1000",
+    "once": "1",
+    "twice": "2",
+}
+NEGATION_WORDS = (
+    "not no never none neither nor without cannot unable fail fails failed lack lacks lacking absent nothing nobody"
+)
+NEGATIONS = frozenset(NEGATION_WORDS.split())
+# Capitalised words that start many sentences or name nothing checkable.
+COMMON_CAPITALISED = (
+    "the a an this that these those it its in on at of for to by with from as and or but however "
+    "i we you they he she there here yes no according based"
+)
+NOT_NAMES = frozenset(COMMON_CAPITALISED.split())
+
+
+@dataclass(frozen=True)
+class Support:
+    score: float  # content-word coverage of the best stretch that keeps every fact; 0 when none does
+    quote: str  # that stretch
+    reason: str  # "" when supported enough, else why not
+
+    @property
+    def ok(self) -> bool:
+        return not self.reason
+
+
+def claim_text(sentence: str) -> str:
+    return CITE.sub("", sentence).strip()
+
+
+SUFFIXES = ("ing", "ed", "es", "s", "ly")
+
+
+def stem(word: str) -> str:
+    """A light stem: a common inflection off, then the first STEM letters ("booked", "books" -> "book")."""
+    for suffix in SUFFIXES:
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            word = word[: -len(suffix)]
+            break
+    return word[:STEM]
+
+
+def stems(text: str) -> set[str]:
+    return {stem(word) for word in content_words(text)}
+
+
+def numbers(text: str) -> set[str]:
+    found = {match.replace(",", "") for match in NUMBER.findall(text)}
+    found |= {NUMBER_WORDS[word] for word in re.findall(r"[a-z]+", text.lower()) if word in NUMBER_WORDS}
+    return found
+
+
+def names(text: str) -> set[str]:
+    """Words that name something: capitalised inside the sentence, all capitals, or letters with digits."""
+    found = set()
+    for index, token in enumerate(TOKEN.findall(text)):
+        word = token.strip("-'/")
+        lower = word.lower()
+        if not word or lower in NOT_NAMES or lower in NUMBER_WORDS:
+            continue
+        mixed = any(c.isdigit() for c in word) and any(c.isalpha() for c in word)
+        capitals = sum(c.isupper() for c in word) >= 2
+        inner_capital = index > 0 and word[0].isupper()
+        if mixed or capitals or inner_capital:
+            found.add(lower)
+    return found
+
+
+def negated(text: str) -> bool:
+    lower = text.lower()
+    return "n't" in lower or any(word in NEGATIONS for word in re.findall(r"[a-z]+", lower))
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s.strip() for s in SENTENCE_END.split(text) if s and s.strip()]
+
+
+@dataclass(frozen=True)
+class Stretch:
+    text: str
+    stems: frozenset[str]
+    numbers: frozenset[str]
+    lower: str
+    negated: bool
+
+
+@functools.lru_cache(maxsize=256)
+def stretches(passage: str) -> tuple[Stretch, ...]:
+    """The passage's sentences and each pair of adjacent ones (a claim may join two), with their facts."""
+    sentences = split_sentences(passage) or [passage]
+    texts = sentences + [f"{a} {b}" for a, b in itertools.pairwise(sentences)]
+    return tuple(
+        Stretch(text, frozenset(stems(text)), frozenset(numbers(text)), text.lower(), negated(text)) for text in texts
+    )
+
+
+def _missing_fact(claim: str, stretch: Stretch) -> str:
+    missing_numbers = numbers(claim) - stretch.numbers
+    if missing_numbers:
+        return f"number {sorted(missing_numbers)[0]} is not in the passage"
+    for name in sorted(names(claim)):
+        if name not in stretch.lower:
+            return f"name {name!r} is not in the passage"
+    if negated(claim) != stretch.negated:
+        return "its negation differs from the passage"
+    return ""
+
+
+def support(sentence: str, passage: str, *, threshold: float = MIN_COVERAGE) -> Support:
+    claim = claim_text(sentence)
+    wanted = stems(claim)
+    if not wanted:
+        return Support(0.0, "", "it states nothing the passage could support")
+    best_score, best_quote = 0.0, ""
+    closest, closest_failure = -1.0, ""  # the stretch sharing the most words, whatever its facts
+    for stretch in stretches(passage):
+        coverage = len(wanted & stretch.stems) / len(wanted)
+        failure = _missing_fact(claim, stretch)
+        if coverage > closest:
+            closest, closest_failure = coverage, failure
+        if not failure and coverage > best_score:
+            best_score, best_quote = coverage, stretch.text
+    if best_score >= threshold:
+        return Support(round(best_score, 3), best_quote[:500], "")
+    return Support(round(best_score, 3), best_quote[:500], closest_failure or "too few of its words are in the passage")
