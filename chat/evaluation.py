@@ -1,70 +1,135 @@
-"""Answer evaluation through the real answer loop: what the assistant said, what it cited, when it
-abstained, and whether documents a user cannot read ever reach that user's answer.
+"""Answer evaluation through the real answer loop: what users are shown, measured.
 
-- contains gold: at least half of the gold answer's content words (by stem) are in the answer.
-- citation precision: kept citations whose passage comes from the question's relevant article.
-- citation recall: of the questions whose sources held an answer-containing passage, the share
-  whose answer cites one.
+- correct: the shown answer (its note left out) contains a gold answer, both normalised to lower-case
+  words and numbers; counted apart for generated and extractive answers.
+- supported sentence (an independent check, not the loop's own checker): the sentence cites a passage
+  that holds every number of the sentence and at least 80% of its content words (whole words, no
+  stems), or that contains the gold answer the sentence contains and at least half of its content words.
+- citation precision: a kept citation whose passage contains a gold answer or comes from the gold article.
+- abstention on answerable questions, and on unanswerable ones (asked in a tenant that lacks their article).
 - leaks: for a user who can read nothing, answers or sources holding any corpus text or gold answer.
+- time to sources and to the first shown token, from the start of the loop; prompt tokens per answer.
 """
 
+import re
 import statistics
 import time
 from dataclasses import dataclass, field
 
-from chat.answer import Turn, answer_collect, answer_events, support
+from chat.answer import Turn, answer_collect, answer_events
 from chat.services import conversation_create
+from retrieval.condense import content_words
 from retrieval.evaluation import Benchmark, normalize
+
+WORDS = re.compile(r"[a-z0-9%]+")
+NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+CITE = re.compile(r"\[(\d{1,3})\]")
+SHOWN_SENTENCE = re.compile(r".+?(?:[.!?][\"'\u201d\u2019)]*(?:\s*\[\d{1,3}\])*(?=\s|$)|$)", re.S)
+SUPPORTED_WORDS = 0.8
+GOLD_SUPPORTED_WORDS = 0.5
 
 
 @dataclass
 class Tally:
     asked: int = 0
-    contains_gold: int = 0
+    correct: int = 0
+    kinds: dict = field(default_factory=dict)  # kind -> answers of that kind
+    correct_by_kind: dict = field(default_factory=dict)
     abstained: int = 0
     failed: int = 0
+    sentences: int = 0
+    supported_sentences: int = 0
     citations: int = 0
-    citations_in_gold_document: int = 0
-    citable: int = 0
-    cited_answer_passage: int = 0
+    precise_citations: int = 0
     leaks: int = 0
+    to_sources_ms: list[float] = field(default_factory=list)
     ttft_ms: list[float] = field(default_factory=list)
+    prompt_tokens: list[int] = field(default_factory=list)
 
 
-def _events(tenant, user, principals, question, clock=time.perf_counter) -> dict:
+def words(text: str) -> str:
+    return " " + " ".join(WORDS.findall(text.lower())) + " "
+
+
+def contains(text: str, golds: list[str]) -> bool:
+    haystack = words(text)
+    return any(words(gold).strip() and words(gold) in haystack for gold in golds)
+
+
+def shown_body(message: dict) -> str:
+    return message["text"].removesuffix(message.get("note") or "").strip()
+
+
+def shown_sentences(body: str) -> list[str]:
+    return [s.strip() for s in SHOWN_SENTENCE.findall(body) if s.strip()]
+
+
+def sentence_supported(sentence: str, sources: list[dict], golds: list[str]) -> bool:
+    claim = CITE.sub("", sentence)
+    wanted = set(content_words(claim))
+    for number in {int(n) for n in CITE.findall(sentence)}:
+        if not 1 <= number <= len(sources):
+            continue
+        passage = sources[number - 1]["text"]
+        held = len(wanted & set(content_words(passage)))
+        if contains(claim, golds) and contains(passage, golds) and held >= GOLD_SUPPORTED_WORDS * len(wanted):
+            return True
+        numbers_held = all(n.replace(",", "") in passage.replace(",", "") for n in NUMBER.findall(claim))
+        if numbers_held and wanted and held >= SUPPORTED_WORDS * len(wanted):
+            return True
+    return False
+
+
+def ask(tenant, user, principals, question, clock=time.perf_counter) -> dict:
     conversation = conversation_create(tenant=tenant, user=user, title="evaluation")
-    started, first_token, events = clock(), None, []
+    started, timings, events = clock(), {}, []
     for event in answer_events(Turn(tenant, conversation, user, principals, question)):
-        if event["event"] == "token" and first_token is None:
-            first_token = (clock() - started) * 1000
+        if event["event"] in ("sources", "token"):
+            timings.setdefault(event["event"], (clock() - started) * 1000)
         events.append(event)
-    return answer_collect(events) | {"ttft_ms": first_token}
+    return answer_collect(events) | {"timings": timings}
 
 
-def _gold_covered(answer: str, gold: list[str]) -> bool:
-    return any(support.support(g, answer).score >= 0.5 for g in gold)
+def tally_answer(tally: Tally, result: dict, *, golds: list[str], gold_documents: set[str], doc_of: dict) -> None:
+    message, sources = result["message"], result["sources"]
+    body = shown_body(message)
+    kind = message.get("kind", "")
+    tally.asked += 1
+    tally.kinds[kind] = tally.kinds.get(kind, 0) + 1
+    tally.abstained += message["status"] == "abstained"
+    tally.failed += message["status"] == "failed"
+    if kind in ("generated", "extractive"):
+        right = contains(body, golds)
+        tally.correct += right
+        tally.correct_by_kind[kind] = tally.correct_by_kind.get(kind, 0) + right
+        for sentence in shown_sentences(body):
+            tally.sentences += 1
+            tally.supported_sentences += sentence_supported(sentence, sources, golds)
+    for citation in message["citations"]:
+        tally.citations += 1
+        passage = sources[citation["number"] - 1]["text"]
+        tally.precise_citations += contains(passage, golds) or doc_of.get(citation["document_id"]) in gold_documents
+    if "sources" in result["timings"]:
+        tally.to_sources_ms.append(result["timings"]["sources"])
+    if "token" in result["timings"]:
+        tally.ttft_ms.append(result["timings"]["token"])
+    if message.get("usage", {}).get("prompt_tokens"):
+        tally.prompt_tokens.append(message["usage"]["prompt_tokens"])
 
 
-def evaluate(benchmark: Benchmark, *, tenant, user, principals, doc_of, queries: list[str]) -> Tally:
+def evaluate(benchmark: Benchmark, *, tenant, user, principals, doc_of, queries: list[str], log=None) -> Tally:
     tally = Tally()
-    for qid in queries:
-        result = _events(tenant, user, principals, benchmark.queries[qid])
-        message, sources = result["message"], result["sources"]
-        tally.asked += 1
-        tally.abstained += message["status"] == "abstained"
-        tally.failed += message["status"] == "failed"
-        gold = [normalize(a) for a in benchmark.answers.get(qid, [])]
-        tally.contains_gold += _gold_covered(message["text"], gold)
-        relevant = benchmark.relevant[qid]
-        for citation in message["citations"]:
-            tally.citations += 1
-            tally.citations_in_gold_document += doc_of.get(citation["document_id"]) in relevant
-        holding = {s["number"] for s in sources if any(g in normalize(s["text"]) for g in gold)}
-        if holding:
-            tally.citable += 1
-            tally.cited_answer_passage += bool(holding & {c["number"] for c in message["citations"]})
-        if result["ttft_ms"] is not None:
-            tally.ttft_ms.append(result["ttft_ms"])
+    for index, qid in enumerate(queries, start=1):
+        result = ask(tenant, user, principals, benchmark.queries[qid])
+        tally_answer(
+            tally,
+            result,
+            golds=benchmark.answers.get(qid, []),
+            gold_documents=benchmark.relevant[qid],
+            doc_of=doc_of,
+        )
+        if log and index % 20 == 0:
+            log(f"{index}/{len(queries)} asked")
     return tally
 
 
@@ -74,7 +139,7 @@ def leak_check(benchmark: Benchmark, *, tenant, user, queries: list[str]) -> Tal
     principals = [f"user:{user.public_id}"]
     corpus_snippets = [normalize(article["text"])[:200] for article in benchmark.corpus]
     for qid in queries:
-        result = _events(tenant, user, principals, benchmark.queries[qid])
+        result = ask(tenant, user, principals, benchmark.queries[qid])
         text = normalize(result["message"]["text"] + " " + str(result["sources"]))
         gold = [normalize(a) for a in benchmark.answers.get(qid, [])]
         tally.asked += 1
@@ -96,3 +161,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
+
+
+def spread(values: list[float], unit: str = "ms") -> str:
+    return f"{median(values):.0f} / {percentile(values, 0.95):.0f} {unit}".strip()

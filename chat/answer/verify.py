@@ -13,7 +13,7 @@ from chat.answer import support
 from chat.answer.record import Removed
 
 # A sentence ends at . ! or ? (with any citation marks after it) before white space, or at a line break.
-SENTENCE_END = re.compile(r"[.!?](?:['\")\]]*)(?:\s*\[\d{1,3}\])*(?=\s)|\n")
+SENTENCE_END = re.compile(r"[.!?](?:['\")\]\u201d\u2019]*)(?:\s*\[\d{1,3}\])*(?=\s)|\n")
 
 
 @dataclass

@@ -5,13 +5,20 @@ import io
 import pytest
 from django.core.management import call_command
 
+from chat import evaluation
 from tests.retrieval.test_evaluate_command import folder  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
 
 
-def test_it_reports_answers_citations_abstentions_and_no_leaks(folder, fake_llm):
-    fake_llm.answer("Domestic cats sleep sixteen hours a day [1].")
+def _rows(output: str) -> dict[str, str]:
+    return {
+        cells[0].strip(): cells[1].strip() for line in output.splitlines()[2:] for cells in [line.strip("|").split("|")]
+    }
+
+
+def test_it_reports_what_users_see_on_answerable_and_unanswerable_questions_and_no_leaks(folder, fake_llm):
+    fake_llm.answer("The quarterly VAT return is due thirty days after the quarter ends [1]. Taxes are fun [1].")
     out = io.StringIO()
 
     call_command(
@@ -19,22 +26,41 @@ def test_it_reports_answers_citations_abstentions_and_no_leaks(folder, fake_llm)
         str(folder),
         "--tenant",
         "eval_tiny",
-        "--limit",
-        "1",
         "--leak-questions",
         "3",
         stdout=out,
         stderr=io.StringIO(),
     )
 
-    rows = {
-        cells[0].strip(): cells[1].strip()
-        for line in out.getvalue().splitlines()[2:]
-        for cells in [line.strip("|").split("|")]
-    }
-    assert rows["questions"] == "1"
-    assert rows["answer contains gold (≥ half its words)"] == "1.000 (1/1)"
-    assert rows["citation precision (cites the gold article)"] == "1.000 (1/1)"
-    assert rows["citation recall (cites an answer passage it was shown)"] == "1.000 (1/1)"
+    rows = _rows(out.getvalue())
+    assert rows["answerable questions"] == "1"  # the odd-numbered half of three questions
+    assert rows["correct (shown answer contains the gold answer)"] == "1.000 (1/1)"
+    assert rows["generated answers: correct"] == "1.000 (1/1)"
+    assert rows["supported sentences (independent check)"] == "1.000 (1/1)"  # "Taxes are fun" was never shown
+    assert rows["citation precision (gold answer or gold article)"] == "1.000 (1/1)"
+    assert rows["abstention on answerable questions"] == "0.000 (0/1)"
+    assert rows["unanswerable questions (article not indexed)"] == "1"
+    assert rows["abstention on unanswerable questions"] == "1.000 (1/1)"
     assert rows["answers or sources with their content (leaks)"] == "0"
-    assert rows["abstained"] == "1.000 (3/3)"
+    assert rows["abstained"] == "1.000 (1/1)"
+    assert rows["prompt tokens per answer p50 / p95"].split(" / ")[0].isdigit()
+
+
+@pytest.mark.parametrize(
+    ("sentence", "supported"),
+    [
+        ("The return is due thirty days after the quarter ends [1].", True),
+        ("The audit committee meets thirty days after the merger vote [1].", False),  # the gold, but other claims
+        ("The return is due 45 days after the quarter ends [1].", False),  # a number the passage lacks
+        ("The return is due thirty days after the quarter ends.", False),  # no citation
+        ("The return is due thirty days after the quarter ends [2].", False),  # a citation to nothing
+    ],
+)
+def test_the_independent_sentence_check(sentence, supported):
+    sources = [{"text": "The quarterly VAT return is due thirty days after the quarter ends."}]
+    assert evaluation.sentence_supported(sentence, sources, ["thirty days"]) is supported
+
+
+def test_correct_means_the_normalised_gold_answer_is_in_the_shown_text():
+    assert evaluation.contains("It is due Thirty  days later [1].", ["thirty days"])
+    assert not evaluation.contains("It is due thirty-one days later.", ["one day"])

@@ -24,6 +24,10 @@ def test_the_openai_client_gets_a_grounded_answer_streamed_and_whole(committed_h
         secret = client.chat.completions.create(
             model="enclave", messages=[{"role": "user", "content": "How much is Kestrel Labs acquired for?"}]
         )
+        models = client.models.list()
+        model = client.models.retrieve("enclave-grounded")
+        with pytest.raises(openai.NotFoundError):
+            client.models.retrieve("gpt-4")
 
     extra = whole.model_extra
     assert [source["document_id"] for source in extra["sources"]] == [travel]
@@ -33,6 +37,12 @@ def test_the_openai_client_gets_a_grounded_answer_streamed_and_whole(committed_h
     assert chunks[-1].model_extra["sources"][0]["document_id"] == travel
     assert merger not in str(secret.model_extra) and "42 million" not in secret.choices[0].message.content
     assert secret.model_extra["enclave"]["status"] == "abstained"
+    assert [m.id for m in models.data] == ["enclave-grounded"] and model.owned_by == "enclave"
+    assert whole.usage.prompt_tokens > 0 and whole.usage.completion_tokens > 0
+    assert whole.usage.total_tokens == whole.usage.prompt_tokens + whole.usage.completion_tokens
+    assert chunks[-1].usage is not None and chunks[-1].usage.prompt_tokens > 0
+    streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert streamed == chunks[-1].model_extra["enclave"]["final_content"]  # deltas: the verified answer only
 
 
 def test_a_wrong_key_is_an_authentication_error(committed_handbook):
