@@ -223,3 +223,22 @@ def test_the_message_reports_usage(fake_llm, tenant_a, handbook, conversation_of
 
     assert set(message["usage"]) == {"prompt_tokens", "completion_tokens", "total_tokens"}
     assert message["usage"]["total_tokens"] == message["usage"]["prompt_tokens"] + message["usage"]["completion_tokens"]
+
+
+def test_moderation_that_cannot_run_answers_nothing(fake_llm, tenant_a, handbook, conversation_of, monkeypatch):
+    from safety import moderation
+    from safety.classifiers.embedded import ClassifierUnavailable
+
+    def unavailable():
+        raise ClassifierUnavailable("the embedded safety classifier is not built: run `manage.py safety_train`")
+
+    monkeypatch.setattr(moderation, "classifier", unavailable)
+    conversation = conversation_of(tenant_a, tenant_a.legal)
+
+    events = ask(tenant_a, tenant_a.legal, conversation)
+
+    assert by_type(events, "sources") == [[]] and by_type(events, "token") == []
+    assert by_type(events, "message")[0]["status"] == "failed"
+    error = by_type(events, "error")[0]
+    assert error["code"] == "moderation_unavailable" and "safety_train" in error["message"]
+    assert fake_llm.requests == []
