@@ -45,6 +45,7 @@ class Tally:
     to_sources_ms: list[float] = field(default_factory=list)
     ttft_ms: list[float] = field(default_factory=list)
     prompt_tokens: list[int] = field(default_factory=list)
+    details: list[dict] = field(default_factory=list)  # one row per question, for --details
 
 
 def words(text: str) -> str:
@@ -98,13 +99,28 @@ def tally_answer(tally: Tally, result: dict, *, golds: list[str], gold_documents
     tally.kinds[kind] = tally.kinds.get(kind, 0) + 1
     tally.abstained += message["status"] == "abstained"
     tally.failed += message["status"] == "failed"
+    checked = []
     if kind in ("generated", "extractive"):
         right = contains(body, golds)
         tally.correct += right
         tally.correct_by_kind[kind] = tally.correct_by_kind.get(kind, 0) + right
         for sentence in shown_sentences(body):
-            tally.sentences += 1
-            tally.supported_sentences += sentence_supported(sentence, sources, golds)
+            checked.append((sentence, sentence_supported(sentence, sources, golds)))
+        tally.sentences += len(checked)
+        tally.supported_sentences += sum(ok for _s, ok in checked)
+    tally.details.append(
+        {
+            "question": result.get("question", ""),
+            "status": message["status"],
+            "kind": kind,
+            "gold": golds,
+            "shown": body,
+            "note": message.get("note", ""),
+            "sentences": checked,
+            "timings": result["timings"],
+            "usage": message.get("usage"),
+        }
+    )
     for citation in message["citations"]:
         tally.citations += 1
         passage = sources[citation["number"] - 1]["text"]
@@ -120,7 +136,7 @@ def tally_answer(tally: Tally, result: dict, *, golds: list[str], gold_documents
 def evaluate(benchmark: Benchmark, *, tenant, user, principals, doc_of, queries: list[str], log=None) -> Tally:
     tally = Tally()
     for index, qid in enumerate(queries, start=1):
-        result = ask(tenant, user, principals, benchmark.queries[qid])
+        result = ask(tenant, user, principals, benchmark.queries[qid]) | {"question": benchmark.queries[qid]}
         tally_answer(
             tally,
             result,

@@ -15,6 +15,9 @@ from safety import moderation
 from safety.injection import neutralize
 
 GROUNDED_TEMPERATURE = 0.0  # the evidence is to be copied, not varied
+GROUNDED_MAX_TOKENS = 120  # the prompt asks for one or two sentences; a longer draft is the model wandering
+# A draft whose first sentences are all removed is abandoned: the evidence answers sooner (decide.py).
+ABANDON_AFTER_REMOVED = 2
 
 
 def grounded_messages(answer: Answer) -> list[dict]:
@@ -74,10 +77,13 @@ def shown_pieces(answer: Answer, messages: list[dict], release: Callable[[str, b
     A model failure is kept on the answer; what arrived before it is still checked and released."""
     answer.prompt_messages = messages
     answer.guard = guard = moderation.StreamGuard(answer.policy)
+    grounded = not answer.ungrounded
     stream = chat_stream(
         messages,
-        max_tokens=settings.ENCLAVE_CHAT_MAX_TOKENS,
-        temperature=GROUNDED_TEMPERATURE if not answer.ungrounded else 0.2,
+        max_tokens=min(GROUNDED_MAX_TOKENS, settings.ENCLAVE_CHAT_MAX_TOKENS)
+        if grounded
+        else settings.ENCLAVE_CHAT_MAX_TOKENS,
+        temperature=GROUNDED_TEMPERATURE if grounded else 0.2,
         purpose="chat",
         user_id=answer.turn.user.public_id,
         conversation=str(answer.turn.conversation.public_id),
@@ -90,6 +96,9 @@ def shown_pieces(answer: Answer, messages: list[dict], release: Callable[[str, b
                 if released:
                     yield from _pieces(answer, release(released, False))
                 if guard.stopped:
+                    break
+                if grounded and not answer.shown and len(answer.removed) >= ABANDON_AFTER_REMOVED:
+                    answer.draft_abandoned = True
                     break
             else:
                 yield from _pieces(answer, release(guard.flush(), True))

@@ -64,6 +64,7 @@ class Answer:
     guard: StreamGuard | None = None
     error: LlmError | None = None
     stopped_by_user: bool = False
+    draft_abandoned: bool = False  # the model was stopped: its first sentences were all unsupported
     weak_evidence: bool = False
     timings_ms: dict = field(default_factory=dict)
     status: str = ""

@@ -65,6 +65,7 @@ def trace_of(answer: Answer) -> dict:
         "flagged_passages": {p.chunk_id: p.safety_flags for p in answer.passages if p.safety_flags},
         "evidence": [asdict(e) for e in answer.evidence],
         "weak_evidence": answer.weak_evidence,
+        "draft_abandoned": answer.draft_abandoned,
         "sentence_checks": answer.sentence_checks,
         "removed_sentences": [asdict(r) for r in answer.removed],
         "tools_allowed": False,  # tools answer only questions that need no documents

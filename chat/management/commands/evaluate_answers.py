@@ -7,6 +7,7 @@ that holds only the even-positioned articles.
 """
 
 import contextlib
+import json
 import random
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from chat import evaluation
 from inference.embedded import running_server
 from inference.transport import llm_server_state
 from retrieval import evaluation as retrieval_evaluation
+from safety.classifiers import classifier
+from safety.classifiers.embedded import ClassifierUnavailable
 from tenants.accounts import services as accounts
 from tenants.accounts.models import User
 from tenants.accounts.selectors import EVERYONE
@@ -42,10 +45,17 @@ class Command(BaseCommand):
         parser.add_argument("--leak-questions", type=int, default=10)
         parser.add_argument("--no-unanswerable", action="store_true", help="skip the half-corpus tenant")
         parser.add_argument("--tenant", help="scratch tenant schema (default: eval_<folder name>)")
+        parser.add_argument("--details", type=Path, help="write one JSON line per question asked here")
 
-    def handle(self, *args, folder: Path, limit, everything, leak_questions, no_unanswerable, tenant, **options):
+    def handle(
+        self, *args, folder: Path, limit, everything, leak_questions, no_unanswerable, tenant, details, **options
+    ):
         if not (folder / "corpus.jsonl").exists():
             raise CommandError(f"{folder} has no corpus.jsonl")
+        try:
+            classifier()
+        except ClassifierUnavailable as error:
+            raise CommandError(str(error)) from error
         benchmark = retrieval_evaluation.benchmark_load(folder)
         schema = tenant or retrieval_evaluation.scratch_schema(folder)
         full = retrieval_evaluation.scratch_tenant(schema, benchmark, fresh=False, log=self.stderr.write)
@@ -70,6 +80,10 @@ class Command(BaseCommand):
                 )
                 missing = self._ask(half, benchmark, unanswerable)
         self.stdout.write(self._table(answerable, missing, leaks))
+        if details:
+            rows = [row | {"answerable": True} for row in answerable.details]
+            rows += [row | {"answerable": False} for row in (missing.details if missing else [])]
+            details.write_text("".join(json.dumps(row) + "\n" for row in rows))
 
     def _ask(self, tenant, benchmark, queries):
         with schema_context(tenant.schema_name):
