@@ -96,6 +96,8 @@ def shown_pieces(answer: Answer, messages: list[dict], release: Callable[[str, b
                 if released:
                     yield from _pieces(answer, release(released, False))
                 if guard.stopped:
+                    # What the guard passed before the window it stopped is shown if supported.
+                    yield from _pieces(answer, release("", True))
                     break
                 if grounded and not answer.shown and len(answer.removed) >= ABANDON_AFTER_REMOVED:
                     answer.draft_abandoned = True

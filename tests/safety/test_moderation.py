@@ -73,7 +73,7 @@ def test_each_category_gets_its_default_action(api, tenant_a, travel, fake_llm, 
     fake_llm.answer(ANSWER)
     default = taxonomy.BY_ID[category]
 
-    answer = _ask(api, tenant_a, f"How long may flights be in economy? <<{category}>>")["message"]
+    answer = _ask(api, tenant_a, f"How long may flights be in economy class? <<{category}>>")["message"]
 
     if default.default == "refuse":
         assert answer["status"] == "refused" and answer["text"] == default.refusal

@@ -35,6 +35,8 @@ ID_ENDPOINTS = {
     "chat:memory-detail": (["delete"], "/api/v1/memories/{memory}/"),
     "chat:training-export-detail": (["get", "delete"], "/api/v1/training/exports/{export}/"),
     "chat:training-export-file": (["get"], "/api/v1/training/exports/{export}/sft.jsonl"),
+    # Models are the appliance's, not a tenant's: another tenant's object id is no model anywhere.
+    "openai-model-detail": (["get"], "/v1/models/{document}"),
 }
 OPERATOR_ID_ENDPOINTS = {
     "operator:tenant-detail": (["get", "delete"], "/api/v1/operator/tenants/{tenant}/"),
