@@ -15,8 +15,11 @@ import re
 import statistics
 import time
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 from chat.answer import Turn, answer_collect, answer_events
+from chat.answer import evidence as evidence_stage
+from chat.answer.decide import extractive_text
 from chat.services import conversation_create
 from retrieval.condense import content_words
 from retrieval.evaluation import Benchmark, normalize
@@ -24,7 +27,10 @@ from retrieval.evaluation import Benchmark, normalize
 WORDS = re.compile(r"[a-z0-9%]+")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 CITE = re.compile(r"\[(\d{1,3})\]")
-SHOWN_SENTENCE = re.compile(r".+?(?:[.!?][\"'\u201d\u2019)]*(?:\s*\[\d{1,3}\])*(?=\s|$)|$)", re.S)
+# A quoted evidence sentence (extractive answers) is one unit however many abbreviations it holds.
+SHOWN_SENTENCE = re.compile(
+    r"\u201c.+?\u201d(?:\s*\[\d{1,3}\])*|.+?(?:[.!?][\"'\u201d\u2019)]*(?:\s*\[\d{1,3}\])*(?=\s|$)|$)", re.S
+)
 SUPPORTED_WORDS = 0.8
 GOLD_SUPPORTED_WORDS = 0.5
 
@@ -91,6 +97,15 @@ def ask(tenant, user, principals, question, clock=time.perf_counter) -> dict:
     return answer_collect(events) | {"timings": timings}
 
 
+def quote_candidate(question: str, sources: list[dict]) -> tuple[float, str]:
+    """The best evidence score and the extractive answer the loop would quote, whatever it showed."""
+    passages = [SimpleNamespace(text=source["text"]) for source in sources]
+    chosen = evidence_stage.evidence_select(question, passages)
+    if not chosen:
+        return 0.0, ""
+    return chosen[0].score, extractive_text(SimpleNamespace(evidence=chosen, passages=passages))
+
+
 def tally_answer(tally: Tally, result: dict, *, golds: list[str], gold_documents: set[str], doc_of: dict) -> None:
     message, sources = result["message"], result["sources"]
     body = shown_body(message)
@@ -108,9 +123,13 @@ def tally_answer(tally: Tally, result: dict, *, golds: list[str], gold_documents
             checked.append((sentence, sentence_supported(sentence, sources, golds)))
         tally.sentences += len(checked)
         tally.supported_sentences += sum(ok for _s, ok in checked)
+    top_score, quote = quote_candidate(result.get("question", ""), sources)
     tally.details.append(
         {
             "question": result.get("question", ""),
+            "top_evidence": top_score,
+            "quote": quote,
+            "quote_correct": bool(quote) and contains(quote, golds),
             "status": message["status"],
             "kind": kind,
             "gold": golds,

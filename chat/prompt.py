@@ -53,6 +53,7 @@ ABSTAIN = (
     "Try rephrasing the question with the words your documents use, or upload a document that covers it."
 )
 EXTRACTIVE_NOTE = "The model's own wording was not supported by the documents, so this answer quotes them."
+QUOTED_NOTE = "The documents answer this closely, so this answer quotes them."
 
 
 def removed_note(count: int, reasons: list[str]) -> str:

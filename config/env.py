@@ -45,6 +45,8 @@ ENVIRONMENT: dict[str, str] = {
     "unless the tenant sets its own",
     "ENCLAVE_CHAT_PASSAGES": "4: passages an answer may use (fewer when they do not fit the context)",
     "ENCLAVE_CHAT_MAX_TOKENS": "256: longest answer, in tokens",
+    "ENCLAVE_QUOTE_SCORE": "0.25: best-evidence score (0-1) from which a grounded answer quotes the documents "
+    "without asking the model; 1 always asks it (for a model larger than the bundled one)",
     "ENCLAVE_SEARCH_POOL": "50: candidates each of dense and full-text search hands to fusion and reranking",
     "ENCLAVE_SEARCH_MAX_SCAN": "20000: most index tuples an iterative HNSW scan visits "
     "to fill a selective ACL's results",

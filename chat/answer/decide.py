@@ -73,7 +73,7 @@ def decide(answer: Answer) -> None:
     if answer.removed:
         lines.append(prompt.removed_note(len(answer.removed), [r.reason for r in answer.removed]))
     if answer.kind == "extractive":
-        lines.append(prompt.EXTRACTIVE_NOTE)
+        lines.append(prompt.QUOTED_NOTE if answer.quoted_first else prompt.EXTRACTIVE_NOTE)
     if answer.status in (S.COMPLETE, S.UNGROUNDED) and notes:
         lines += notes
     answer.note = "\n".join(lines)

@@ -1,7 +1,8 @@
 """The answer loop: moderate -> retrieve -> select evidence -> generate -> verify -> decide -> store.
 
 `answer_events` yields events for any transport (SSE, JSON, the OpenAI-compatible endpoint):
-  sources    the passages the answer may cite, numbered, sent before the model is asked
+  sources    the passages the answer may cite, numbered, sent before the model is asked (when the best
+             evidence is strong enough, the answer quotes it and the model is not asked at all)
   tool       a tool the router ran (calculator, date and time) with its input and output
   token      a verified sentence (or a piece of an ungrounded answer) that may be shown now
   citations  each checked draft sentence: the citations it keeps and drops, or that it was removed
@@ -14,6 +15,8 @@ shown as incomplete.
 
 from collections.abc import Iterator
 from dataclasses import asdict
+
+from django.conf import settings
 
 from chat import memory, prompt, tools
 from chat.answer import decide, evidence, generate, moderate, retrieve, store
@@ -61,6 +64,14 @@ def answer_events(turn: Turn) -> Iterator[dict]:
         answer.weak_evidence = True
         yield from _finish(answer)
         return
+    if evidence.quotable(answer.evidence, settings.ENCLAVE_QUOTE_SCORE):
+        answer.extractive = decide.extractive_text(answer)
+        if answer.extractive:
+            answer.quoted_first = True
+            answer.timings_ms.setdefault("first_token", _elapsed(answer))
+            yield {"event": "token", "data": {"text": answer.extractive}}
+            yield from _finish(answer)
+            return
     yield from _generated(answer, generate.grounded_messages(answer), generate.verified_release(answer))
 
 

@@ -57,7 +57,8 @@ class Answer:
     direct_trace: dict = field(default_factory=dict)
     ungrounded: bool = False
     shown: str = ""  # the verified draft released to the reader so far
-    extractive: str = ""  # quoted evidence shown instead of a draft that had no supported sentence
+    extractive: str = ""  # quoted evidence: instead of a draft without a supported sentence, or of asking at all
+    quoted_first: bool = False  # the evidence was strong enough to quote without asking the model
     removed: list[Removed] = field(default_factory=list)
     sentence_checks: list[dict] = field(default_factory=list)  # per draft sentence: citations kept, dropped
     generation: object | None = None  # the inference client's stream record (ttft, tokens, complete)

@@ -66,6 +66,7 @@ def trace_of(answer: Answer) -> dict:
         "evidence": [asdict(e) for e in answer.evidence],
         "weak_evidence": answer.weak_evidence,
         "draft_abandoned": answer.draft_abandoned,
+        "quoted_first": answer.quoted_first,
         "sentence_checks": answer.sentence_checks,
         "removed_sentences": [asdict(r) for r in answer.removed],
         "tools_allowed": False,  # tools answer only questions that need no documents

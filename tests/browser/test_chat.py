@@ -60,7 +60,7 @@ def test_ask_see_sources_first_stream_open_a_citation_and_stop_grounded_and_ungr
     fake = FakeLlm()
     fake.answer(ANSWER)
     fake.token_delay = 0.15
-    with fake.running(), web_server(extra_env={"LLM_BASE_URL": fake.base_url}) as port:
+    with fake.running(), web_server(extra_env={"LLM_BASE_URL": fake.base_url, "ENCLAVE_QUOTE_SCORE": "1"}) as port:
         page = browser_page
         page.goto(f"http://{tenant_a.host}:{port}/login/?next=/chat/")
         page.fill("input[name=username]", "leo")
@@ -134,7 +134,7 @@ def test_regenerate_and_prefer_the_new_answer(browser_page, committed_handbook):
     tenant_a, _documents = committed_handbook
     fake = FakeLlm()
     fake.answer(ANSWER)
-    with fake.running(), web_server(extra_env={"LLM_BASE_URL": fake.base_url}) as port:
+    with fake.running(), web_server(extra_env={"LLM_BASE_URL": fake.base_url, "ENCLAVE_QUOTE_SCORE": "1"}) as port:
         page = browser_page
         page.goto(f"http://{tenant_a.host}:{port}/login/?next=/chat/")
         page.fill("input[name=username]", "leo")

@@ -242,3 +242,41 @@ def test_moderation_that_cannot_run_answers_nothing(fake_llm, tenant_a, handbook
     error = by_type(events, "error")[0]
     assert error["code"] == "moderation_unavailable" and "safety_train" in error["message"]
     assert fake_llm.requests == []
+
+
+def test_evidence_strong_enough_to_quote_answers_without_asking_the_model(
+    fake_llm, tenant_a, handbook, conversation_of, settings
+):
+    settings.ENCLAVE_QUOTE_SCORE = 0.25  # the default
+    fake_llm.answer("Cats are great pets [1].")
+    conversation = conversation_of(tenant_a, tenant_a.legal)
+
+    events = ask(tenant_a, tenant_a.legal, conversation)
+
+    message = by_type(events, "message")[0]
+    _answer, trace = trace_of_answer(tenant_a, conversation)
+    assert [e["event"] for e in events][:2] == ["sources", "token"]
+    assert fake_llm.requests == []
+    assert message["kind"] == "extractive" and message["status"] == "complete"
+    assert trace["quoted_first"] is True and trace["evidence"][0]["score"] >= 0.25
+    assert message["note"] == "The documents answer this closely, so this answer quotes them."
+    assert message["usage"]["total_tokens"] == 0
+    quoted = shown(events)
+    assert quoted.startswith("\u201c") and "[1]" in quoted and support.support(quoted, TRAVEL_PASSAGE).ok
+    assert message["citations"][0]["document_id"] == handbook["travel"]
+
+
+def test_evidence_below_the_quote_score_is_drafted_by_the_model(
+    fake_llm, tenant_a, handbook, conversation_of, settings
+):
+    fake_llm.answer(SUPPORTED)
+    conversation = conversation_of(tenant_a, tenant_a.legal)
+    settings.ENCLAVE_QUOTE_SCORE = 0.99
+
+    events = ask(tenant_a, tenant_a.legal, conversation)
+
+    message = by_type(events, "message")[0]
+    _answer, trace = trace_of_answer(tenant_a, conversation)
+    assert trace["evidence"][0]["score"] < 0.99 and trace["quoted_first"] is False
+    assert len(fake_llm.requests) == 1
+    assert message["kind"] == "generated" and shown(events) == SUPPORTED

@@ -66,7 +66,7 @@ def test_concurrent_streams_for_two_tenants_all_finish_and_stay_apart(two_librar
     fake = FakeLlm()
     fake.answer("Economy class is used for flights under six hours [1].")
     fake.token_delay = 0.05
-    with fake.running(), web_server(extra_env={"LLM_BASE_URL": fake.base_url}) as port:
+    with fake.running(), web_server(extra_env={"LLM_BASE_URL": fake.base_url, "ENCLAVE_QUOTE_SCORE": "1"}) as port:
         jobs = [w for w in worlds.values() for _ in range(STREAMS_PER_TENANT)]
         with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
             results = list(pool.map(lambda w: (w, _ask(port, w)), jobs))

@@ -25,7 +25,7 @@ ARTICLES = ("1689", "1561", "2555")  # chikungunya; RANBP2 and coronaviruses; th
 CHIKUNGUNYA = "1689"
 WORD = re.compile(r"[a-z0-9]+")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
-SHOWN_SENTENCE = re.compile(r".+?[.!?\u201d](?:\s*\[\d+\])*(?=\s|$)", re.S)
+SHOWN_SENTENCE = re.compile(r"\u201c.+?\u201d(?:\s*\[\d+\])*|.+?[.!?\u201d](?:\s*\[\d+\])*(?=\s|$)", re.S)
 FILLER_WORDS = "a an the of in on to and or is are was were be by for with as at from that this it its"
 FILLER = frozenset(FILLER_WORDS.split())
 
@@ -40,6 +40,7 @@ def engine_url():
 def indexed(tenant_a, engine_url, settings):
     settings.LLM_BASE_URL = engine_url
     settings.ENCLAVE_SAFETY_CLASSIFIER = "rules"
+    settings.ENCLAVE_QUOTE_SCORE = 1.0  # the model drafts every answer: its drafts are what is checked
     settings.ENCLAVE_LLM_REQUESTS_PER_MINUTE = 1_000_000
     lines = (settings.ENCLAVE_CORPORA_DIR / "covid-qa-dev" / "corpus.jsonl").read_text().splitlines()
     articles = [a for a in map(json.loads, lines) if a["_id"] in ARTICLES]
@@ -95,7 +96,10 @@ def test_an_open_question_shows_no_uncited_or_unsupported_sentence(indexed):
     assert_every_sentence_cited_and_supported(result)
 
 
-def test_a_definition_question_about_an_indexed_subject_is_answered_not_abstained(indexed):
+@pytest.mark.parametrize("quote_score", [1.0, 0.25], ids=["drafted", "quoted-when-strong"])
+def test_a_definition_question_about_an_indexed_subject_is_answered_not_abstained(indexed, settings, quote_score):
+    settings.ENCLAVE_QUOTE_SCORE = quote_score
+
     result = ask(indexed, "What is CHIKV?")
 
     message = result["message"]

@@ -12,7 +12,8 @@ QUESTION = "Which class may I book for a four hour flight?"
 
 def test_the_openai_client_gets_a_grounded_answer_streamed_and_whole(committed_handbook):
     tenant_a, (travel, merger) = committed_handbook
-    with llama_server() as llm_url, web_server(extra_env={"LLM_BASE_URL": llm_url}) as port:
+    # The model is always asked (ENCLAVE_QUOTE_SCORE=1): this is the real model's path through the endpoint.
+    with llama_server() as llm_url, web_server(extra_env={"LLM_BASE_URL": llm_url, "ENCLAVE_QUOTE_SCORE": "1"}) as port:
         client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=tenant_a.legal_key, max_retries=0)
 
         whole = client.chat.completions.create(model="enclave", messages=[{"role": "user", "content": QUESTION}])

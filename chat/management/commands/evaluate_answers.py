@@ -1,7 +1,8 @@
 """manage.py evaluate_answers <BEIR folder>: questions through the real answer loop and engine.
 
 The sample is drawn with a fixed seed from the odd-numbered questions (the even-numbered ones are where
-the evidence weights and thresholds were chosen); `--all` asks every question with a gold answer.
+the evidence weights and thresholds were chosen: `--dev` samples those); `--all` asks every question with a
+gold answer.
 Unanswerable questions are the sample's questions whose article is missing from a second scratch tenant
 that holds only the even-positioned articles.
 """
@@ -28,11 +29,11 @@ from tenants.accounts.selectors import EVERYONE
 SEED = 2026
 
 
-def sample(queries: list[str], limit: int, everything: bool) -> list[str]:
+def sample(queries: list[str], limit: int, everything: bool, dev: bool = False) -> list[str]:
     if everything:
         return queries
-    test_half = queries[1::2]
-    return sorted(random.Random(SEED).sample(test_half, min(limit, len(test_half))), key=queries.index)
+    half = queries[0::2] if dev else queries[1::2]
+    return sorted(random.Random(SEED).sample(half, min(limit, len(half))), key=queries.index)
 
 
 class Command(BaseCommand):
@@ -42,13 +43,14 @@ class Command(BaseCommand):
         parser.add_argument("folder", type=Path)
         parser.add_argument("--limit", type=int, default=200, help="questions in the fixed sample")
         parser.add_argument("--all", action="store_true", dest="everything", help="every question with a gold answer")
+        parser.add_argument("--dev", action="store_true", help="sample the even-numbered questions instead")
         parser.add_argument("--leak-questions", type=int, default=10)
         parser.add_argument("--no-unanswerable", action="store_true", help="skip the half-corpus tenant")
         parser.add_argument("--tenant", help="scratch tenant schema (default: eval_<folder name>)")
         parser.add_argument("--details", type=Path, help="write one JSON line per question asked here")
 
     def handle(
-        self, *args, folder: Path, limit, everything, leak_questions, no_unanswerable, tenant, details, **options
+        self, *args, folder: Path, limit, everything, dev, leak_questions, no_unanswerable, tenant, details, **options
     ):
         if not (folder / "corpus.jsonl").exists():
             raise CommandError(f"{folder} has no corpus.jsonl")
@@ -59,7 +61,7 @@ class Command(BaseCommand):
         benchmark = retrieval_evaluation.benchmark_load(folder)
         schema = tenant or retrieval_evaluation.scratch_schema(folder)
         full = retrieval_evaluation.scratch_tenant(schema, benchmark, fresh=False, log=self.stderr.write)
-        queries = sample([qid for qid in benchmark.queries if benchmark.answers.get(qid)], limit, everything)
+        queries = sample([qid for qid in benchmark.queries if benchmark.answers.get(qid)], limit, everything, dev)
         half_articles = {str(article["_id"]) for article in benchmark.corpus[::2]}
         unanswerable = [qid for qid in queries if not benchmark.relevant[qid] & half_articles]
         settings.ENCLAVE_LLM_REQUESTS_PER_MINUTE = 1_000_000
