@@ -67,7 +67,10 @@ def test_correct_means_the_normalised_gold_answer_is_in_the_shown_text():
 
 
 def test_a_quoted_evidence_sentence_is_one_shown_sentence_whatever_abbreviations_it_holds():
-    body = "\u201cCherian et al. found that Ae. albopictus carries it.\u201d [2] \u201cIt spread in 2006.\u201d [1] Then more."
+    body = (
+        "\u201cCherian et al. found that Ae. albopictus carries it.\u201d [2] "
+        "\u201cIt spread in 2006.\u201d [1] Then more."
+    )
 
     assert evaluation.shown_sentences(body) == [
         "\u201cCherian et al. found that Ae. albopictus carries it.\u201d [2]",
