@@ -95,6 +95,7 @@ def test_another_user_cannot_post_into_it(api, fake_llm, tenant_a):
 
 def test_an_llm_that_is_down_gives_an_error_event_and_a_failed_message(api, tenant_a, handbook, settings):
     settings.LLM_BASE_URL = "http://127.0.0.1:9/v1"
+    settings.ENCLAVE_QUOTE_SCORE = 1.0  # the model is asked, not the evidence quoted
     conversation = new_conversation(api, tenant_a)
 
     events = sse_events(
