@@ -15,9 +15,8 @@ from tenants.models import Tenant
 
 MAX_FACTS_IN_PROMPT = 20
 MAX_FACT_LENGTH = 500
-REMEMBER = re.compile(
-    r"^\s*(?:please\s+)?remember(?:\s+that)?[:,]?\s+(.{3,500}?)\s*[.!]?\s*$", re.IGNORECASE | re.DOTALL
-)
+# Anchored and without a lazy tail: the rest of the question is the fact, cut by plain string handling.
+REMEMBER = re.compile(r"\s*(?:please\s+)?remember(?:\s+that)?[:,]?\s", re.IGNORECASE)
 
 
 def enabled(*, user: User) -> bool:
@@ -70,4 +69,8 @@ def forget(*, user: User, fact: MemoryFact | None = None) -> dict:
 
 def request_to_remember(question: str) -> str | None:
     match = REMEMBER.match(question)
-    return match.group(1) if match else None
+    if not match:
+        return None
+    fact = question[match.end() :].strip()
+    fact = fact[:-1].rstrip() if fact.endswith((".", "!")) else fact
+    return fact if 3 <= len(fact) <= MAX_FACT_LENGTH else None

@@ -24,8 +24,11 @@ OPERATORS = {
     ast.Pow: operator.pow,
 }
 UNARY = {ast.UAdd: operator.pos, ast.USub: operator.neg}
-ARITHMETIC = re.compile(r"[-+*/%^().\d\s]*\d[-+*/%^().\d\s]*[-+*/%^][-+*/%^().\d\s]*\d[-+*/%^().\d\s]*")
-PERCENT_OF = re.compile(r"(\d+(?:\.\d+)?)\s*%\s*of\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
+# Runs of expression characters (one character class: linear time on any input); a run is arithmetic when
+# it holds a digit, then an operator, then a digit (checked by `_is_arithmetic`, also linear).
+EXPRESSION_RUN = re.compile(r"[-+*/%^().\d\s]+")
+OPERATOR_SIGNS = frozenset("-+*/%^")
+PERCENT_OF = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*%\s*of\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
 DATE_TIME = re.compile(
     r"\b(what(?:'s| is) (?:the )?(?:date|time|day)(?: (?:is it )?today)?|today'?s date|current (?:date|time)"
     r"|what day is it|what time is it)\b",
@@ -102,7 +105,9 @@ def route(question: str) -> list[ToolCall]:
     """The tool calls a question needs, when it is a pure tool question; [] when it needs documents."""
     if DATE_TIME.search(question) and len(question) < 60:
         return [ToolCall(name="datetime", input="", output=current_time())]
-    matches = list(PERCENT_OF.finditer(question)) or list(ARITHMETIC.finditer(question))
+    matches = list(PERCENT_OF.finditer(question)) or [
+        m for m in EXPRESSION_RUN.finditer(question) if _is_arithmetic(m.group(0))
+    ]
     if not matches or not _only_cues(question, [m.span() for m in matches]):
         return []
     calls = []
@@ -110,6 +115,19 @@ def route(question: str) -> list[ToolCall]:
         expression = f"{match.group(1)} / 100 * {match.group(2)}" if match.re is PERCENT_OF else match.group(0)
         calls.append(_call("calculator", expression.strip()))
     return calls
+
+
+def _is_arithmetic(run: str) -> bool:
+    """A digit, later an operator, later a digit."""
+    wanted = "digit"
+    for character in run:
+        if wanted == "digit" and character.isdigit():
+            wanted = "operator"
+        elif wanted == "operator" and character in OPERATOR_SIGNS:
+            wanted = "last digit"
+        elif wanted == "last digit" and character.isdigit():
+            return True
+    return False
 
 
 def _call(name: str, expression: str) -> ToolCall:
