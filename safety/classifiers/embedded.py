@@ -1,181 +1,48 @@
-"""The default classifier: the rules, then a logistic regression over sentence embeddings.
+"""The default classifier: the rules, then a harm model and a category head over each text's windows.
 
-No GPU and no download: texts are embedded with the bundled all-MiniLM-L6-v2 (the retrieval model,
-so it is usually loaded already) and a multinomial logistic regression with one class per taxonomy
-category plus "benign" is trained on safety/exemplars.py by `manage.py safety_train` (the bootstrap
-of scripts/run and scripts/test runs it), which writes the weights (a small matrix, no pickle) to
-$ENCLAVE_VAR_DIR/safety/ under a key made of the exemplars' fingerprint, the model name and the
-training settings. Processes only load them: a request never trains. Without built weights the
-classifier raises ClassifierUnavailable and moderation fails closed.
+No GPU and no download. The harm model (safety/training/models.py, "both": a logistic regression over
+the bundled MiniLM embeddings and hashed word and character n-grams) was trained on the real labelled
+requests of corpora/safety-train; the category head (safety/training/categories.py) on the hand-written
+exemplars. `manage.py safety_train` builds both into one artifact with a manifest (safety/training/
+build.py, artifact.py); the bootstrap of scripts/run and scripts/test runs it. Processes only load the
+artifact: a request never trains. Without it the classifier raises ClassifierUnavailable and
+moderation fails closed.
 
-Decision: a text is in category c when c is the most likely harmful class and the probability of
-"not benign" (1 - P(benign)) reaches the threshold; that probability is the verdict's score (for a
-text found benign too, so a caller sees how close it came), and `scores` holds each category's own.
-Summing over the harmful classes keeps a request that sits between two neighbouring categories
-(weapons / violent crime, fraud / cyber crime) from slipping under the threshold of both. The
-threshold is chosen at training time by 5-fold cross-validation on the exemplars alone (grouped,
-so an item's template variants share a fold): the lowest value whose out-of-fold false-positive
-rate on the benign-but-sensitive exemplars is at most FPR_TARGET. The evaluation sets never take part.
+Decision, per text (its verdict is its most harmful window's):
+- a rule matches: that rule's category;
+- the harm model's probability reaches the artifact's threshold: harmful, in the head's most likely
+  category among those refused by default;
+- else the head alone may find a category whose default is not a refusal (specialised advice,
+  regulated goods, political persuasion: policy topics the real data does not label) when its
+  1 - P(benign) reaches the head's threshold;
+- else benign. The verdict's score is the harm model's probability (the head's, for the third case).
 
 Long texts (a pasted document followed by a request) are cut into windows at paragraph and sentence
-boundaries, each under the model's 256-token limit; the text's verdict is its most harmful window's,
-so an instruction after a long benign context is not truncated away.
-
-A request the model scores between INTENT_FLOOR and the threshold gets a second opinion from
-intent.py: if its words ask to produce or carry out a named harm (not to understand or prevent it),
-it is in that harm's category. The embeddings see the topic, the patterns see the ask.
-
-role="assistant" uses the same model and threshold: a harmful answer is about the same things as
-the harmful request it answers, and the exemplars include a few stretches of harmful answers and of
-harmless answers and refusals. The rules skip a match that follows a negation for that role.
+boundaries, each under the model's 256-token limit, plus the last paragraph alone, so an instruction
+after a long benign context is not truncated away. An answer (role="assistant") is judged by the
+rules and the head alone, as before the harm model existed: the harm model learnt from requests only
+and flags the assistant's own refusals. The rules skip a match that follows a negation for that role.
 """
 
-import hashlib
-import json
 import logging
-import os
 import re
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from config import env
 from inference.budget import count_tokens
-from safety import exemplars
-from safety.classifiers import intent, rules
+from safety import exemplars, taxonomy
+from safety.classifiers import rules
 from safety.classifiers.base import Verdict
+from safety.training import build
+from safety.training.artifact import Artifact
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1  # bump when the training procedure changes, so cached weights are not reused
-C = 16.0  # inverse regularisation of the logistic regression (chosen by cross-validation on the exemplars)
-FOLDS = 5
-# A request whose harmful score is at least this and whose words ask for a named harm is flagged (intent.py):
-# chosen on the exemplars (it adds 0.1% false positives on the benign ones), not on the evaluation sets.
-INTENT_FLOOR = 0.2
-FPR_TARGET = 0.04  # out-of-fold share of benign-but-sensitive exemplars allowed over the threshold
-THRESHOLDS = np.round(np.arange(0.20, 0.96, 0.01), 2)
 WINDOW_WORDS = 120  # ~160-200 word pieces, under the model's 256
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n")
 PARAGRAPH = re.compile(r"\n\s*\n")
-
-
-@dataclass(frozen=True)
-class Weights:
-    """A fitted model: softmax(vectors @ coef.T + intercept) over `classes` (BENIGN among them)."""
-
-    classes: tuple[str, ...]
-    coef: np.ndarray
-    intercept: np.ndarray
-    threshold: float
-    cross_validation: dict  # out-of-fold recall and false-positive rate at the threshold
-
-    def probabilities(self, vectors: np.ndarray) -> np.ndarray:
-        logits = vectors @ self.coef.T + self.intercept
-        logits -= logits.max(axis=1, keepdims=True)
-        exp = np.exp(logits)
-        return exp / exp.sum(axis=1, keepdims=True)
-
-    def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npz")
-        np.savez(
-            partial,
-            classes=np.array(self.classes),
-            coef=self.coef,
-            intercept=self.intercept,
-            threshold=np.array(self.threshold),
-            cross_validation=np.array(json.dumps(self.cross_validation)),
-        )
-        os.replace(partial, path)
-
-    @classmethod
-    def load(cls, path: Path) -> "Weights":
-        with np.load(path, allow_pickle=False) as data:
-            return cls(
-                classes=tuple(str(c) for c in data["classes"]),
-                coef=data["coef"],
-                intercept=data["intercept"],
-                threshold=float(data["threshold"]),
-                cross_validation=json.loads(str(data["cross_validation"])),
-            )
-
-
-def _fit(vectors: np.ndarray, labels: np.ndarray):
-    from sklearn.linear_model import LogisticRegression
-
-    return LogisticRegression(C=C, max_iter=3000).fit(vectors, labels)
-
-
-def harmful_score(probabilities: np.ndarray, classes: tuple[str, ...]) -> np.ndarray:
-    """1 - P(benign) per row."""
-    return 1.0 - probabilities[:, classes.index(exemplars.BENIGN)]
-
-
-def threshold_choose(scores: np.ndarray, negatives: np.ndarray) -> float:
-    """The lowest threshold whose false-positive rate on the `negatives` rows is at most FPR_TARGET."""
-    for threshold in THRESHOLDS:
-        if np.mean(scores[negatives] >= threshold) <= FPR_TARGET:
-            return float(threshold)
-    return float(THRESHOLDS[-1])
-
-
-def out_of_fold(vectors: np.ndarray, labels: np.ndarray, groups: np.ndarray, *, folds: int = FOLDS, seed: int = 0):
-    """(probabilities, classes) of every exemplar from a model that saw neither it nor its group's variants."""
-    from sklearn.model_selection import StratifiedGroupKFold
-
-    classes = tuple(sorted(set(labels)))
-    probabilities = np.zeros((len(labels), len(classes)))
-    splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
-    for train_rows, test_rows in splitter.split(vectors, labels, groups):
-        model = _fit(vectors[train_rows], labels[train_rows])
-        columns = [classes.index(c) for c in model.classes_]
-        probabilities[np.ix_(test_rows, columns)] = model.predict_proba(vectors[test_rows])
-    return probabilities, classes
-
-
-def train(examples: list[exemplars.Exemplar], vectors: np.ndarray) -> Weights:
-    """Fit on all exemplars; pick the threshold from out-of-fold predictions."""
-    labels = np.asarray([example.label for example in examples])
-    probabilities, classes = out_of_fold(vectors, labels, np.asarray([example.group for example in examples]))
-    scores = harmful_score(probabilities, classes)
-    benign = labels == exemplars.BENIGN
-    sensitive = np.asarray([example.kind == exemplars.SENSITIVE_KIND for example in examples])
-    threshold = threshold_choose(scores, sensitive)
-    predicted = np.asarray(classes)[_harmful_argmax(probabilities, classes)]
-    flagged = scores >= threshold
-    cross_validation = {
-        "folds": FOLDS,
-        "benign_sensitive_fpr": float(np.mean(flagged[sensitive])),
-        "benign_fpr": float(np.mean(flagged[benign])),
-        "harmful_recall": float(np.mean(flagged[~benign])),
-        "category_accuracy": float(np.mean(predicted[~benign & flagged] == labels[~benign & flagged])),
-        "exemplars": len(examples),
-    }
-    model = _fit(vectors, labels)
-    return Weights(
-        classes=tuple(str(c) for c in model.classes_),
-        coef=model.coef_.astype(np.float32),
-        intercept=model.intercept_.astype(np.float32),
-        threshold=threshold,
-        cross_validation=cross_validation,
-    )
-
-
-def _harmful_argmax(probabilities: np.ndarray, classes: tuple[str, ...]) -> np.ndarray:
-    masked = probabilities.copy()
-    masked[:, classes.index(exemplars.BENIGN)] = -1.0
-    return masked.argmax(axis=1)
-
-
-def cache_key(model_name: str) -> str:
-    settings = json.dumps({"format": FORMAT, "C": C, "folds": FOLDS, "fpr": FPR_TARGET, "model": model_name})
-    return hashlib.sha256((exemplars.fingerprint() + settings).encode()).hexdigest()[:24]
-
-
-def weights_path(model_name: str) -> Path:
-    return env.var_dir() / "safety" / f"embedded-{cache_key(model_name)}.npz"
+REFUSED_BY_DEFAULT = frozenset(c.id for c in taxonomy.CATEGORIES if c.default == "refuse")
+POLICY_TOPICS = frozenset(c.id for c in taxonomy.CATEGORIES if c.default != "refuse")
 
 
 # Text without spaces (CJK, a long blob) would fill a word window past the model's 256 tokens: such a
@@ -229,71 +96,93 @@ def _word_windows(text: str) -> list[str]:
 class EmbeddedClassifier:
     name = "embedded"
 
-    def __init__(self, *, embedder=None) -> None:
+    def __init__(self, *, embedder=None, artifact: Artifact | None = None) -> None:
         if embedder is None:
             from retrieval import embeddings
 
             embedder = embeddings.embedder(embeddings.MODEL_NAME)
         self.embedder = embedder
-        self.weights = weights_load(embedder)
+        self.artifact = artifact or artifact_load(embedder)
+
+    @property
+    def threshold(self) -> float:
+        return self.artifact.threshold
 
     def classify(self, text: str, *, role: str = "user") -> Verdict:
         return self.classify_many([text], role=role)[0]
 
     def classify_many(self, texts: list[str], *, role: str = "user") -> list[Verdict]:
-        verdicts: list[Verdict | None] = []
-        windows: list[str] = []
-        owners: list[int] = []
+        verdicts: list[Verdict | None] = [None] * len(texts)
+        modelled = []
         for index, text in enumerate(texts):
             found = rules.match(text, role=role)
             if found:
-                verdicts.append(Verdict(category=found.category, score=1.0, source=rules.RulesClassifier.name))
-                continue
-            verdicts.append(None)
+                verdicts[index] = Verdict(category=found.category, score=1.0, source=rules.RulesClassifier.name)
+            else:
+                modelled.append(index)
+        for index, (harm, head) in zip(modelled, self._windows_scored([texts[i] for i in modelled]), strict=True):
+            verdicts[index] = self._verdict(harm, head) if role == "user" else self._answer_verdict(head)
+        return verdicts  # type: ignore[return-value]
+
+    def harm_scores(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(the harm model's probability of each text's most harmful window, whether a rule matched it)."""
+        scored = self._windows_scored(texts)
+        return np.asarray([harm.max() for harm, _head in scored]), np.asarray(
+            [rules.match(t) is not None for t in texts]
+        )
+
+    def _windows_scored(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per text: the harm probability of each window and the head's class probabilities of each."""
+        windows, owners = [], []
+        for index, text in enumerate(texts):
             for window in segments(text):
                 windows.append(window)
                 owners.append(index)
-        if windows:
-            probabilities = self.weights.probabilities(self.embedder.embed(windows))
-            owners_array = np.asarray(owners)
-            for index in sorted(set(owners)):
-                verdicts[index] = self._verdict(probabilities[owners_array == index])
-                if role == "user":
-                    verdicts[index] = _second_opinion(texts[index], verdicts[index])
-        return verdicts  # type: ignore[return-value]
+        if not windows:
+            return []
+        vectors = self.embedder.embed(windows)
+        harm = self.artifact.harm.scores(windows, vectors)
+        head = self.artifact.head.probabilities(vectors)
+        owners_array = np.asarray(owners)
+        return [(harm[owners_array == index], head[owners_array == index]) for index in range(len(texts))]
 
-    def _verdict(self, probabilities: np.ndarray) -> Verdict:
-        """The verdict of the most harmful window."""
-        classes = self.weights.classes
-        harmful = harmful_score(probabilities, classes)
-        row = int(harmful.argmax())
-        scores = {c: round(float(probabilities[:, i].max()), 4) for i, c in enumerate(classes) if c != exemplars.BENIGN}
-        category = classes[int(_harmful_argmax(probabilities[row : row + 1], classes)[0])]
-        found = category if harmful[row] >= self.weights.threshold else None
-        return Verdict(category=found, score=round(float(harmful[row]), 4), source=self.name, scores=scores)
+    def _verdict(self, harm: np.ndarray, head: np.ndarray) -> Verdict:
+        artifact = self.artifact
+        classes = artifact.head.classes
+        scores = {c: round(float(head[:, i].max()), 4) for i, c in enumerate(classes) if c != exemplars.BENIGN}
+        row = int(harm.argmax())
+        score = round(float(harm[row]), 4)
+        if harm[row] >= artifact.threshold:
+            category = artifact.head.category(head[row : row + 1], among=REFUSED_BY_DEFAULT)[0]
+            return Verdict(category=category, score=score, source=self.name, scores=scores)
+        head_harm = artifact.head.harmful(head)
+        topic_row = int(head_harm.argmax())
+        topic = artifact.head.category(head[topic_row : topic_row + 1])[0]
+        if head_harm[topic_row] >= artifact.head.threshold and topic in POLICY_TOPICS:
+            return Verdict(category=topic, score=round(float(head_harm[topic_row]), 4), source=self.name, scores=scores)
+        return Verdict(category=None, score=score, source=self.name, scores=scores)
 
-
-def _second_opinion(text: str, verdict: Verdict) -> Verdict:
-    """A request the model finds somewhat harmful (below its threshold) that asks to produce or carry
-    out a named harm, in words (intent.py), is in that harm's category."""
-    if verdict.category is not None or verdict.score < INTENT_FLOOR:
-        return verdict
-    last = _last_paragraph(text)
-    category = intent.harmful_intent(text) or (intent.harmful_intent(last) if last else None)
-    if category is None:
-        return verdict
-    return Verdict(category=category, score=verdict.score, source="embedded+intent", scores=verdict.scores)
+    def _answer_verdict(self, head: np.ndarray) -> Verdict:
+        """An answer is judged by the head alone: the harm model learnt from requests only, and flags
+        the assistant's own refusals, which the exemplars teach the head to pass."""
+        artifact = self.artifact
+        classes = artifact.head.classes
+        scores = {c: round(float(head[:, i].max()), 4) for i, c in enumerate(classes) if c != exemplars.BENIGN}
+        head_harm = artifact.head.harmful(head)
+        row = int(head_harm.argmax())
+        category = artifact.head.category(head[row : row + 1])[0] if head_harm[row] >= artifact.head.threshold else None
+        return Verdict(category=category, score=round(float(head_harm[row]), 4), source=self.name, scores=scores)
 
 
 class ClassifierUnavailable(RuntimeError):
-    """The classifier's built weights are missing: moderation cannot run, so nothing is answered."""
+    """The classifier's built artifact is missing: moderation cannot run, so nothing is answered."""
 
 
-def weights_load(embedder) -> Weights:
-    """The built weights for this embedder and exemplar list. Never trains: a request must not wait for that."""
-    path = weights_path(embedder.name)
+def artifact_load(embedder) -> Artifact:
+    """The built artifact for this embedder and data. Never trains: a request must not wait for that."""
+    path = build.artifact_path(embedder.name)
     try:
-        return Weights.load(path)
+        return Artifact.load(path)
     except FileNotFoundError:
         raise ClassifierUnavailable(
             f"the embedded safety classifier is not built ({path} is missing): run `manage.py safety_train`"
@@ -302,19 +191,3 @@ def weights_load(embedder) -> Weights:
         raise ClassifierUnavailable(
             f"the embedded safety classifier at {path} is unreadable ({error}): run `manage.py safety_train`"
         ) from error
-
-
-def weights_build(embedder) -> Weights:
-    """Train on the exemplars and write the weights where `weights_load` finds them (the bootstrap step runs this)."""
-    path = weights_path(embedder.name)
-    if path.exists():
-        try:
-            return Weights.load(path)
-        except (OSError, ValueError, KeyError) as error:
-            log.warning("safety classifier weights at %s unreadable (%s); retraining", path, error)
-    examples = exemplars.exemplar_list()
-    log.info("training the safety classifier on %d exemplars", len(examples))
-    weights = train(examples, embedder.embed([example.text for example in examples]))
-    weights.save(path)
-    log.info("safety classifier built at %s (threshold %.2f, %s)", path, weights.threshold, weights.cross_validation)
-    return weights

@@ -1,12 +1,12 @@
-"""Build the embedded safety classifier's weights from its exemplars (once per exemplar list), so that
-no request and no test ever trains it."""
+"""Build the safety classifier's artifact from corpora/safety-train and the exemplars (once per data and
+settings), so that no request and no test ever trains it. Prints where it is and what it measured."""
 
 import time
 
 from django.core.management.base import BaseCommand
 
 from retrieval import embeddings
-from safety.classifiers import embedded
+from safety.training import build
 
 
 class Command(BaseCommand):
@@ -14,8 +14,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         started = time.perf_counter()
-        weights = embedded.weights_build(embeddings.embedder(embeddings.MODEL_NAME))
+        artifact, path = build.artifact_ensure(embeddings.embedder(embeddings.MODEL_NAME))
+        test = artifact.manifest["test"]
         self.stdout.write(
-            f"embedded safety classifier ready in {time.perf_counter() - started:.1f} s "
-            f"(threshold {weights.threshold:.2f}, {embedded.weights_path(embeddings.MODEL_NAME)})"
+            f"safety classifier ready in {time.perf_counter() - started:.1f} s: {path} "
+            f"(threshold {artifact.threshold:.2f}; test split flagged: harmful {test['harmful']['flagged']:.3f}, "
+            f"benign-but-sensitive {test['sensitive']['flagged']:.3f}, ordinary {test['ordinary']['flagged']:.3f})"
         )
