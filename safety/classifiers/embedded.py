@@ -11,7 +11,8 @@ moderation fails closed.
 Decision, per text (its verdict is its most harmful window's):
 - a rule matches: that rule's category;
 - the harm model's probability reaches the artifact's threshold: harmful, in the head's most likely
-  category among those refused by default;
+  category among those refused by default, unless the head is sure (its threshold) that the request is a
+  policy topic (below), which then keeps its name and the tenant's action for it;
 - else the head alone may find a category whose default is not a refusal (specialised advice,
   regulated goods, political persuasion: policy topics the real data does not label) when its
   1 - P(benign) reaches the head's threshold;
@@ -153,14 +154,25 @@ class EmbeddedClassifier:
         row = int(harm.argmax())
         score = round(float(harm[row]), 4)
         if harm[row] >= artifact.threshold:
-            category = artifact.head.category(head[row : row + 1], among=REFUSED_BY_DEFAULT)[0]
-            return Verdict(category=category, score=score, source=self.name, scores=scores)
+            return Verdict(
+                category=self._flagged_category(head[row : row + 1]), score=score, source=self.name, scores=scores
+            )
         head_harm = artifact.head.harmful(head)
         topic_row = int(head_harm.argmax())
         topic = artifact.head.category(head[topic_row : topic_row + 1])[0]
         if head_harm[topic_row] >= artifact.head.threshold and topic in POLICY_TOPICS:
             return Verdict(category=topic, score=round(float(head_harm[topic_row]), 4), source=self.name, scores=scores)
         return Verdict(category=None, score=score, source=self.name, scores=scores)
+
+    def _flagged_category(self, head_row: np.ndarray) -> str:
+        """The head's category for a request the harm model flagged: a policy topic the head is sure of
+        (a campaign flyer, betting odds) keeps its name, so the tenant's action for it applies; otherwise
+        the most likely category among those refused by default."""
+        head = self.artifact.head
+        topic = head.category(head_row)[0]
+        if topic in POLICY_TOPICS and head.harmful(head_row)[0] >= head.threshold:
+            return topic
+        return head.category(head_row, among=REFUSED_BY_DEFAULT)[0]
 
     def _answer_verdict(self, head: np.ndarray) -> Verdict:
         """An answer is judged by the head alone: the harm model learnt from requests only, and flags
