@@ -64,6 +64,8 @@ ENVIRONMENT: dict[str, str] = {
     "bundled embeddings; rules; guard: a Llama Guard model over the OpenAI-compatible API)",
     "ENCLAVE_GUARD_BASE_URL": "LLM_BASE_URL: the server of the guard model, for ENCLAVE_SAFETY_CLASSIFIER=guard",
     "ENCLAVE_GUARD_MODEL": "enclave-guard: the guard model's served name",
+    "ENCLAVE_GUARD_PROMPT": "server: the guard's chat template writes the Llama Guard prompt; client: the client "
+    "writes it (a general instruction model as the guard)",
     "ENCLAVE_RETENTION_INTERVAL_SECONDS": "3600: seconds between runs that delete conversations and traces "
     "past the tenants' retention periods",
     "HF_HUB_OFFLINE": "1: models come from installed packages, never from a hub",
