@@ -16,7 +16,7 @@ from tenants.models import Tenant
 MAX_FACTS_IN_PROMPT = 20
 MAX_FACT_LENGTH = 500
 # Anchored and without a lazy tail: the rest of the question is the fact, cut by plain string handling.
-REMEMBER = re.compile(r"\s*(?:please\s+)?remember(?:\s+that)?[:,]?\s", re.IGNORECASE)
+REMEMBER = re.compile(r"(?:please\s+)?remember(?:\s+that)?[:,]?\s", re.IGNORECASE)
 
 
 def enabled(*, user: User) -> bool:
@@ -68,6 +68,7 @@ def forget(*, user: User, fact: MemoryFact | None = None) -> dict:
 
 
 def request_to_remember(question: str) -> str | None:
+    question = question.lstrip()
     match = REMEMBER.match(question)
     if not match:
         return None
