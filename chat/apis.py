@@ -26,28 +26,48 @@ def _conversation_data(tenant, conversation) -> dict:
     }
 
 
-def _message_data(tenant, message) -> dict:
+WITHHELD = "This answer is withheld: {count} of its sources are no longer available to you."
+
+
+def _citation_data(citation, withheld: set) -> dict:
+    if citation.document_id in withheld:
+        return {"number": citation.number, "available": False}
+    return {
+        "number": citation.number,
+        "available": True,
+        "chunk_id": str(citation.chunk_id),
+        "document_id": str(citation.document_id),
+        "version": citation.version,
+        "page": citation.page,
+        "section": citation.section,
+        "title": citation.title,
+        "quote": citation.quote,
+    }
+
+
+def _message_data(tenant, message, withheld: set) -> dict:
+    """A message as its reader may see it now: an answer drawn on a document the reader can no longer read
+    is withheld whole (its sentences came from that document), and that citation is reduced to its number."""
+    hidden = selectors.drawn_on(message) & withheld
+    content = (
+        WITHHELD.format(count=len(hidden)) if hidden else selectors.message_content(tenant=tenant, message=message)
+    )
     return {
         "id": str(message.public_id),
         "role": message.role,
         "status": message.status,
         "regenerated_from": str(message.regenerated_from.public_id) if message.regenerated_from else None,
-        "content": selectors.message_content(tenant=tenant, message=message),
-        "citations": [
-            {
-                "number": c.number,
-                "chunk_id": str(c.chunk_id),
-                "document_id": str(c.document_id),
-                "version": c.version,
-                "page": c.page,
-                "section": c.section,
-                "title": c.title,
-                "quote": c.quote,
-            }
-            for c in message.citations.all()
-        ],
+        "content": content,
+        "sources_withheld": len(hidden),
+        "citations": [_citation_data(c, withheld) for c in message.citations.all()],
         "created_at": message.created_at.isoformat(),
     }
+
+
+def _messages_data(api, messages) -> list[dict]:
+    messages = list(messages)
+    withheld = selectors.withheld_documents(messages=messages, user=api.request.user, principals=api.principals)
+    return [_message_data(api.tenant, m, withheld) for m in messages]
 
 
 class TitleSerializer(serializers.Serializer):
@@ -78,7 +98,7 @@ class ConversationDetailApi(TenantApi):
     def get(self, request, conversation_id):
         conversation = selectors.conversation_get(user=request.user, public_id=conversation_id)
         data = _conversation_data(self.tenant, conversation)
-        data["messages"] = [_message_data(self.tenant, m) for m in selectors.messages_of(conversation=conversation)]
+        data["messages"] = _messages_data(self, selectors.messages_of(conversation=conversation))
         return Response(data)
 
     def patch(self, request, conversation_id):
@@ -114,7 +134,7 @@ class MessageListApi(TenantApi):
 
     def get(self, request, conversation_id):
         conversation = selectors.conversation_get(user=request.user, public_id=conversation_id)
-        return Response([_message_data(self.tenant, m) for m in selectors.messages_of(conversation=conversation)])
+        return Response(_messages_data(self, selectors.messages_of(conversation=conversation)))
 
     def post(self, request, conversation_id):
         conversation = selectors.conversation_get(user=request.user, public_id=conversation_id)
@@ -200,8 +220,9 @@ class TraceApi(TenantAdminApi):
         message = selectors.message_get_for_admin(public_id=message_id)
         if not hasattr(message, "trace"):
             raise Http404
+        withheld = selectors.withheld_documents(messages=[message], user=request.user, principals=self.principals)
         data = selectors.trace_of(tenant=self.tenant, message=message)
-        data["message"] = _message_data(self.tenant, message)
+        data["message"] = _message_data(self.tenant, message, withheld)
         data["feedback"] = [
             {"rating": "up" if f.rating > 0 else "down", "reason": f.reason} for f in message.feedback.all()
         ]

@@ -5,6 +5,7 @@ import json
 from django.http import Http404
 
 from chat.models import Conversation, Message
+from retrieval.selectors import documents_readable
 from tenants.accounts.models import User
 from tenants.crypto import decrypt_text
 from tenants.models import Tenant
@@ -37,15 +38,35 @@ def messages_of(*, conversation: Conversation):
     )
 
 
-def history(*, tenant: Tenant, conversation: Conversation, turns: int = 6, before=None) -> list[dict]:
-    """The last `turns` complete turns (before `before`, if given), oldest first, as chat messages."""
+def drawn_on(message: Message) -> set:
+    """The documents an answer drew on: those it cites and those its context held (a deleted document's
+    citations are erased with it, but its id stays among the context documents)."""
+    return {citation.document_id for citation in message.citations.all()} | set(message.context_documents or [])
+
+
+def withheld_documents(*, messages, user: User, principals: list[str]) -> set:
+    """Documents the messages drew on that the reader can no longer read (ACL narrowed, group left, deleted)."""
+    used = set().union(*(drawn_on(message) for message in messages)) if messages else set()
+    return used - documents_readable(principals=principals, ids=used, every=user.is_tenant_admin)
+
+
+def history(
+    *, tenant: Tenant, conversation: Conversation, user: User, principals: list[str], turns: int = 6, before=None
+) -> list[dict]:
+    """The last `turns` complete turns (before `before`, if given), oldest first, as chat messages; an
+    answer drawn on a document the reader can no longer read is left out."""
     messages = conversation.messages.filter(
         status__in=[Message.Status.COMPLETE, Message.Status.ABSTAINED], regenerated_from__isnull=True
-    )
+    ).prefetch_related("citations")
     if before is not None:
         messages = messages.filter(created_at__lt=before)
     recent = list(messages.order_by("-created_at", "-id")[:turns])
-    return [{"role": m.role, "content": message_content(tenant=tenant, message=m)} for m in reversed(recent)]
+    withheld = withheld_documents(messages=recent, user=user, principals=principals)
+    return [
+        {"role": m.role, "content": message_content(tenant=tenant, message=m)}
+        for m in reversed(recent)
+        if not drawn_on(m) & withheld
+    ]
 
 
 def trace_of(*, tenant: Tenant, message: Message) -> dict:

@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from retrieval.models import EmbeddingIndex
+from retrieval.models import Chunk, EmbeddingIndex
 
 
 def active_embedding_model() -> str:
@@ -21,3 +21,15 @@ def index_models() -> list[str]:
     if building and building not in models:
         models.append(building)
     return models
+
+
+def documents_readable(*, principals: list[str], ids, every: bool = False) -> set:
+    """The ids among `ids` of documents still indexed whose ACL names one of `principals` (the ACL search
+    applies, inside the query); with `every` (a tenant admin), every document still indexed."""
+    ids = set(ids)
+    if not ids:
+        return set()
+    chunks = Chunk.objects.filter(document_id__in=ids)
+    if not every:
+        chunks = chunks.filter(acl_principals__overlap=principals)
+    return set(chunks.order_by().values_list("document_id", flat=True).distinct())

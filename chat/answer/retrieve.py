@@ -17,7 +17,9 @@ def history_load(answer: Answer) -> None:
         answer.context_private = bool(turn.history)  # history from an API caller: what it drew on is not known
         return
     before = turn.regenerate_of.created_at if turn.regenerate_of else None
-    history = selectors.history(tenant=turn.tenant, conversation=turn.conversation, before=before)
+    history = selectors.history(
+        tenant=turn.tenant, conversation=turn.conversation, user=turn.user, principals=turn.principals, before=before
+    )
     answer.history = history[:-1] if turn.regenerate_of else history  # without the question itself
 
 
