@@ -75,17 +75,18 @@ class _Call:
         self.generation = Generation()
         self.started = time.perf_counter()
         self.metered = False
+        self.reserved: int | None = None  # the metering row slot_reserve wrote when the call was admitted
 
     def admit(self) -> None:
         try:
-            metering.limits_check()
             self.generation.prompt_tokens = budget.check_fits(
                 self.messages, max_tokens=self.max_tokens, context_tokens=settings.LLM_CONTEXT_TOKENS
             )
+            breaker.before(self.server)  # an open circuit refuses before anything is counted
+            self.reserved = metering.slot_reserve(user_id=self.user_id, purpose=self.purpose, model=settings.LLM_MODEL)
         except (LlmRateLimited, ContextTooLong) as exc:
             self.finish(exc, status=LlmCall.Status.REFUSED)
             raise
-        breaker.before(self.server)
 
     def with_retries(self, attempt_once):
         while True:
@@ -128,6 +129,7 @@ class _Call:
             ttft_ms=generation.ttft_ms,
             duration_ms=generation.duration_ms,
             attempts=generation.attempts,
+            reserved=self.reserved,
         )
 
 

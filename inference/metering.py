@@ -26,6 +26,30 @@ def limits() -> tuple[int, int]:
     return per_minute, per_day
 
 
+# Held while a call is admitted, per tenant schema: two requests of one tenant never both count the last
+# minute's calls before either is counted. A session lock, released at once: a caller inside a longer
+# transaction (a test) must not keep other processes of the tenant waiting.
+ADMISSION_LOCK = 0x454E4C4D  # "ENLM"
+
+
+def slot_reserve(*, user_id, purpose: str, model: str) -> int | None:
+    """Check the limits and count this call in one locked step: its metering row is written, as "sending",
+    before the lock is released, so parallel requests cannot all pass a limit none of them has hit yet.
+    The row's id, for `record` to finish; None outside a tenant."""
+    if not _in_tenant():
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, hashtext(current_schema()))", [ADMISSION_LOCK])
+        try:
+            limits_check()
+            call = LlmCall.objects.create(
+                user_id=user_id, purpose=purpose, model=model[:200], status=LlmCall.Status.SENDING
+            )
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(current_schema()))", [ADMISSION_LOCK])
+    return call.pk
+
+
 def limits_check() -> None:
     if not _in_tenant():
         return
@@ -50,11 +74,18 @@ def limits_check() -> None:
         raise error
 
 
-def record(*, user_id, purpose: str, model: str, status: str, error_code: str = "", **numbers) -> None:
-    if _in_tenant():
-        LlmCall.objects.create(
-            user_id=user_id, purpose=purpose, model=model[:200], status=status, error_code=error_code[:40], **numbers
-        )
+def record(
+    *, user_id, purpose: str, model: str, status: str, error_code: str = "", reserved: int | None = None, **numbers
+) -> None:
+    """Finish the call's row reserved by `slot_reserve`, or write one (a call refused before it was admitted)."""
+    if not _in_tenant():
+        return
+    if reserved is not None:
+        LlmCall.objects.filter(pk=reserved).update(status=status, error_code=error_code[:40], **numbers)
+        return
+    LlmCall.objects.create(
+        user_id=user_id, purpose=purpose, model=model[:200], status=status, error_code=error_code[:40], **numbers
+    )
 
 
 def usage_summary(*, since: datetime.datetime) -> dict:

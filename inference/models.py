@@ -9,6 +9,7 @@ class LlmCall(models.Model):
         INCOMPLETE = "incomplete"  # cancelled, or failed after part of the answer arrived
         FAILED = "failed"
         REFUSED = "refused"  # rate limit, quota or context length: never sent
+        SENDING = "sending"  # admitted and counted against the limits; the call has not finished yet
 
     user_id = models.UUIDField(null=True, blank=True)
     purpose = models.CharField(max_length=40)

@@ -1,12 +1,17 @@
 """Per-tenant limits (a clear 429), token quotas, and the per-tenant prefix-cache salt."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from django.db import connection
+from django.db.models import Count
 from django_tenants.utils import schema_context
 
 from inference.client import cache_salt, chat_stream
 from inference.errors import LlmRateLimited
 from inference.models import LlmCall
+from tests.processes import in_own_connection
 
 pytestmark = pytest.mark.django_db
 
@@ -65,3 +70,42 @@ def test_a_conversation_id_is_sent_for_replica_affinity(fake_llm, in_tenant_a):
     list(chat_stream(HELLO, max_tokens=16, conversation="c-123"))
 
     assert fake_llm.requests[0]["headers"]["x-enclave-conversation"] == "c-123"
+
+
+def test_parallel_requests_cannot_all_pass_a_limit_none_has_reached(fake_llm, tenant_a, settings):
+    """20 questions at once under a limit of 2 a minute: the check and the count are one locked step, so
+    at most 2 reach the model however the requests interleave (each on its own connection, committed)."""
+    settings.ENCLAVE_LLM_REQUESTS_PER_MINUTE = 2
+    fake_llm.token_delay = 0.05  # every admitted answer is still streaming while the others are admitted
+    start = threading.Barrier(20)
+
+    def ask():
+        try:
+            with schema_context("tenant_a"):
+                start.wait()
+                try:
+                    return "".join(chat_stream(HELLO, max_tokens=16))
+                except LlmRateLimited:
+                    return "429"
+        finally:
+            connection.close()
+
+    try:
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            outcomes = list(pool.map(lambda _: ask(), range(20)))
+        counted = in_own_connection(lambda: _statuses("tenant_a"))
+    finally:
+        in_own_connection(lambda: _calls_delete("tenant_a"))
+
+    assert outcomes.count("429") == 18 and len(fake_llm.requests) == 2
+    assert counted == {"complete": 2, "refused": 18}
+
+
+def _statuses(schema: str) -> dict:
+    with schema_context(schema):
+        return dict(LlmCall.objects.order_by().values_list("status").annotate(n=Count("id")))
+
+
+def _calls_delete(schema: str) -> None:
+    with schema_context(schema):
+        LlmCall.objects.all().delete()
