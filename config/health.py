@@ -1,12 +1,21 @@
-"""Liveness (the process answers) and readiness (database, broker, LLM server)."""
+"""Liveness (the process answers) and readiness (database, broker, LLM server).
+
+Readiness is for the operator's probes: it is not answered on a tenant's host (404), and says only what
+is up or down unless an operator key is sent; failure details (exception text, addresses) need one.
+"""
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.db import connection
 from django.http import JsonResponse
+from django.http.request import split_domain_port
 from kombu import Connection
 
+from config.api import error_response
 from inference.client import breaker
 from inference.transport import llm_server_state
+from tenants import selectors
+from tenants.accounts.models import User
 
 
 def _database() -> dict:
@@ -43,9 +52,27 @@ def live(request):
     return JsonResponse({"status": "ok"})
 
 
+def _on_a_tenant_host(request) -> bool:
+    try:
+        host, _port = split_domain_port(request.get_host())
+    except DisallowedHost:
+        return True  # not a host this appliance serves: nothing to say there
+    return selectors.tenant_for_host(host=host).tenant is not None
+
+
+def _from_an_operator(request) -> bool:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return False
+    outcome = selectors.api_key_resolve(raw_key=token.strip())
+    return bool(not outcome.error and outcome.tenant is None and outcome.api_key.user.role == User.Role.OPERATOR)
+
+
 def ready(request):
     """503 when the database or broker is down; "degraded" (200) when only the LLM server is:
     ingestion and search still work without it, chat does not."""
+    if _on_a_tenant_host(request):
+        return error_response(status=404, code="not_found", message="Readiness is answered on the operator's host.")
     checks = {"database": _database(), "broker": _broker(), "llm": _llm()}
     if not (checks["database"]["ok"] and checks["broker"]["ok"]):
         status, code = "unavailable", 503
@@ -53,4 +80,6 @@ def ready(request):
         status, code = "degraded", 200
     else:
         status, code = "ok", 200
+    if not _from_an_operator(request):
+        checks = {name: {"ok": check["ok"]} for name, check in checks.items()}
     return JsonResponse({"status": status, "checks": checks}, status=code)
