@@ -8,7 +8,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tenants import selectors as tenant_selectors
-from tenants.accounts import selectors
+from tenants.accounts import selectors, throttle
 from tenants.accounts.base import client_ip
 from tenants.accounts.models import User
 from tenants.accounts.services import audit_record
@@ -32,17 +32,35 @@ def login_view(request):
     error = ""
     if request.method == "POST":
         username = request.POST.get("username", "")
+        lockout = throttle.lockout_of(username=username, address=client_ip(request))
+        if lockout is not None:
+            return _locked_out(request, username, lockout)
         user = authenticate(request, username=username, password=request.POST.get("password", ""))
         if user is not None and _may_sign_in_here(request, user):
             login(request, user)
             audit_record(action="auth.login", actor=user, ip_address=client_ip(request))
             return redirect(_safe_next(request))
         audit_record(
-            action="auth.login_failed", outcome="denied", actor_label=username[:150], ip_address=client_ip(request)
+            action=throttle.FAILED, outcome="denied", actor_label=username[:150], ip_address=client_ip(request)
         )
         error = "Those credentials are not valid here."
     context = {"error": error, "tenant": request.tenant}
     return render(request, "login.html", context, status=401 if error else 200)
+
+
+def _locked_out(request, username: str, lockout: throttle.Lockout):
+    audit_record(
+        action=throttle.THROTTLED,
+        outcome="denied",
+        actor_label=username[:150],
+        ip_address=client_ip(request),
+        detail={"reason": lockout.reason, "retry_after": lockout.retry_after},
+    )
+    minutes = max(1, round(lockout.retry_after / 60))
+    error = f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes > 1 else ''}."
+    response = render(request, "login.html", {"error": error, "tenant": request.tenant}, status=429)
+    response["Retry-After"] = str(lockout.retry_after)
+    return response
 
 
 @require_POST
