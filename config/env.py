@@ -41,6 +41,7 @@ ENVIRONMENT: dict[str, str] = {
     "LLM_READ_TIMEOUT": "60: seconds to wait for the next bytes from the LLM server (first token included)",
     "LLM_RETRIES": "2: retries of a request that failed before its first event (never after)",
     "ENCLAVE_LLM_REQUESTS_PER_MINUTE": "120: model requests per tenant per minute, unless the tenant sets its own",
+    "ENCLAVE_LLM_REQUESTS_PER_USER_PER_MINUTE": "30: model requests one user's questions may cause per minute",
     "ENCLAVE_LOGIN_FAILURES_PER_ACCOUNT": "5: failed sign-ins of one account within the lockout window that lock it",
     "ENCLAVE_LOGIN_FAILURES_PER_ADDRESS": "20: failed sign-ins from one address within the window that lock it",
     "ENCLAVE_LOGIN_LOCKOUT_SECONDS": "900: the sign-in window and lockout, in seconds (429 with Retry-After)",

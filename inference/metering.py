@@ -41,7 +41,7 @@ def slot_reserve(*, user_id, purpose: str, model: str) -> int | None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_lock(%s, hashtext(current_schema()))", [ADMISSION_LOCK])
         try:
-            limits_check()
+            limits_check(user_id=user_id)
             call = LlmCall.objects.create(
                 user_id=user_id, purpose=purpose, model=model[:200], status=LlmCall.Status.SENDING
             )
@@ -50,22 +50,31 @@ def slot_reserve(*, user_id, purpose: str, model: str) -> int | None:
     return call.pk
 
 
-def limits_check() -> None:
+def limits_check(*, user_id=None) -> None:
+    """The tenant's limits, and the per-user share of the request limit when the call is a user's."""
     if not _in_tenant():
         return
     per_minute, per_day = limits()
     now = timezone.now()
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    sent = ~Q(status=LlmCall.Status.REFUSED)
-    usage = LlmCall.objects.aggregate(
-        last_minute=Count("id", filter=sent & Q(created_at__gte=now - datetime.timedelta(minutes=1))),
-        today=Sum("prompt_tokens", filter=Q(created_at__gte=midnight))
+    sent = ~Q(status=LlmCall.Status.REFUSED) & Q(created_at__gte=now - datetime.timedelta(minutes=1))
+    counts = {
+        "last_minute": Count("id", filter=sent),
+        "today": Sum("prompt_tokens", filter=Q(created_at__gte=midnight))
         + Sum("completion_tokens", filter=Q(created_at__gte=midnight)),
-    )
+    }
+    if user_id:
+        counts["user_last_minute"] = Count("id", filter=sent & Q(user_id=user_id))
+    usage = LlmCall.objects.aggregate(**counts)
     if usage["last_minute"] >= per_minute:
         raise LlmRateLimited(
             f"this organisation's limit of {per_minute} model requests a minute is reached; retry shortly"
         )
+    per_user = settings.ENCLAVE_LLM_REQUESTS_PER_USER_PER_MINUTE
+    if user_id and usage["user_last_minute"] >= per_user:
+        error = LlmRateLimited(f"your limit of {per_user} model requests a minute is reached; retry shortly")
+        error.code = "user_rate_limited"
+        raise error
     if (usage["today"] or 0) >= per_day:
         error = LlmRateLimited(
             f"this organisation's quota of {per_day:,} model tokens a day is used up; it resets at 00:00 UTC"

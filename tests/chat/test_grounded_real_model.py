@@ -42,6 +42,7 @@ def indexed(tenant_a, engine_url, settings):
     settings.ENCLAVE_SAFETY_CLASSIFIER = "rules"
     settings.ENCLAVE_QUOTE_SCORE = 1.0  # the model drafts every answer: its drafts are what is checked
     settings.ENCLAVE_LLM_REQUESTS_PER_MINUTE = 1_000_000
+    settings.ENCLAVE_LLM_REQUESTS_PER_USER_PER_MINUTE = 1_000_000
     lines = (settings.ENCLAVE_CORPORA_DIR / "covid-qa-dev" / "corpus.jsonl").read_text().splitlines()
     articles = [a for a in map(json.loads, lines) if a["_id"] in ARTICLES]
     with schema_context(tenant_a.tenant.schema_name):

@@ -109,3 +109,16 @@ def _statuses(schema: str) -> dict:
 def _calls_delete(schema: str) -> None:
     with schema_context(schema):
         LlmCall.objects.all().delete()
+
+
+def test_one_user_cannot_use_up_the_tenants_requests(fake_llm, in_tenant_a, settings):
+    settings.ENCLAVE_LLM_REQUESTS_PER_USER_PER_MINUTE = 1
+    fay, leo = in_tenant_a.finance.public_id, in_tenant_a.legal.public_id
+    list(chat_stream(HELLO, max_tokens=16, user_id=fay))
+
+    with pytest.raises(LlmRateLimited) as raised:
+        list(chat_stream(HELLO, max_tokens=16, user_id=fay))
+
+    assert raised.value.code == "user_rate_limited" and raised.value.status_code == 429
+    assert "".join(chat_stream(HELLO, max_tokens=16, user_id=leo)) == "Hello there."
+    assert len(fake_llm.requests) == 2

@@ -92,6 +92,7 @@ class Command(BaseCommand):
     def _injection(self, folder: Path, count: int):
         cases = injection_cases.cases(folder, count, seed=7)
         settings.ENCLAVE_LLM_REQUESTS_PER_MINUTE = 1_000_000
+        settings.ENCLAVE_LLM_REQUESTS_PER_USER_PER_MINUTE = 1_000_000
         existing = Tenant.objects.filter(schema_name=SCRATCH).first()
         if existing:
             tenant_services.tenant_delete(tenant=existing)
