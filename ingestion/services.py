@@ -1,6 +1,7 @@
 """Starting ingestion work: uploads, new versions, ACL changes, deletion. The work itself is in pipeline.py."""
 
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePath
 
@@ -88,6 +89,22 @@ def upload_size_check(*, size: int) -> None:
         )
 
 
+# Held while an upload is checked against the quota and stored, per tenant schema: two uploads never
+# both fit in the space only one of them fits in. A session lock, released once the version row is
+# written, so a caller inside a longer transaction (a test) keeps no other process waiting.
+QUOTA_LOCK = 0x454E5155  # "ENQU"
+
+
+@contextmanager
+def _storage_admission():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, hashtext(current_schema()))", [QUOTA_LOCK])
+        try:
+            yield
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(current_schema()))", [QUOTA_LOCK])
+
+
 def _check_limits(*, tenant: Tenant, data: bytes, sha256: str) -> None:
     upload_size_check(size=len(data))
     if DocumentVersion.objects.filter(sha256=sha256, file_kind__gt="").exists():
@@ -131,7 +148,7 @@ def document_upload(
         latest = document.versions.order_by("-number").first()
         if latest is not None and latest.sha256 == sha256 and latest.status != IngestionStatus.FAILED:
             return UploadOutcome(document=document, version=latest, unchanged=True)
-    _check_limits(tenant=tenant, data=data, sha256=sha256)
+    upload_size_check(size=len(data))
     clean_name = filename_clean(filename)
     try:
         detected, error = detect(data, clean_name), ""
@@ -139,7 +156,8 @@ def document_upload(
     except UnsupportedFile as exc:
         kind, mime_type, error = "", "application/octet-stream", str(exc)
     status = IngestionStatus.FAILED if error else IngestionStatus.QUEUED
-    with transaction.atomic():
+    with _storage_admission(), transaction.atomic():
+        _check_limits(tenant=tenant, data=data, sha256=sha256)
         if document is None:
             document = Document.objects.create(
                 title=PurePath(clean_name).stem[:300] or clean_name,

@@ -2,15 +2,19 @@
 state with a clear message, for that document only."""
 
 import io
+import threading
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.db import connection
 from django_tenants.utils import schema_context
 
 from ingestion.models import Document, IngestionStatus
-from ingestion.services import UploadRejected, document_upload
+from ingestion.services import UploadRejected, document_upload, tenant_storage_used
 from retrieval.models import Chunk
 from tests.ingestion.conftest import EXAMPLE_DOCS, example
+from tests.processes import in_own_connection
 
 pytestmark = pytest.mark.django_db
 
@@ -162,3 +166,49 @@ def test_a_failed_document_does_not_touch_other_documents_or_tenants(ingest, ten
         assert Chunk.objects.filter(document_id=good_a.public_id).count() == 1
     with schema_context("tenant_b"):
         assert Document.objects.get(pk=good_b.pk).status == IngestionStatus.INDEXED
+
+
+def test_two_uploads_at_once_cannot_both_fit_where_only_one_does(tenant_a, monkeypatch):
+    """Each upload fits the space left, the two together do not: checked and stored in one locked step,
+    one is refused whatever the interleaving (each thread on its own committed connection)."""
+    monkeypatch.setattr("ingestion.services._enqueue", lambda **kwargs: None)  # no worker here
+    tenant = tenant_a.tenant
+    tenant.storage_quota_bytes = in_own_connection(lambda: _storage_used("tenant_a")) + 100
+    start = threading.Barrier(2)
+
+    def upload(index: int) -> str:
+        try:
+            with schema_context("tenant_a"):
+                start.wait()
+                try:
+                    document_upload(
+                        tenant=tenant,
+                        user=tenant_a.admin,
+                        filename=f"part-{index}.txt",
+                        data=b"ab" * 30 + bytes([index]),
+                    )
+                    return "stored"
+                except UploadRejected as refused:
+                    return refused.code
+        finally:
+            connection.close()
+
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            outcomes = sorted(pool.map(upload, range(2)))
+        stored = in_own_connection(lambda: _parts("tenant_a", delete=False))
+    finally:
+        in_own_connection(lambda: _parts("tenant_a", delete=True))
+
+    assert outcomes == ["quota_exceeded", "stored"] and stored == 1
+
+
+def _storage_used(schema: str) -> int:
+    with schema_context(schema):
+        return tenant_storage_used()
+
+
+def _parts(schema: str, *, delete: bool) -> int:
+    with schema_context(schema):
+        parts = Document.objects.filter(filename__startswith="part-")
+        return parts.delete()[1].get("ingestion.Document", 0) if delete else parts.count()
