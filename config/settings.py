@@ -34,6 +34,8 @@ ENCLAVE_PUBLIC_HOSTS = env.get_list("ENCLAVE_PUBLIC_HOSTS", "localhost,127.0.0.1
 ALLOWED_HOSTS = [*ENCLAVE_PUBLIC_HOSTS, f".{ENCLAVE_BASE_DOMAIN}", *env.get_list("ENCLAVE_EXTRA_HOSTS", "")]
 ENCLAVE_FILE_STORE = env.get("ENCLAVE_FILE_STORE", str(VAR_DIR / "files"))
 ENCLAVE_UPLOAD_MAX_BYTES = int(env.get("ENCLAVE_UPLOAD_MAX_BYTES", str(50 * 1024 * 1024)))
+# A whole request body, checked before it is read (config/body_limit.py): room for several files at the limit.
+ENCLAVE_REQUEST_MAX_BYTES = int(env.get("ENCLAVE_REQUEST_MAX_BYTES", str(4 * ENCLAVE_UPLOAD_MAX_BYTES + 1024 * 1024)))
 ENCLAVE_TENANT_QUOTA_BYTES = int(env.get("ENCLAVE_TENANT_QUOTA_BYTES", str(5 * 1024 * 1024 * 1024)))
 ENCLAVE_INGESTION_QUEUE = env.get("ENCLAVE_INGESTION_QUEUE", "ingestion")
 ENCLAVE_INGESTION_STALE_SECONDS = int(env.get("ENCLAVE_INGESTION_STALE_SECONDS", "300"))
