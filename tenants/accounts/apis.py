@@ -195,11 +195,13 @@ class ApiKeyListApi(TenantApi):
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        owner = request.user
-        if serializer.validated_data.get("user_id"):
-            _require_admin(request)
-            owner = selectors.user_get(public_id=serializer.validated_data["user_id"])
-        api_key, raw = services.api_key_create(user=owner, name=serializer.validated_data["name"], actor=request.user)
+        owner_id = serializer.validated_data.get("user_id")
+        if owner_id and owner_id != request.user.public_id:
+            # A key acts as its owner: one issued for someone else would let its maker read their conversations.
+            raise PermissionDenied("API keys are issued to their own user only; a tenant admin can revoke any key.")
+        api_key, raw = services.api_key_create(
+            user=request.user, name=serializer.validated_data["name"], actor=request.user
+        )
         data = ApiKeyOutputSerializer(api_key).data
         data["key"] = raw
         return Response(data, status=status.HTTP_201_CREATED)

@@ -69,14 +69,20 @@ def answered(api, fake_llm, settings, tenant_a, memo):
     settings.ENCLAVE_QUOTE_SCORE = 1.0  # the model's draft, not a quote: the fake engine answers
     fake_llm.answer(ANSWER)
     conversation = api("post", "/api/v1/conversations/", key=tenant_a.finance_key, data={"title": "Deal"}).json()["id"]
-    body = api(
+    assert SECRET in json.dumps(
+        ask(api, tenant_a, conversation, QUESTION)
+    )  # the positive control: before the change she reads it
+    return conversation
+
+
+def ask(api, world, conversation, question: str) -> dict:
+    """Fay asks in her conversation; the answer as JSON."""
+    return api(
         "post",
         f"/api/v1/conversations/{conversation}/messages/",
-        key=tenant_a.finance_key,
-        data={"content": QUESTION, "stream": False},
+        key=world.finance_key,
+        data={"content": question, "stream": False},
     ).json()
-    assert SECRET in json.dumps(body)  # the positive control: before the change she reads it
-    return conversation
 
 
 def messages_read(api, world, conversation):
@@ -115,12 +121,7 @@ def test_a_lost_answer_no_longer_reaches_the_model_as_history(api, fake_llm, ten
         narrow_the_acl(tenant_a, Document.objects.get(public_id=memo))
     fake_llm.answer("Flights shorter than six hours are booked in economy class [1].")
 
-    api(
-        "post",
-        f"/api/v1/conversations/{answered}/messages/",
-        key=tenant_a.finance_key,
-        data={"content": FOLLOW_UP, "stream": False},
-    )
+    ask(api, tenant_a, answered, FOLLOW_UP)
 
     prompts = [json.dumps(request["body"]["messages"]) for request in fake_llm.requests[1:]]
     assert prompts and all(SECRET not in prompt for prompt in prompts)
@@ -129,12 +130,7 @@ def test_a_lost_answer_no_longer_reaches_the_model_as_history(api, fake_llm, ten
 def test_the_history_keeps_an_answer_whose_sources_the_reader_still_reads(api, fake_llm, tenant_a, answered):
     fake_llm.answer("Flights shorter than six hours are booked in economy class [1].")
 
-    api(
-        "post",
-        f"/api/v1/conversations/{answered}/messages/",
-        key=tenant_a.finance_key,
-        data={"content": FOLLOW_UP, "stream": False},
-    )
+    ask(api, tenant_a, answered, FOLLOW_UP)
 
     assert any(SECRET in json.dumps(request["body"]["messages"]) for request in fake_llm.requests[1:])
 

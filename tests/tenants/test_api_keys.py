@@ -61,17 +61,31 @@ def test_a_member_cannot_see_or_revoke_another_members_key(api, tenant_a):
     assert api("get", "/api/v1/me/", key=other["key"]).status_code == 200
 
 
-def test_an_admin_can_revoke_any_key_of_the_tenant_and_issue_keys_for_users(api, tenant_a):
-    issued = api(
-        "post",
-        "/api/v1/api-keys/",
-        key=tenant_a.admin_key,
-        data={"name": "for fay", "user_id": str(tenant_a.finance.public_id)},
-    ).json()
+def test_an_admin_can_revoke_any_key_of_the_tenant(api, tenant_a):
+    issued = api("post", "/api/v1/api-keys/", key=tenant_a.finance_key, data={"name": "fay's script"}).json()
 
     assert api("get", "/api/v1/me/", key=issued["key"]).json()["username"] == "fay"
     assert api("delete", f"/api/v1/api-keys/{issued['id']}/", key=tenant_a.admin_key).status_code == 204
     assert api("get", "/api/v1/me/", key=issued["key"]).status_code == 401
+
+
+def test_an_admin_cannot_issue_a_key_that_acts_as_a_member(api, tenant_a):
+    """A key acts as its owner: an admin holding one for Fay could read her private conversations."""
+    response = api(
+        "post",
+        "/api/v1/api-keys/",
+        key=tenant_a.admin_key,
+        data={"name": "for fay", "user_id": str(tenant_a.finance.public_id)},
+    )
+    own = api(
+        "post",
+        "/api/v1/api-keys/",
+        key=tenant_a.admin_key,
+        data={"name": "mine", "user_id": str(tenant_a.admin.public_id)},
+    )
+
+    assert response.status_code == 403 and "key" not in response.json()
+    assert own.status_code == 201 and api("get", "/api/v1/me/", key=own.json()["key"]).json()["username"] == "admin"
 
 
 def test_a_member_cannot_issue_keys_for_someone_else(api, tenant_a):
