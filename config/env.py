@@ -18,6 +18,7 @@ ENVIRONMENT: dict[str, str] = {
     "ENCLAVE_VAR_DIR": "var/ in the checkout: embedded database, broker files, key file, stored files",
     "ENCLAVE_FILE_STORE": "$ENCLAVE_VAR_DIR/files: encrypted originals, one folder per tenant",
     "ENCLAVE_UPLOAD_MAX_BYTES": "52428800 (50 MiB): largest file accepted by an upload",
+    "ENCLAVE_HTTPS": "off: on when served over HTTPS (secure cookies, HSTS for a year, X-Forwarded-Proto trusted)",
     "ENCLAVE_REQUEST_MAX_BYTES": "4 files at the upload limit + 1 MiB: largest request body, refused (413) "
     "before it is read",
     "ENCLAVE_TENANT_QUOTA_BYTES": "5368709120 (5 GiB): stored originals per tenant, unless the tenant sets its own",

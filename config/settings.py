@@ -124,6 +124,14 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/login/"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Served over HTTPS (directly or behind a proxy that sets X-Forwarded-Proto): cookies only over HTTPS,
+# and browsers told to use nothing else for a year.
+ENCLAVE_HTTPS = env.get_bool("ENCLAVE_HTTPS")
+if ENCLAVE_HTTPS:
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 365 * 24 * 3600
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True  # tenants are subdomains of the appliance's host
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
