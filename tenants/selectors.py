@@ -53,6 +53,8 @@ def api_key_resolve(*, raw_key: str) -> KeyResolution:
         failure = ("invalid_api_key", "The API key is not valid.")
     elif api_key.is_revoked:
         failure = ("api_key_revoked", "The API key has been revoked.")
+    elif api_key.is_expired:
+        failure = ("api_key_expired", "The API key has expired.")
     elif not api_key.user.is_active:
         failure = ("user_inactive", "The API key's user is deactivated.")
     if failure:

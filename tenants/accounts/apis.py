@@ -1,4 +1,5 @@
 from django.db import connection
+from django.utils import timezone
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
@@ -6,7 +7,7 @@ from rest_framework.response import Response
 from config.api import CursorPagination
 from tenants.accounts import selectors, services
 from tenants.accounts.base import TenantAdminApi, TenantApi
-from tenants.accounts.models import User
+from tenants.accounts.models import ApiKey, User
 
 
 class GroupRefSerializer(serializers.Serializer):
@@ -181,12 +182,20 @@ class ApiKeyOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     last_used_at = serializers.DateTimeField()
     revoked_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    created_by_key = serializers.UUIDField(source="created_by_key.public_id", allow_null=True, default=None)
 
 
 class ApiKeyListApi(TenantApi):
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100)
         user_id = serializers.UUIDField(required=False)
+        expires_at = serializers.DateTimeField(required=False)
+
+        def validate_expires_at(self, value):
+            if value <= timezone.now():
+                raise serializers.ValidationError("The expiry must be in the future.")
+            return value
 
     def get(self, request):
         keys = selectors.api_key_list_for_user(user=request.user, all_users=request.query_params.get("all") == "1")
@@ -200,7 +209,11 @@ class ApiKeyListApi(TenantApi):
             # A key acts as its owner: one issued for someone else would let its maker read their conversations.
             raise PermissionDenied("API keys are issued to their own user only; a tenant admin can revoke any key.")
         api_key, raw = services.api_key_create(
-            user=request.user, name=serializer.validated_data["name"], actor=request.user
+            user=request.user,
+            name=serializer.validated_data["name"],
+            actor=request.user,
+            expires_at=serializer.validated_data.get("expires_at"),
+            created_by_key=request.auth if isinstance(request.auth, ApiKey) else None,
         )
         data = ApiKeyOutputSerializer(api_key).data
         data["key"] = raw

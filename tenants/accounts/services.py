@@ -246,34 +246,57 @@ def api_key_parse(raw: str) -> ApiKeyParts | None:
 
 
 @transaction.atomic
-def api_key_create(*, user: User, name: str, actor: User) -> tuple[ApiKey, str]:
-    """Create a key for `user` in the current schema. Returns the key row and the full key (shown once)."""
+def api_key_create(
+    *, user: User, name: str, actor: User, expires_at=None, created_by_key: ApiKey | None = None
+) -> tuple[ApiKey, str]:
+    """Create a key for `user` in the current schema. Returns the key row and the full key (shown once).
+    A key made with another key never outlives it, and is revoked with it."""
+    if created_by_key is not None and created_by_key.expires_at is not None:
+        expires_at = min(expires_at or created_by_key.expires_at, created_by_key.expires_at)
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32).replace("_", "-")
-    api_key = ApiKey.objects.create(user=user, name=name, prefix=prefix, secret_hash=_secret_hash(secret))
+    api_key = ApiKey.objects.create(
+        user=user,
+        name=name,
+        prefix=prefix,
+        secret_hash=_secret_hash(secret),
+        expires_at=expires_at,
+        created_by_key=created_by_key,
+    )
     ApiKeyRoute.objects.create(prefix=prefix, tenant=_current_tenant())
     audit_record(
         action="api_key.created",
         actor=actor,
         target_type="api_key",
         target_id=str(api_key.public_id),
-        detail={"name": name, "owner": str(user.public_id)},
+        detail={
+            "name": name,
+            "owner": str(user.public_id),
+            "expires_at": expires_at.isoformat() if expires_at else None,
+            "created_by_key": str(created_by_key.public_id) if created_by_key else None,
+        },
     )
     return api_key, f"{API_KEY_PREFIX}_{prefix}_{secret}"
 
 
 @transaction.atomic
-def api_key_revoke(*, api_key: ApiKey, actor: User) -> ApiKey:
+def api_key_revoke(*, api_key: ApiKey, actor: User, because_of: ApiKey | None = None) -> ApiKey:
+    """Revoke the key and, with it, every key it created (and theirs)."""
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+        detail = {"name": api_key.name}
+        if because_of is not None:
+            detail["with_key"] = str(because_of.public_id)
         audit_record(
             action="api_key.revoked",
             actor=actor,
             target_type="api_key",
             target_id=str(api_key.public_id),
-            detail={"name": api_key.name},
+            detail=detail,
         )
+    for created in api_key.created_keys.filter(revoked_at__isnull=True):
+        api_key_revoke(api_key=created, actor=actor, because_of=api_key)
     return api_key
 
 

@@ -1,4 +1,7 @@
+import datetime
+
 import pytest
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from tenants.accounts.models import ApiKey, AuditEvent
@@ -120,3 +123,37 @@ def test_using_a_key_records_when_it_was_last_used(api, tenant_a):
 
     with schema_context("tenant_a"):
         assert ApiKey.objects.get(prefix=tenant_a.finance_key.split("_")[1]).last_used_at is not None
+
+
+def test_an_expired_key_is_refused(api, tenant_a):
+    soon = (timezone.now() + datetime.timedelta(hours=1)).isoformat()
+    issued = api("post", "/api/v1/api-keys/", key=tenant_a.finance_key, data={"name": "1h", "expires_at": soon}).json()
+    assert issued["expires_at"] and api("get", "/api/v1/me/", key=issued["key"]).status_code == 200
+    with schema_context("tenant_a"):
+        ApiKey.objects.filter(public_id=issued["id"]).update(expires_at=timezone.now() - datetime.timedelta(seconds=1))
+
+    response = api("get", "/api/v1/me/", key=issued["key"])
+
+    assert response.status_code == 401 and response.json()["error"]["code"] == "api_key_expired"
+    past = (timezone.now() - datetime.timedelta(hours=1)).isoformat()
+    refused = api("post", "/api/v1/api-keys/", key=tenant_a.finance_key, data={"name": "old", "expires_at": past})
+    assert refused.status_code == 400
+
+
+def test_a_key_made_with_a_key_never_outlives_it_and_is_revoked_with_it(api, tenant_a):
+    in_a_day = (timezone.now() + datetime.timedelta(days=1)).isoformat()
+    parent = api(
+        "post", "/api/v1/api-keys/", key=tenant_a.finance_key, data={"name": "ci", "expires_at": in_a_day}
+    ).json()
+    in_a_year = (timezone.now() + datetime.timedelta(days=365)).isoformat()
+    child = api("post", "/api/v1/api-keys/", key=parent["key"], data={"name": "job", "expires_at": in_a_year}).json()
+    grandchild = api("post", "/api/v1/api-keys/", key=child["key"], data={"name": "step"}).json()
+
+    assert child["created_by_key"] == parent["id"] and child["expires_at"] == parent["expires_at"]
+    assert grandchild["expires_at"] == parent["expires_at"]
+    assert api("delete", f"/api/v1/api-keys/{parent['id']}/", key=tenant_a.finance_key).status_code == 204
+    for key in (parent, child, grandchild):
+        response = api("get", "/api/v1/me/", key=key["key"])
+        assert response.status_code == 401 and response.json()["error"]["code"] == "api_key_revoked"
+    own = api("get", "/api/v1/me/", key=tenant_a.finance_key)
+    assert own.status_code == 200  # the session's own key was not made with the revoked one
