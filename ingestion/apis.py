@@ -92,6 +92,8 @@ class DocumentPagination(CursorPagination):
 
 
 class DocumentListApi(TenantApi):
+    write_scope = "upload"
+
     parser_classes = [*UPLOAD_PARSERS, parsers.JSONParser]
 
     class FilterSerializer(serializers.Serializer):
@@ -150,6 +152,8 @@ def _uuids(values: list[str]) -> list[str]:
 
 
 class DocumentDetailApi(TenantApi):
+    write_scope = "upload"
+
     class InputSerializer(serializers.Serializer):
         title = serializers.CharField(max_length=300, required=False)
         acl = AclInputSerializer(required=False)
@@ -201,6 +205,8 @@ class DocumentDetailApi(TenantApi):
 
 
 class DocumentVersionListApi(TenantApi):
+    write_scope = "upload"
+
     parser_classes = UPLOAD_PARSERS
 
     def post(self, request, document_id):

@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from config.api import CursorPagination
 from tenants.accounts import selectors, services
 from tenants.accounts.base import TenantAdminApi, TenantApi
-from tenants.accounts.models import ApiKey, User
+from tenants.accounts.models import SCOPES, ApiKey, User
 
 
 class GroupRefSerializer(serializers.Serializer):
@@ -107,6 +107,8 @@ class GroupOutputSerializer(serializers.Serializer):
 
 
 class GroupListApi(TenantApi):
+    write_scope = "admin"  # members read groups; changes are an admin's
+
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100)
         description = serializers.CharField(max_length=300, required=False, default="")
@@ -126,6 +128,8 @@ class GroupListApi(TenantApi):
 
 
 class GroupDetailApi(TenantApi):
+    write_scope = "admin"  # members read groups; changes are an admin's
+
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100, required=False)
         description = serializers.CharField(max_length=300, required=False)
@@ -183,14 +187,20 @@ class ApiKeyOutputSerializer(serializers.Serializer):
     last_used_at = serializers.DateTimeField()
     revoked_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField()
+    scopes = serializers.ListField(child=serializers.CharField())
     created_by_key = serializers.UUIDField(source="created_by_key.public_id", allow_null=True, default=None)
 
 
 class ApiKeyListApi(TenantApi):
+    write_scope = None  # any key may make a narrower key, or revoke one
+
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100)
         user_id = serializers.UUIDField(required=False)
         expires_at = serializers.DateTimeField(required=False)
+        scopes = serializers.ListField(
+            child=serializers.ChoiceField(choices=SCOPES), required=False, allow_empty=False, max_length=len(SCOPES)
+        )
 
         def validate_expires_at(self, value):
             if value <= timezone.now():
@@ -214,6 +224,7 @@ class ApiKeyListApi(TenantApi):
             actor=request.user,
             expires_at=serializer.validated_data.get("expires_at"),
             created_by_key=request.auth if isinstance(request.auth, ApiKey) else None,
+            scopes=serializer.validated_data.get("scopes"),
         )
         data = ApiKeyOutputSerializer(api_key).data
         data["key"] = raw
@@ -221,6 +232,8 @@ class ApiKeyListApi(TenantApi):
 
 
 class ApiKeyDetailApi(TenantApi):
+    write_scope = None  # any key may make a narrower key, or revoke one
+
     def get(self, request, key_id):
         return Response(
             ApiKeyOutputSerializer(selectors.api_key_get_for_user(user=request.user, public_id=key_id)).data

@@ -1,6 +1,7 @@
 import uuid
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
@@ -33,6 +34,16 @@ class Group(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
 
+# What an API key may do: read (any GET), chat (ask, converse, memories, feedback), upload (documents),
+# admin (a tenant admin's endpoints). A session is not limited by scopes; a key by its owner's role too.
+SCOPES = ("read", "chat", "upload", "admin")
+MEMBER_SCOPES = ("read", "chat", "upload")
+
+
+def all_scopes() -> list[str]:
+    return list(SCOPES)
+
+
 class ApiKey(models.Model):
     """A user's API key. Only a SHA-256 of the secret is stored; the key is shown once."""
 
@@ -45,6 +56,7 @@ class ApiKey(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    scopes = ArrayField(models.CharField(max_length=16), default=all_scopes)
     # The key that created this one, when a program made it with a key: revoking that key revokes this one.
     created_by_key = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="created_keys"

@@ -37,3 +37,17 @@ class IsOperator(permissions.BasePermission):
         return bool(
             not _in_tenant_schema() and user.is_authenticated and user.is_active and user.role == User.Role.OPERATOR
         )
+
+
+class KeyHasScope(permissions.BasePermission):
+    """A request made with an API key needs the scope the view asks for (`view.required_scope`)."""
+
+    message = "This API key does not have the scope this request needs."
+
+    def has_permission(self, request, view) -> bool:
+        scopes = getattr(request.auth, "scopes", None)
+        needed = view.required_scope(request.method)
+        if scopes is None or needed is None or needed in scopes:
+            return True
+        self.message = f"This API key does not have the {needed!r} scope this request needs."
+        return False

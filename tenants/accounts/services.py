@@ -11,7 +11,7 @@ from django_tenants.utils import get_public_schema_name
 
 from config.api import ServiceError
 from config.logging import request_id_var
-from tenants.accounts.models import ApiKey, AuditEvent, Group, User
+from tenants.accounts.models import MEMBER_SCOPES, SCOPES, ApiKey, AuditEvent, Group, User
 from tenants.erasure import erasure_cascade
 from tenants.models import ApiKeyRoute, Tenant
 
@@ -246,11 +246,35 @@ def api_key_parse(raw: str) -> ApiKeyParts | None:
 
 
 @transaction.atomic
+class ScopeNotHeld(ServiceError):
+    status_code = 403
+    code = "scope_not_held"
+
+
+def scopes_grantable(*, user: User, created_by_key: ApiKey | None) -> list[str]:
+    """What a new key of `user` may do: what the user's role allows, and no more than the key making it."""
+    allowed = SCOPES if user.role == User.Role.ADMIN else MEMBER_SCOPES
+    return [scope for scope in allowed if created_by_key is None or scope in created_by_key.scopes]
+
+
 def api_key_create(
-    *, user: User, name: str, actor: User, expires_at=None, created_by_key: ApiKey | None = None
+    *,
+    user: User,
+    name: str,
+    actor: User,
+    expires_at=None,
+    created_by_key: ApiKey | None = None,
+    scopes: list[str] | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key for `user` in the current schema. Returns the key row and the full key (shown once).
-    A key made with another key never outlives it, and is revoked with it."""
+    A key made with another key never has more scope, never outlives it, and is revoked with it."""
+    grantable = scopes_grantable(user=user, created_by_key=created_by_key)
+    if scopes is None:
+        scopes = grantable
+    elif set(scopes) - set(grantable):
+        raise ScopeNotHeld(
+            f"a new key cannot have scopes its maker does not hold: {sorted(set(scopes) - set(grantable))}"
+        )
     if created_by_key is not None and created_by_key.expires_at is not None:
         expires_at = min(expires_at or created_by_key.expires_at, created_by_key.expires_at)
     prefix = secrets.token_hex(6)
@@ -262,6 +286,7 @@ def api_key_create(
         secret_hash=_secret_hash(secret),
         expires_at=expires_at,
         created_by_key=created_by_key,
+        scopes=[scope for scope in SCOPES if scope in scopes],
     )
     ApiKeyRoute.objects.create(prefix=prefix, tenant=_current_tenant())
     audit_record(
@@ -273,6 +298,7 @@ def api_key_create(
             "name": name,
             "owner": str(user.public_id),
             "expires_at": expires_at.isoformat() if expires_at else None,
+            "scopes": sorted(scopes),
             "created_by_key": str(created_by_key.public_id) if created_by_key else None,
         },
     )

@@ -1,4 +1,5 @@
 import datetime
+import uuid
 
 import pytest
 from django.utils import timezone
@@ -157,3 +158,46 @@ def test_a_key_made_with_a_key_never_outlives_it_and_is_revoked_with_it(api, ten
         assert response.status_code == 401 and response.json()["error"]["code"] == "api_key_revoked"
     own = api("get", "/api/v1/me/", key=tenant_a.finance_key)
     assert own.status_code == 200  # the session's own key was not made with the revoked one
+
+
+def new_key(api, key, **data) -> dict:
+    response = api("post", "/api/v1/api-keys/", key=key, data={"name": "scoped", **data})
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def test_a_read_only_key_reads_but_cannot_ask_upload_or_administer(api, tenant_a):
+    reader = new_key(api, tenant_a.admin_key, scopes=["read"])["key"]
+
+    assert api("get", "/api/v1/conversations/", key=reader).status_code == 200
+    assert api("get", "/api/v1/documents/", key=reader).status_code == 200
+    asked = api("post", "/api/v1/conversations/", key=reader, data={"title": "x"})
+    assert asked.status_code == 403 and "'chat' scope" in asked.json()["error"]["message"]
+    assert api("post", "/v1/chat/completions", key=reader, data={"messages": []}).status_code == 403
+    assert api("patch", f"/api/v1/documents/{uuid.uuid4()}/", key=reader, data={"title": "x"}).status_code == 403
+    assert api("get", "/api/v1/audit-events/", key=reader).status_code == 403
+
+
+def test_a_member_gets_no_admin_scope_and_a_key_cannot_widen_itself(api, tenant_a):
+    assert new_key(api, tenant_a.finance_key)["scopes"] == ["read", "chat", "upload"]
+    assert (
+        api("post", "/api/v1/api-keys/", key=tenant_a.finance_key, data={"name": "x", "scopes": ["admin"]}).status_code
+        == 403
+    )
+    chat_only = new_key(api, tenant_a.admin_key, scopes=["read", "chat"])["key"]
+
+    widened = api("post", "/api/v1/api-keys/", key=chat_only, data={"name": "x", "scopes": ["upload"]})
+    narrower = new_key(api, chat_only, scopes=["read"])
+    default = new_key(api, chat_only)
+
+    assert widened.status_code == 403 and widened.json()["error"]["code"] == "scope_not_held"
+    assert narrower["scopes"] == ["read"] and default["scopes"] == ["read", "chat"]
+
+
+def test_an_admin_key_without_the_admin_scope_cannot_administer(api, tenant_a):
+    member_like = new_key(api, tenant_a.admin_key, scopes=["read", "chat", "upload"])["key"]
+
+    assert api("get", "/api/v1/users/", key=member_like).status_code == 403
+    assert api("post", "/api/v1/groups/", key=member_like, data={"name": "new"}).status_code == 403
+    assert api("get", "/api/v1/groups/", key=member_like).status_code == 200
+    assert api("get", "/api/v1/users/", key=tenant_a.admin_key).status_code == 200
