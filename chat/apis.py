@@ -1,5 +1,6 @@
 from django.http import Http404
 from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from chat import retention, selectors, services
@@ -10,6 +11,7 @@ from config.api import CursorPagination
 from safety.pii import redact_value
 from tenants.accounts.base import TenantAdminApi, TenantApi
 from tenants.accounts.selectors import people_names
+from tenants.accounts.services import audit_record
 
 
 class ConversationPagination(CursorPagination):
@@ -220,6 +222,12 @@ class TraceApi(TenantAdminApi):
         message = selectors.message_get_for_admin(public_id=message_id)
         if not hasattr(message, "trace"):
             raise Http404
+        if not self.tenant.admin_reads_traces:
+            raise PermissionDenied(
+                "Reading traces is off for this tenant: they hold members' questions and answers. An admin can "
+                "turn it on in the chat settings (admin_reads_traces)."
+            )
+        audit_record(action="trace.read", actor=request.user, target_type="message", target_id=str(message.public_id))
         withheld = selectors.withheld_documents(messages=[message], user=request.user, principals=self.principals)
         data = selectors.trace_of(tenant=self.tenant, message=message)
         data["message"] = _message_data(self.tenant, message, withheld)
@@ -233,20 +241,33 @@ class TraceApi(TenantAdminApi):
 
 class ChatSettingsApi(TenantAdminApi):
     """The tenant's answer policy: whether to answer from the model's own knowledge when the
-    documents hold nothing relevant (off by default; such answers are labelled and never cited)."""
+    documents hold nothing relevant (off by default; such answers are labelled and never cited), and
+    whether admins may read answer traces, which hold members' questions and answers (off by default)."""
 
     class InputSerializer(serializers.Serializer):
-        allow_ungrounded_answers = serializers.BooleanField()
+        allow_ungrounded_answers = serializers.BooleanField(required=False)
+        admin_reads_traces = serializers.BooleanField(required=False)
+
+    def _data(self) -> dict:
+        return {
+            "allow_ungrounded_answers": self.tenant.allow_ungrounded_answers,
+            "admin_reads_traces": self.tenant.admin_reads_traces,
+        }
 
     def get(self, request):
-        return Response({"allow_ungrounded_answers": self.tenant.allow_ungrounded_answers})
+        return Response(self._data())
 
     def patch(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        allowed = serializer.validated_data["allow_ungrounded_answers"]
-        services.ungrounded_answers_set(tenant=self.tenant, allowed=allowed, actor=request.user)
-        return Response({"allow_ungrounded_answers": allowed})
+        changes = serializer.validated_data
+        if "allow_ungrounded_answers" in changes:
+            services.ungrounded_answers_set(
+                tenant=self.tenant, allowed=changes["allow_ungrounded_answers"], actor=request.user
+            )
+        if "admin_reads_traces" in changes:
+            services.trace_access_set(tenant=self.tenant, allowed=changes["admin_reads_traces"], actor=request.user)
+        return Response(self._data())
 
 
 class RetentionSettingsApi(TenantAdminApi):

@@ -137,6 +137,7 @@ def test_the_history_keeps_an_answer_whose_sources_the_reader_still_reads(api, f
 
 def test_the_admin_trace_of_an_answer_whose_document_was_deleted_is_gone(api, tenant_a, memo, answered):
     message = messages_read(api, tenant_a, answered)[1]["id"]
+    api("patch", "/api/v1/chat/settings/", key=tenant_a.admin_key, data={"admin_reads_traces": True})
     assert SECRET in json.dumps(api("get", f"/api/v1/messages/{message}/trace/", key=tenant_a.admin_key).json())
     with schema_context("tenant_a"):
         delete_the_document(tenant_a, Document.objects.get(public_id=memo))
