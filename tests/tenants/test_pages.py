@@ -89,3 +89,16 @@ def test_sign_in_never_redirects_to_another_site(client, tenant_a):
     )
 
     assert response["Location"] == "/"
+
+
+def test_a_session_cookie_from_one_tenants_host_is_worth_nothing_on_another(client, tenant_a, tenant_b):
+    """Cookie replay: Fay signs in on tenant A's host; her session cookie, sent to tenant B's host (pages
+    and API), signs no one in there."""
+    client.post("/login/", {"username": "fay", "password": PASSWORD}, HTTP_HOST=tenant_a.host)
+    assert client.get("/", HTTP_HOST=tenant_a.host).status_code == 200  # the cookie works where it was made
+
+    page = client.get("/", HTTP_HOST=tenant_b.host)
+    api = client.get("/api/v1/conversations/", HTTP_HOST=tenant_b.host)
+
+    assert page.status_code == 302 and page["Location"].startswith("/login/")
+    assert api.status_code in (401, 403) and "fay" not in api.content.decode()
