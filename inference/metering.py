@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from inference.errors import LlmRateLimited
 from inference.models import LlmCall
+from tenants.locks import tenant_lock
 
 
 def _in_tenant() -> bool:
@@ -26,10 +27,7 @@ def limits() -> tuple[int, int]:
     return per_minute, per_day
 
 
-# Held while a call is admitted, per tenant schema: two requests of one tenant never both count the last
-# minute's calls before either is counted. A session lock, released at once: a caller inside a longer
-# transaction (a test) must not keep other processes of the tenant waiting.
-ADMISSION_LOCK = 0x454E4C4D  # "ENLM"
+ADMISSION_LOCK = 0x454E4C4D  # "ENLM": held while a call of the tenant is admitted
 
 
 def slot_reserve(*, user_id, purpose: str, model: str) -> int | None:
@@ -38,15 +36,11 @@ def slot_reserve(*, user_id, purpose: str, model: str) -> int | None:
     The row's id, for `record` to finish; None outside a tenant."""
     if not _in_tenant():
         return None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s, hashtext(current_schema()))", [ADMISSION_LOCK])
-        try:
-            limits_check(user_id=user_id)
-            call = LlmCall.objects.create(
-                user_id=user_id, purpose=purpose, model=model[:200], status=LlmCall.Status.SENDING
-            )
-        finally:
-            cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(current_schema()))", [ADMISSION_LOCK])
+    with tenant_lock(ADMISSION_LOCK):
+        limits_check(user_id=user_id)
+        call = LlmCall.objects.create(
+            user_id=user_id, purpose=purpose, model=model[:200], status=LlmCall.Status.SENDING
+        )
     return call.pk
 
 

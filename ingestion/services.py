@@ -1,7 +1,6 @@
 """Starting ingestion work: uploads, new versions, ACL changes, deletion. The work itself is in pipeline.py."""
 
 import unicodedata
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePath
 
@@ -20,6 +19,7 @@ from tenants.accounts.models import Group, User
 from tenants.accounts.selectors import EVERYONE
 from tenants.accounts.services import audit_record
 from tenants.erasure import erasure_cascade
+from tenants.locks import tenant_lock
 from tenants.models import Tenant
 from tenants.tasking import tenant_task_enqueue
 
@@ -89,20 +89,7 @@ def upload_size_check(*, size: int) -> None:
         )
 
 
-# Held while an upload is checked against the quota and stored, per tenant schema: two uploads never
-# both fit in the space only one of them fits in. A session lock, released once the version row is
-# written, so a caller inside a longer transaction (a test) keeps no other process waiting.
-QUOTA_LOCK = 0x454E5155  # "ENQU"
-
-
-@contextmanager
-def _storage_admission():
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s, hashtext(current_schema()))", [QUOTA_LOCK])
-        try:
-            yield
-        finally:
-            cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(current_schema()))", [QUOTA_LOCK])
+QUOTA_LOCK = 0x454E5155  # "ENQU": held while an upload of the tenant is checked against the quota and stored
 
 
 def _check_limits(*, tenant: Tenant, data: bytes, sha256: str) -> None:
@@ -156,7 +143,7 @@ def document_upload(
     except UnsupportedFile as exc:
         kind, mime_type, error = "", "application/octet-stream", str(exc)
     status = IngestionStatus.FAILED if error else IngestionStatus.QUEUED
-    with _storage_admission(), transaction.atomic():
+    with tenant_lock(QUOTA_LOCK), transaction.atomic():
         _check_limits(tenant=tenant, data=data, sha256=sha256)
         if document is None:
             document = Document.objects.create(
