@@ -245,7 +245,6 @@ def api_key_parse(raw: str) -> ApiKeyParts | None:
     return ApiKeyParts(prefix=parts[1], secret=parts[2])
 
 
-@transaction.atomic
 class ScopeNotHeld(ServiceError):
     status_code = 403
     code = "scope_not_held"
@@ -257,6 +256,7 @@ def scopes_grantable(*, user: User, created_by_key: ApiKey | None) -> list[str]:
     return [scope for scope in allowed if created_by_key is None or scope in created_by_key.scopes]
 
 
+@transaction.atomic
 def api_key_create(
     *,
     user: User,

@@ -5,6 +5,7 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from tenants.accounts import services
 from tenants.accounts.models import ApiKey, AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -201,3 +202,16 @@ def test_an_admin_key_without_the_admin_scope_cannot_administer(api, tenant_a):
     assert api("post", "/api/v1/groups/", key=member_like, data={"name": "new"}).status_code == 403
     assert api("get", "/api/v1/groups/", key=member_like).status_code == 200
     assert api("get", "/api/v1/users/", key=tenant_a.admin_key).status_code == 200
+
+
+def test_the_service_refuses_a_wider_key_with_its_own_error_and_stores_nothing(tenant_a):
+    with schema_context("tenant_a"):
+        maker, _raw = services.api_key_create(
+            user=tenant_a.finance, name="maker", actor=tenant_a.finance, scopes=["read"]
+        )
+        before = ApiKey.objects.count()
+        with pytest.raises(services.ScopeNotHeld):
+            services.api_key_create(
+                user=tenant_a.finance, name="wider", actor=tenant_a.finance, created_by_key=maker, scopes=["chat"]
+            )
+        assert ApiKey.objects.count() == before
