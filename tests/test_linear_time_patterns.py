@@ -104,12 +104,29 @@ def test_the_search_finds_the_patterns_of_every_layer():
     assert {"chat", "safety", "ingestion", "retrieval"} <= where and len(project_patterns()) > 100
 
 
+EXPONENTIAL_SIZES = (8, 12, 16, 20, 24)
+EXPONENTIAL_GROWTH = 40  # cost at 24 over cost at 12 characters: ~200 for Fibonacci growth, <10 for cubic
+HOPELESS = 100_000  # times a linear scan on a text this short: stop before a longer one hangs the test
+
+
+def _exponential(pattern: re.Pattern, unit: str) -> str | None:
+    costs = {}
+    for size in EXPONENTIAL_SIZES:
+        costs[size] = _cost(pattern, unit, size)
+        if costs[size] > HOPELESS:
+            return f"exponential: {costs[size]:.0f}x a linear scan on {size} characters"
+    growth = costs[24] / min(costs[8], costs[12])
+    if costs[24] > FAR_ABOVE and growth > EXPONENTIAL_GROWTH:
+        return f"exponential: {growth:.0f}x costlier from 12 to 24 characters"
+    return None
+
+
 def superlinear(pattern: re.Pattern, unit: str) -> str | None:
     """Why `pattern` is not linear on text repeating `unit`, or None. Exponential patterns are caught on
-    short texts (8 more characters, many times the cost), before a long text could hang the test."""
-    tiny, small = (_cost(pattern, unit, size) for size in (12, 20))
-    if small > FAR_ABOVE and small / tiny > 10 * GROWTH:
-        return f"exponential: {tiny:.0f}x -> {small:.0f}x a linear scan from 12 to 20 characters"
+    short texts, growing a few characters at a time, before a long text could hang the test."""
+    reason = _exponential(pattern, unit)
+    if reason:
+        return reason
     short, long = (_cost(pattern, unit, size) for size in SIZES)
     if long > FAR_ABOVE and long / short > GROWTH:
         return f"{short:.0f}x -> {long:.0f}x a linear scan from {SIZES[0]:,} to {SIZES[1]:,} characters"
