@@ -8,7 +8,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tenants import selectors as tenant_selectors
-from tenants.accounts import selectors, throttle
+from tenants.accounts import oidc, selectors, throttle
 from tenants.accounts.base import client_ip
 from tenants.accounts.models import User
 from tenants.accounts.services import audit_record
@@ -20,16 +20,32 @@ def _may_sign_in_here(request, user: User) -> bool:
     return user.role in (User.Role.ADMIN, User.Role.MEMBER)
 
 
-def _safe_next(request) -> str:
+def safe_next(request) -> str:
     target = request.GET.get("next", "")
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return target
     return "/"
 
 
+def login_context(request, *, error: str = "") -> dict:
+    provider = oidc.provider_get() if request.tenant is not None else None
+    return {
+        "error": error,
+        "tenant": request.tenant,
+        "provider": provider,
+        "passwords_enabled": provider is None or provider.passwords_enabled,
+        "next": safe_next(request),
+    }
+
+
+PASSWORDS_OFF = "This organisation signs in through its identity provider only."
+
+
 @require_http_methods(["GET", "POST"])
 def login_view(request):
     error = ""
+    if request.method == "POST" and request.tenant is not None and not oidc.passwords_enabled():
+        return render(request, "login.html", login_context(request, error=PASSWORDS_OFF), status=403)
     if request.method == "POST":
         username = request.POST.get("username", "")
         lockout = throttle.lockout_of(username=username, address=client_ip(request))
@@ -39,13 +55,12 @@ def login_view(request):
         if user is not None and _may_sign_in_here(request, user):
             login(request, user)
             audit_record(action="auth.login", actor=user, ip_address=client_ip(request))
-            return redirect(_safe_next(request))
+            return redirect(safe_next(request))
         audit_record(
             action=throttle.FAILED, outcome="denied", actor_label=username[:150], ip_address=client_ip(request)
         )
         error = "Those credentials are not valid here."
-    context = {"error": error, "tenant": request.tenant}
-    return render(request, "login.html", context, status=401 if error else 200)
+    return render(request, "login.html", login_context(request, error=error), status=401 if error else 200)
 
 
 def _locked_out(request, username: str, lockout: throttle.Lockout):
@@ -58,7 +73,7 @@ def _locked_out(request, username: str, lockout: throttle.Lockout):
     )
     minutes = max(1, round(lockout.retry_after / 60))
     error = f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes > 1 else ''}."
-    response = render(request, "login.html", {"error": error, "tenant": request.tenant}, status=429)
+    response = render(request, "login.html", login_context(request, error=error), status=429)
     response["Retry-After"] = str(lockout.retry_after)
     return response
 

@@ -118,3 +118,16 @@ def in_own_connection(function):
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(run).result()
+
+
+@contextlib.contextmanager
+def oidc_provider(*, users_file, client_id: str, client_secret: str, redirect_uris: list[str], timeout: float = 30):
+    """The test OpenID Connect provider (tests/oidc_provider.py) on a free port; yields its issuer URL."""
+    port = _free_port()
+    command = [sys.executable, "-m", "tests.oidc_provider", "--port", str(port), "--users", str(users_file)]
+    command += ["--client-id", client_id, "--client-secret", client_secret]
+    for uri in redirect_uris:
+        command += ["--redirect-uri", uri]
+    with _running(command, quiet=True) as process:
+        _wait_for_port(port, process, "OIDC provider", timeout)
+        yield f"http://127.0.0.1:{port}"

@@ -18,6 +18,8 @@ class User(AbstractUser):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
     # The person's own no: nothing they wrote or were answered reaches a training export.
     training_opt_out = models.BooleanField(default=False)
+    # "<issuer> <sub>" of this person at the tenant's identity provider, once they have signed in there.
+    oidc_subject = models.CharField(max_length=600, null=True, blank=True, unique=True)
 
     @property
     def is_tenant_admin(self) -> bool:
@@ -87,3 +89,20 @@ class AuditEvent(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["-created_at", "-id"], name="audit_recent")]
+
+
+class IdentityProvider(models.Model):
+    """The tenant's OpenID Connect provider; at most one row. Who signs in through it gets the role and
+    the Enclave groups its claims map to, recomputed at every sign-in."""
+
+    display_name = models.CharField(max_length=100, default="your company account")
+    issuer = models.CharField(max_length=300)
+    client_id = models.CharField(max_length=200)
+    client_secret_encrypted = models.BinaryField()  # with the tenant's data key
+    scopes = models.CharField(max_length=200, default="openid profile email groups")
+    role_claim = models.CharField(max_length=64, default="role")
+    role_map = models.JSONField(default=dict, blank=True)  # claim value -> "admin" | "member"
+    groups_claim = models.CharField(max_length=64, default="groups")
+    group_map = models.JSONField(default=dict, blank=True)  # IdP group -> Enclave group name
+    passwords_enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)

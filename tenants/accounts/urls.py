@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tenants.accounts import apis
+from tenants.accounts import apis, oidc_apis
 
 app_name = "accounts"
 
@@ -21,4 +21,5 @@ urlpatterns = [
     path("api-keys/", apis.ApiKeyListApi.as_view(), name="api-key-list"),
     path("api-keys/<uuid:key_id>/", apis.ApiKeyDetailApi.as_view(), name="api-key-detail"),
     path("audit-events/", apis.AuditEventListApi.as_view(), name="audit-event-list"),
+    path("identity-provider/", oidc_apis.IdentityProviderApi.as_view(), name="identity-provider"),
 ]
