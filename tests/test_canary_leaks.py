@@ -87,6 +87,11 @@ PROBES: dict[str, list[Probe]] = {
         Probe("delete", "/api/v1/api-keys/{foreign_api_key}/"),
     ],
     "accounts:audit-event-list": [Probe("get", "/api/v1/audit-events/")],
+    "accounts:identity-provider": [
+        Probe("get", "/api/v1/identity-provider/"),
+        Probe("put", "/api/v1/identity-provider/", {"issuer": "https://idp.example", "client_id": "x"}),
+        Probe("delete", "/api/v1/identity-provider/"),
+    ],
     "ingestion:document-list": [Probe("get", "/api/v1/documents/"), Probe("post", "/api/v1/documents/", {})],
     "ingestion:document-detail": [
         Probe("get", "/api/v1/documents/{foreign_document}/"),
@@ -195,7 +200,28 @@ PROBES: dict[str, list[Probe]] = {
     "operator-training-export": [Probe("post", "/api/v1/operator/training-export/")],
     # Last: signing out ends the page session of the probes above.
     "login": [Probe("get", "/login/", page=True), Probe("post", "/login/", {"username": "fay"}, page=True)],
+    "oidc-start": [Probe("get", "/login/oidc/", page=True)],
+    "oidc-callback": [Probe("get", "/login/oidc/callback/?code=x&state=y", page=True)],
     "logout": [Probe("post", "/logout/", page=True)],
+}
+
+# What a tenant admin may do to see more or to make the secrets go away: give themselves the group,
+# change or erase the owner, delete the document, switch consent or sign-in. Tenant A's own admin is
+# probed with everything else: without using these powers (each audited), the admin sees nothing.
+ADMIN_POWERS = {
+    ("accounts:user-detail", "patch"),
+    ("accounts:user-detail", "delete"),
+    ("accounts:user-erase", "post"),
+    ("accounts:group-detail", "patch"),
+    ("accounts:group-detail", "delete"),
+    ("accounts:group-member-list", "post"),
+    ("accounts:group-member-detail", "delete"),
+    ("accounts:api-key-detail", "delete"),
+    ("accounts:identity-provider", "put"),
+    ("accounts:identity-provider", "delete"),
+    ("ingestion:document-detail", "delete"),
+    ("chat:training-consent", "patch"),
+    ("chat:training-export-detail", "delete"),
 }
 
 
@@ -207,6 +233,7 @@ class Actor:
     key: str | None
     user: object = None
     ids: dict = field(default_factory=dict)
+    uses_admin_powers: bool = True
 
 
 def _ingest(world, *, filename: str, text: str, acl: list[str]):
@@ -357,12 +384,23 @@ def _actors(tenant_a, tenant_b, operator) -> dict[str, Actor]:
         "tenant_b_admin": Actor("tenant_b_admin", "tenant_b", tenant_b.host, tenant_b.admin_key, tenant_b.admin),
         "tenant_b_member": Actor("tenant_b_member", "tenant_b", tenant_b.host, tenant_b.finance_key, tenant_b.finance),
         "tenant_a_outsider": Actor("tenant_a_outsider", "tenant_a", tenant_a.host, tenant_a.legal_key, tenant_a.legal),
+        "tenant_a_admin": Actor(
+            "tenant_a_admin", "tenant_a", tenant_a.host, tenant_a.admin_key, tenant_a.admin, uses_admin_powers=False
+        ),
         "anonymous": Actor("anonymous", None, tenant_a.host, None),
         "operator": Actor("operator", None, "localhost", operator.key, operator.user),
         "tenant_a_insider": Actor(
             "tenant_a_insider", "tenant_a", tenant_a.host, tenant_a.finance_key, tenant_a.finance
         ),
     }
+
+
+def _unseen_by(actor: Actor, body: bytes) -> bytes:
+    """Tenant A's admin manages the library: the secret document's title and file name (which that
+    admin set) are listed to them by design, its content is not. Everyone else sees none of it."""
+    if actor.name != "tenant_a_admin":
+        return body
+    return body.replace(f"{CANARY}title".encode(), b"").replace(f"{CANARY}-merger".encode(), b"")
 
 
 def _exercise(client, actor: Actor, worlds: dict, ids: dict) -> dict[str, bytes]:
@@ -377,12 +415,14 @@ def _exercise(client, actor: Actor, worlds: dict, ids: dict) -> dict[str, bytes]
     seen = {}
     for name, probes in PROBES.items():
         for probe in probes:
+            if not actor.uses_admin_powers and (name, probe.method) in ADMIN_POWERS:
+                continue
             seen[f"{name} {probe.method} {probe.path} {json.dumps(probe.data)}"] = _call(client, actor, probe, ids)
     return seen
 
 
 @pytest.mark.parametrize(
-    "actor_name", ["tenant_b_admin", "tenant_b_member", "tenant_a_outsider", "anonymous", "operator"]
+    "actor_name", ["tenant_b_admin", "tenant_b_member", "tenant_a_outsider", "tenant_a_admin", "anonymous", "operator"]
 )
 def test_no_canary_reaches_anyone_outside_the_group(
     client,
@@ -408,7 +448,7 @@ def test_no_canary_reaches_anyone_outside_the_group(
 
     seen = _exercise(client, actor, worlds, ids)
 
-    leaks = [probe for probe, body in seen.items() if CANARY.encode() in body]
+    leaks = [probe for probe, body in seen.items() if CANARY.encode() in _unseen_by(actor, body)]
     assert leaks == []
     if actor.schema:  # the actor stayed signed in to the end: the probes were answered, not refused
         assert _status(seen, "chat:conversation-detail get /api/v1/conversations/{own_conversation}/") == "200"
@@ -416,7 +456,7 @@ def test_no_canary_reaches_anyone_outside_the_group(
         assert _status(seen, "chat:memory-list get") == "200"
     assert [r for r in fake_llm.requests if CANARY in json.dumps(r["body"])] == []
     assert [r for r in log_records if CANARY in r] == []
-    if actor_name in ("tenant_b_admin", "tenant_a_outsider"):
+    if actor_name in ("tenant_b_admin", "tenant_a_outsider", "tenant_a_admin"):
         assert fake_llm.requests, "the chat probes never reached the model: the prompt check proved nothing"
 
 
@@ -444,6 +484,32 @@ def test_the_probes_find_the_canaries_where_they_may_be_seen(
         "chat:memory-list",
     } <= found
     assert any(CANARY in json.dumps(r["body"]) for r in fake_llm.requests)
+
+
+def _audit_log(schema: str) -> bytes:
+    from tenants.accounts.models import AuditEvent
+
+    with schema_context(schema):
+        return json.dumps(list(AuditEvent.objects.values()), default=str).encode()
+
+
+def test_the_audit_log_is_no_side_store(client, tenant_a, tenant_b, operator, fake_llm, fresh_breaker):
+    """Everything the insider and tenant B's admin did is audited, and the audit logs (which tenant A's
+    admin, tenant B's admin and the operator read) hold no content: only tenant A's, the title and
+    file name tenant A's admin gave the document."""
+    fake_llm.answer("Nothing to add [1].")
+    ids = _plant(tenant_a)
+    worlds = {"tenant_a": tenant_a, "tenant_b": tenant_b}
+    actors = _actors(tenant_a, tenant_b, operator)
+    for name in ("tenant_a_insider", "tenant_b_admin"):
+        _exercise(client, actors[name], worlds, ids)
+        client.logout()
+
+    audited = {schema: _audit_log(schema) for schema in ("tenant_a", "tenant_b", "public")}
+    assert b'"group.created"' in audited["tenant_b"]  # B's admin's probes were audited there
+    assert CANARY.encode() not in _unseen_by(actors["tenant_a_admin"], audited["tenant_a"])
+    assert CANARY.encode() not in audited["tenant_b"] and CANARY.encode() not in audited["public"]
+    assert f"{CANARY}title".encode() in audited["tenant_a"]  # the check reads the right log
 
 
 def _view_methods(pattern: URLPattern) -> set[str]:
