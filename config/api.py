@@ -1,5 +1,6 @@
 """Shared DRF pieces: one JSON error shape for every failure, and cursor pagination."""
 
+from django.core.exceptions import ValidationError as ModelValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, pagination
 from rest_framework.response import Response
@@ -31,6 +32,8 @@ class ServiceError(Exception):
 def exception_handler(exc, context):
     if isinstance(exc, ServiceError):
         return Response(error_body(code=exc.code, message=str(exc), detail=exc.detail), status=exc.status_code)
+    if isinstance(exc, ModelValidationError):  # a model's own validation, when a serializer let the value through
+        return Response(error_body(code="invalid", message=" ".join(exc.messages)), status=400)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

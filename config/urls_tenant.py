@@ -1,6 +1,7 @@
 """URLs of a tenant host, or of an API request whose key belongs to a tenant."""
 
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
 
 from chat import views as chat_views
 from chat.openai_api import ChatCompletionsApi, ModelDetailApi, ModelListApi
@@ -13,6 +14,7 @@ urlpatterns = [
     *health_patterns,
     *session_patterns,
     path("", views.tenant_console, name="tenant-console"),
+    path("api/v1/schema/", SpectacularAPIView.as_view(permission_classes=[], authentication_classes=[]), name="schema"),
     path("api/v1/", include("tenants.accounts.urls")),
     path("api/v1/", include("ingestion.urls")),
     path("api/v1/", include("retrieval.urls")),

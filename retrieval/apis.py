@@ -56,6 +56,8 @@ class SearchApi(TenantApi):
     hidden chunks lie near the query. Traces keep them for admins.
     """
 
+    InputSerializer = SearchInputSerializer
+
     write_scope = "read"  # a search changes nothing
 
     def post(self, request):

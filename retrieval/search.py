@@ -270,7 +270,7 @@ def search(
             with timings.lap("rerank"):
                 texts = {chunk_id: row[6] for chunk_id, row in rows.items()}
                 candidates = rerank.apply(chosen_reranker, text, candidates, texts)
-        if diversify:
+        if diversify and candidates:
             embeddings = {chunk_id: row[10] for chunk_id, row in rows.items()}
             candidates = _mmr(candidates, embeddings, query_vector, keep=offset + limit)
         page = candidates[offset : offset + limit]

@@ -1,3 +1,4 @@
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db import connection
 from django.utils import timezone
 from rest_framework import serializers, status
@@ -59,7 +60,7 @@ class UserErasureApi(TenantAdminApi):
 
 class UserListApi(TenantAdminApi):
     class InputSerializer(serializers.Serializer):
-        username = serializers.CharField(max_length=150)
+        username = serializers.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
         email = serializers.EmailField(required=False, default="")
         password = serializers.CharField(required=False, write_only=True)
         role = serializers.ChoiceField(choices=[User.Role.ADMIN, User.Role.MEMBER], default=User.Role.MEMBER)

@@ -1,5 +1,7 @@
 """POST /api/v1/search/: the caller's ACLs, pagination, and filters that cannot be turned into SQL."""
 
+import uuid
+
 import pytest
 
 from tests.retrieval.conftest import plant
@@ -159,3 +161,11 @@ def test_a_reranker_that_is_not_installed_is_a_clear_400(api, tenant_a, library,
 
     assert response.status_code == 400
     assert "ENCLAVE_RERANKER_MODEL" in response.json()["error"]["message"]
+
+
+def test_a_diversified_search_that_finds_nothing_answers_an_empty_page(api, tenant_a):
+    # Found by the schema fuzzing (tests/config/test_api_fuzz.py): no candidates made the MMR step fail.
+    nothing = {"query": "\x1e)", "diversify": True, "filters": {"documents": [str(uuid.uuid4())]}}
+    response = api("post", "/api/v1/search/", key=tenant_a.finance_key, host=tenant_a.host, data=nothing)
+    assert response.status_code == 200
+    assert response.json()["results"] == []

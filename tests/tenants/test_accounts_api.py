@@ -112,3 +112,10 @@ def test_the_audit_log_pages_with_a_cursor(api, tenant_a):
 
     assert len(first["results"]) == 2
     assert {e["id"] for e in first["results"]}.isdisjoint({e["id"] for e in second["results"]})
+
+
+def test_a_user_name_with_control_characters_is_refused_with_a_400(api, tenant_a):
+    # Found by the schema fuzzing (tests/config/test_api_fuzz.py): the model's validation gave a 500.
+    response = api("post", "/api/v1/users/", key=tenant_a.admin_key, host=tenant_a.host, data={"username": "fü]\x0bz"})
+    assert response.status_code == 400
+    assert "username" in response.json()["error"]["detail"]
