@@ -242,7 +242,8 @@ class ApiKeyDetailApi(TenantApi):
 
     def delete(self, request, key_id):
         api_key = selectors.api_key_get_for_user(user=request.user, public_id=key_id)
-        services.api_key_revoke(api_key=api_key, actor=request.user)
+        with_key = request.auth if isinstance(request.auth, ApiKey) else None
+        services.api_key_revoke_checked(api_key=api_key, actor=request.user, with_key=with_key)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -306,6 +306,25 @@ def api_key_create(
 
 
 @transaction.atomic
+def _made_by(api_key: ApiKey, maker: ApiKey) -> bool:
+    seen = set()
+    while api_key.created_by_key_id is not None and api_key.created_by_key_id not in seen:
+        if api_key.created_by_key_id == maker.pk:
+            return True
+        seen.add(api_key.created_by_key_id)
+        api_key = api_key.created_by_key
+    return False
+
+
+def api_key_revoke_checked(*, api_key: ApiKey, actor: User, with_key: ApiKey | None) -> ApiKey:
+    """Revoke as asked through the API. With a key, only itself, the keys it made (and theirs), or a key
+    holding no scope it lacks: a read-only key cannot take the owner's full key away."""
+    narrower = with_key is not None and not set(api_key.scopes) <= set(with_key.scopes)
+    if narrower and api_key.pk != with_key.pk and not _made_by(api_key, with_key):
+        raise ScopeNotHeld("this key cannot revoke a key with scopes it does not hold")
+    return api_key_revoke(api_key=api_key, actor=actor)
+
+
 def api_key_revoke(*, api_key: ApiKey, actor: User, because_of: ApiKey | None = None) -> ApiKey:
     """Revoke the key and, with it, every key it created (and theirs)."""
     if api_key.revoked_at is None:

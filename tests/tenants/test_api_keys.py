@@ -215,3 +215,21 @@ def test_the_service_refuses_a_wider_key_with_its_own_error_and_stores_nothing(t
                 user=tenant_a.finance, name="wider", actor=tenant_a.finance, created_by_key=maker, scopes=["chat"]
             )
         assert ApiKey.objects.count() == before
+
+
+def test_a_narrow_key_cannot_revoke_a_wider_key_of_its_owner_but_can_revoke_itself(api, tenant_a):
+    full_id = str(_own_key_id(tenant_a))
+    reader = new_key(api, tenant_a.finance_key, scopes=["read"])
+    other_reader = new_key(api, tenant_a.finance_key, scopes=["read"])
+
+    refused = api("delete", f"/api/v1/api-keys/{full_id}/", key=reader["key"])
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "scope_not_held"
+    assert api("get", "/api/v1/me/", key=tenant_a.finance_key).status_code == 200
+    assert api("delete", f"/api/v1/api-keys/{other_reader['id']}/", key=reader["key"]).status_code == 204
+    assert api("delete", f"/api/v1/api-keys/{reader['id']}/", key=reader["key"]).status_code == 204
+    assert api("get", "/api/v1/me/", key=reader["key"]).status_code == 401
+
+
+def _own_key_id(world):
+    with schema_context(world.tenant.schema_name):
+        return ApiKey.objects.get(prefix=world.finance_key.split("_")[1]).public_id
