@@ -25,7 +25,8 @@ MAX_NUM_SEQS="${MAX_NUM_SEQS:-64}"
 MAX_NUM_BATCHED_TOKENS="${MAX_NUM_BATCHED_TOKENS:-8192}"
 TENSOR_PARALLEL_SIZE="${TENSOR_PARALLEL_SIZE:-1}"
 SPECULATIVE="${SPECULATIVE:-}"               # "" | ngram
-API_KEY="${VLLM_API_KEY:-}"
+KV_CACHE_DTYPE="${KV_CACHE_DTYPE:-auto}"     # auto | fp8 (half the KV-cache memory; see README.md)
+API_KEY="${LLM_API_KEY:-}"                   # the same LLM_API_KEY the appliance sends
 
 args=(serve "$MODEL"
   --host "$HOST" --port "$PORT"
@@ -35,9 +36,9 @@ args=(serve "$MODEL"
   --max-num-seqs "$MAX_NUM_SEQS"
   --max-num-batched-tokens "$MAX_NUM_BATCHED_TOKENS"
   --tensor-parallel-size "$TENSOR_PARALLEL_SIZE"
+  --kv-cache-dtype "$KV_CACHE_DTYPE"
   --enable-prefix-caching
-  --enable-chunked-prefill
-  --disable-log-requests)
+  --enable-chunked-prefill)
 if [[ -n "$QUANTIZATION" ]]; then
   args+=(--quantization "$QUANTIZATION")
 fi

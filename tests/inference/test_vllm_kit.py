@@ -28,7 +28,7 @@ def test_the_launch_script_is_valid_bash():
 
 
 def test_the_answer_server_gets_quantization_prefix_caching_and_chunked_prefill():
-    command = _dry_run(TENSOR_PARALLEL_SIZE="2", SPECULATIVE="ngram", VLLM_API_KEY="k")
+    command = _dry_run(TENSOR_PARALLEL_SIZE="2", SPECULATIVE="ngram", LLM_API_KEY="k")
 
     for flag in [
         "vllm serve Qwen/Qwen2.5-7B-Instruct-AWQ",
@@ -66,3 +66,27 @@ def test_vllm_stays_out_of_the_appliances_requirements():
 
     assert "vllm" not in appliance
     assert "vllm==" in (KIT / "requirements.txt").read_text()
+
+
+def _flags(command: str) -> set[str]:
+    return {word for word in command.split() if word.startswith("--")}
+
+
+def test_every_flag_the_script_passes_exists_in_the_pinned_vllm():
+    listed = (KIT / "serve-flags.txt").read_text().splitlines()
+    pinned = next(line for line in (KIT / "requirements.txt").read_text().splitlines() if line.startswith("vllm=="))
+    assert f"vllm-{pinned.split('==')[1]}-" in listed[0]  # the flag list was read from the pinned wheel
+    known = set(listed[1:])
+    commands = [
+        _dry_run(),
+        _dry_run(ROLE="guard"),
+        _dry_run(SPECULATIVE="ngram", LLM_API_KEY="k", KV_CACHE_DTYPE="fp8", QUANTIZATION="fp8"),
+    ]
+    used = set().union(*(_flags(command) for command in commands))
+    assert used - known == set()
+    assert "--disable-log-requests" not in known  # the flag the kit used to pass, gone in this vLLM
+
+
+def test_the_api_key_is_the_appliances_own_variable():
+    assert "--api-key k" in _dry_run(LLM_API_KEY="k")
+    assert "LLM_API_KEY" in (KIT / "README.md").read_text() and "VLLM_API_KEY" not in (KIT / "README.md").read_text()
