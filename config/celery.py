@@ -10,7 +10,7 @@ app = Celery("enclave")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Run by the beat embedded in the appliance's worker (scripts/appliance.py, `-B`).
+# Sent by `manage.py scheduler` (Celery beat under a database lock: one sender however many run).
 app.conf.beat_schedule = {
     "retention": {
         "task": "tenants.retention_dispatch",

@@ -113,15 +113,15 @@ class Supervisor:
 
     def start_app(self) -> None:
         concurrency = env.get("ENCLAVE_WORKER_CONCURRENCY", "2")
-        say(f"starting the Celery worker ({concurrency} processes) with the beat scheduler")
+        say(f"starting the Celery worker ({concurrency} processes) and the scheduler")
         queues = f"celery,{env.get('ENCLAVE_INGESTION_QUEUE', 'ingestion')}"
-        # -B embeds the beat scheduler (config/celery.py: retention) in this worker, so no extra process.
-        # Correct only because the appliance starts exactly one worker: each worker started with -B would
-        # send every scheduled task again. More workers need one separate `celery beat` instead.
+        command = [PYTHON, "-m", "celery", "-A", "config", "worker", "-l", "INFO", "-c", concurrency, "-Q", queues]
+        self.start("worker", command)
+        # The beat scheduler (config/celery.py: retention) runs only while it holds a database lock, so
+        # schedulers started on several hosts never both send (tenants/management/commands/scheduler.py).
         schedule = env.var_dir() / "celerybeat-schedule"
         schedule.parent.mkdir(parents=True, exist_ok=True)
-        command = [PYTHON, "-m", "celery", "-A", "config", "worker", "-l", "INFO", "-c", concurrency, "-Q", queues]
-        self.start("worker", [*command, "-B", "--schedule", str(schedule)])
+        self.start("scheduler", [PYTHON, "manage.py", "scheduler", "--schedule", str(schedule)])
         host, port = env.get("ENCLAVE_HOST", "127.0.0.1"), int(env.get("ENCLAVE_PORT", "8000"))
         say(f"starting the web server (uvicorn, ASGI) on {host}:{port}")
         web = self.start(

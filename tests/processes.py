@@ -48,10 +48,10 @@ def _wait_for_port(port: int, process: subprocess.Popen, name: str, timeout: flo
 def _running(command: list[str], *, quiet: bool = False, extra_env: dict | None = None):
     env = {
         **os.environ,
-        **(extra_env or {}),
         "DATABASE_URL": test_database_url(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "ENCLAVE_FILE_STORE": settings.ENCLAVE_FILE_STORE,
+        **(extra_env or {}),
     }
     output = subprocess.DEVNULL if quiet else None
     process = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, stdout=output, stderr=output)
