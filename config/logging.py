@@ -3,6 +3,7 @@
 import contextvars
 import json
 import logging
+import time
 import uuid
 from datetime import UTC, datetime
 
@@ -39,6 +40,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+access_log = logging.getLogger("enclave.access")
+
+
 class RequestContextMiddleware:
     """Give every request an id (or keep the caller's X-Request-ID) for logs and audit entries."""
 
@@ -49,8 +53,23 @@ class RequestContextMiddleware:
         incoming = request.headers.get("X-Request-ID", "")
         request.request_id = incoming[:64] if incoming.isprintable() and incoming else uuid.uuid4().hex
         tokens = [request_id_var.set(request.request_id)]
+        started = time.perf_counter()
         try:
             response = self.get_response(request)
+            match = getattr(request, "resolver_match", None)
+            access_log.info(
+                "%s %s %s",
+                request.method,
+                match.view_name if match else "unmatched",
+                response.status_code,
+                extra={
+                    "method": request.method,
+                    "path": request.path[:200],
+                    "route": match.view_name if match else "",
+                    "status": response.status_code,
+                    "ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
         finally:
             for token in tokens:
                 request_id_var.reset(token)

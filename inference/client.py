@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection
 
+from config import metrics
 from inference import budget, metering, transport
 from inference.breaker import CircuitBreaker
 from inference.errors import ContextTooLong, LlmBadResponse, LlmError, LlmRateLimited, LlmTimeout, LlmUnavailable
@@ -118,6 +119,14 @@ class _Call:
         if status == LlmCall.Status.COMPLETE:
             generation.complete = True
             breaker.succeeded(self.server)
+        metrics.llm_call_observe(
+            purpose=self.purpose,
+            status=status,
+            error_code=exc.code if exc else "",
+            prompt_tokens=generation.prompt_tokens if status != LlmCall.Status.REFUSED else 0,
+            completion_tokens=generation.completion_tokens,
+            ttft_ms=generation.ttft_ms,
+        )
         metering.record(
             user_id=self.user_id,
             purpose=self.purpose,

@@ -10,6 +10,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
+from config import metrics
 from safety import taxonomy
 from safety.classifiers import classifier
 from safety.policy import Policy
@@ -51,8 +52,10 @@ class Decision:
 def moderate(text: str, *, policy: Policy, role: str = "user") -> Decision:
     started = time.perf_counter()
     verdict = classifier().classify(text, role=role)
+    action = policy.action(verdict.category)
+    metrics.MODERATION.labels(verdict.category or "none", action, role).inc()
     return Decision(
-        action=policy.action(verdict.category),
+        action=action,
         category=verdict.category,
         score=verdict.score,
         source=verdict.source,

@@ -1,8 +1,10 @@
 """The operator API (public schema): tenant lifecycle. Operators never see tenant content."""
 
+from django.http import HttpResponse
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from config import metrics
 from tenants import selectors, services
 from tenants.accounts.base import OperatorApi
 from tenants.tasking import tenant_task_enqueue
@@ -74,3 +76,11 @@ class TenantUsageRefreshApi(OperatorApi):
         tenant = selectors.tenant_get(tenant_id=tenant_id)
         result = tenant_task_enqueue(tenant_usage_compute, tenant=tenant)
         return Response({"task_id": result.id}, status=status.HTTP_202_ACCEPTED)
+
+
+class MetricsApi(OperatorApi):
+    """Prometheus exposition (config/metrics.py), for an operator's key: scrape with a bearer token."""
+
+    def get(self, request):
+        body, content_type = metrics.exposition()
+        return HttpResponse(body, content_type=content_type)

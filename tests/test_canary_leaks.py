@@ -58,6 +58,7 @@ PROBES: dict[str, list[Probe]] = {
         Probe("get", "/safety/", page=True),
         Probe("post", "/safety/", {"region": "default", "weapons": "allow"}, page=True),
     ],
+    "schema": [Probe("get", "/api/v1/schema/")],
     "accounts:me": [Probe("get", "/api/v1/me/")],
     "accounts:me-training": [
         Probe("get", "/api/v1/me/training/"),
@@ -189,6 +190,7 @@ PROBES: dict[str, list[Probe]] = {
     # The public URL conf (operator host). Deleting or suspending a real tenant would end the run:
     # those are probed with an id no tenant has.
     "operator-console": [Probe("get", "/", page=True)],
+    "metrics": [Probe("get", "/metrics")],
     "operator:tenant-list": [Probe("get", "/api/v1/operator/tenants/"), Probe("post", "/api/v1/operator/tenants/", {})],
     "operator:tenant-detail": [
         Probe("get", "/api/v1/operator/tenants/{tenant_a}/"),
