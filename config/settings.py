@@ -33,6 +33,9 @@ ENCLAVE_BASE_DOMAIN = env.get("ENCLAVE_BASE_DOMAIN", "localhost")
 ENCLAVE_PUBLIC_HOSTS = env.get_list("ENCLAVE_PUBLIC_HOSTS", "localhost,127.0.0.1")
 ALLOWED_HOSTS = [*ENCLAVE_PUBLIC_HOSTS, f".{ENCLAVE_BASE_DOMAIN}", *env.get_list("ENCLAVE_EXTRA_HOSTS", "")]
 ENCLAVE_FILE_STORE = env.get("ENCLAVE_FILE_STORE", str(VAR_DIR / "files"))
+# Where encrypted originals live: "database" (the tenant's schema; every host sees them) or "files"
+# (ENCLAVE_FILE_STORE, one host only, or a shared file system). Reads look in both.
+ENCLAVE_ORIGINALS_STORE = env.get("ENCLAVE_ORIGINALS_STORE", "database")
 ENCLAVE_UPLOAD_MAX_BYTES = int(env.get("ENCLAVE_UPLOAD_MAX_BYTES", str(50 * 1024 * 1024)))
 # A whole request body, checked before it is read (config/body_limit.py): room for several files at the limit.
 ENCLAVE_REQUEST_MAX_BYTES = int(env.get("ENCLAVE_REQUEST_MAX_BYTES", str(4 * ENCLAVE_UPLOAD_MAX_BYTES + 1024 * 1024)))

@@ -67,3 +67,21 @@ class DocumentVersion(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["document", "number"], name="document_version_unique")]
         indexes = [models.Index(fields=["status", "heartbeat_at"], name="version_status_heartbeat")]
+
+
+class StoredOriginal(models.Model):
+    """An original file in this tenant's schema, once per SHA-256 of its content; its bytes are in
+    `OriginalPart`s of at most 1 MiB, each encrypted with the tenant's data key."""
+
+    sha256 = models.CharField(max_length=64, primary_key=True)
+    size_bytes = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class OriginalPart(models.Model):
+    original = models.ForeignKey(StoredOriginal, on_delete=models.CASCADE, related_name="parts")
+    ordinal = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["original", "ordinal"], name="original_part_unique")]

@@ -2,7 +2,7 @@ import pytest
 from django_tenants.utils import schema_context
 
 from ingestion import storage
-from ingestion.models import Document, DocumentVersion, IngestionStatus
+from ingestion.models import Document, DocumentVersion, IngestionStatus, OriginalPart
 from ingestion.services import document_acl_update, document_delete, document_upload
 from ingestion.tasks import document_version_ingest
 from retrieval.embeddings import Embedder
@@ -130,21 +130,44 @@ def test_deleting_a_document_removes_chunks_versions_and_its_file_but_not_a_shar
         document_delete(tenant=tenant_a.tenant, document=shared_a, actor=tenant_a.admin)
 
     assert receipt["chunks"] == alone.chunk_count and receipt["files"] == 1
-    assert not storage.blob_exists(tenant=tenant_a.tenant, sha256=sha_alone)
-    assert storage.blob_exists(tenant=tenant_a.tenant, sha256=sha_shared)
+    with schema_context("tenant_a"):
+        assert not storage.blob_exists(tenant=tenant_a.tenant, sha256=sha_alone)
+        assert storage.blob_exists(tenant=tenant_a.tenant, sha256=sha_shared)
     assert _chunks(alone) == []
     assert _chunks(shared_b) != []
     with schema_context("tenant_a"):
         assert not DocumentVersion.objects.filter(document_id=alone.pk).exists()
 
 
-def test_stored_originals_are_encrypted_at_rest(ingest, tenant_a):
-    ingest(tenant_a, "w.txt", TEXT_V1)
+@pytest.mark.parametrize("store", ["database", "files"])
+def test_stored_originals_are_encrypted_at_rest(tenant_a, settings, store):
+    settings.ENCLAVE_ORIGINALS_STORE = store
+    big = TEXT_V1 + b" filler" * 400_000  # over 2 MiB: three parts in the database
 
-    path = storage._blob_path(tenant_a.tenant, storage.content_sha256(TEXT_V1))
+    with schema_context("tenant_a"):
+        sha256 = storage.blob_put(tenant=tenant_a.tenant, data=big)
+        if store == "database":
+            stored = [
+                bytes(part) for part in OriginalPart.objects.filter(original_id=sha256).values_list("data", flat=True)
+            ]
+        else:
+            stored = [storage._blob_path(tenant_a.tenant, sha256).read_bytes()]
+        assert len(stored) == (3 if store == "database" else 1)
+        assert not any(b"warehouse" in blob or b"filler filler" in blob for blob in stored)
+        assert storage.blob_get(tenant=tenant_a.tenant, sha256=sha256) == big
+        storage.blob_delete(tenant=tenant_a.tenant, sha256=sha256)
+        assert not storage.blob_exists(tenant=tenant_a.tenant, sha256=sha256)
 
-    assert b"warehouse" not in path.read_bytes()
-    assert storage.blob_get(tenant=tenant_a.tenant, sha256=storage.content_sha256(TEXT_V1)) == TEXT_V1
+
+def test_an_original_stored_as_a_file_stays_readable_once_the_database_is_the_store(ingest, tenant_a, settings):
+    settings.ENCLAVE_ORIGINALS_STORE = "files"
+    ingest(tenant_a, "old.txt", TEXT_V2)
+    settings.ENCLAVE_ORIGINALS_STORE = "database"
+
+    with schema_context("tenant_a"):
+        sha256 = storage.content_sha256(TEXT_V2)
+        assert storage.blob_get(tenant=tenant_a.tenant, sha256=sha256) == TEXT_V2
+        assert not OriginalPart.objects.filter(original_id=sha256).exists()
 
 
 def test_a_transient_database_error_is_retried_and_the_document_still_indexes(tenant_a, monkeypatch):
