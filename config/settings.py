@@ -36,6 +36,9 @@ ENCLAVE_FILE_STORE = env.get("ENCLAVE_FILE_STORE", str(VAR_DIR / "files"))
 # Where encrypted originals live: "database" (the tenant's schema; every host sees them) or "files"
 # (ENCLAVE_FILE_STORE, one host only, or a shared file system). Reads look in both.
 ENCLAVE_ORIGINALS_STORE = env.get("ENCLAVE_ORIGINALS_STORE", "database")
+# Where tenant secrets live: "database" (wrapped by the KEK; every host has them) or "file" (next to
+# the key file, one host; a database backup then never holds them). Reads look in both.
+ENCLAVE_TENANT_SECRETS = env.get("ENCLAVE_TENANT_SECRETS", "database")
 ENCLAVE_UPLOAD_MAX_BYTES = int(env.get("ENCLAVE_UPLOAD_MAX_BYTES", str(50 * 1024 * 1024)))
 # A whole request body, checked before it is read (config/body_limit.py): room for several files at the limit.
 ENCLAVE_REQUEST_MAX_BYTES = int(env.get("ENCLAVE_REQUEST_MAX_BYTES", str(4 * ENCLAVE_UPLOAD_MAX_BYTES + 1024 * 1024)))

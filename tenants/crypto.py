@@ -100,6 +100,7 @@ def data_keys_rewrap() -> int:
     ring = keyring.load()
     rewrapped = 0
     with transaction.atomic():
+        tenant_secrets.secrets_rewrap(ring)
         stale = TenantKey.objects.select_for_update().filter(
             ~Q(kek_id=ring.current_id) | ~Q(wrapping=WRAPPING_TENANT_SECRET)
         )

@@ -72,3 +72,13 @@ class ApiKeyRoute(models.Model):
 
     prefix = models.CharField(max_length=16, unique=True)
     tenant = models.ForeignKey(Tenant, null=True, on_delete=models.CASCADE, related_name="api_key_routes")
+
+
+class TenantSecret(models.Model):
+    """A tenant's secret (tenants/tenant_secrets.py), wrapped by the KEK: kept in the database, so
+    every host has it. `tenant_id` is no foreign key: secrets are managed by id, as in the file store."""
+
+    tenant_id = models.BigIntegerField(unique=True)
+    wrapped = models.BinaryField()
+    kek_id = models.CharField(max_length=16)
+    created_at = models.DateTimeField(auto_now_add=True)

@@ -193,6 +193,11 @@ def tenant_delete(*, tenant: Tenant, actor: User | None = None) -> dict:
             "data_keys_destroyed": counts["data_keys"],
             "tenant_secret_destroyed": True,
         }
+        if settings.ENCLAVE_TENANT_SECRETS != "file":
+            receipt["backups"] = (
+                "the tenant's secret was kept in the database, wrapped by the KEK: database backups taken "
+                "before this deletion stay readable until the KEK is rotated with `keys_rotate --new-kek --prune`"
+            )
         if kek_wrapped_keys:
             receipt["warning"] = (
                 f"{kek_wrapped_keys} data key(s) were wrapped by the KEK alone (made before tenant secrets): "

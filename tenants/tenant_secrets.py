@@ -1,10 +1,16 @@
-"""Tenant secrets: one random 32-byte secret per tenant, kept outside the database.
+"""Tenant secrets: one random 32-byte secret per tenant.
 
 Each tenant's data keys are wrapped by a key derived from the KEK and this secret (tenants.crypto),
-so destroying the secret makes the tenant's wrapped keys useless, including copies in database
-backups. The store is a JSON file next to the KEK key file, {"<tenant pk>": <base64 secret>}, mode
-0600, used whether the KEK comes from ENCLAVE_KEK or from the key file. Writers hold an exclusive
-lock on a sibling .lock file and replace the file atomically; readers need no lock.
+so destroying the secret makes the tenant's wrapped keys useless.
+
+Two stores (ENCLAVE_TENANT_SECRETS). "database" (the default): `TenantSecret` rows in the public
+schema, each secret wrapped by the KEK (AES-GCM), so every web and worker host has them. A database
+backup then holds the wrapped secret too: a deleted tenant's data in a backup stays readable with
+the KEK until the KEK is rotated and the old one pruned (`keys_rotate --new-kek --prune`, which the
+deletion receipt asks for). "file": a JSON file next to the KEK key file, {"<tenant pk>": <base64
+secret>}, mode 0600: one host only, but backups of the database never hold a secret. Writers hold an
+exclusive lock on a sibling .lock file and replace the file atomically; readers need no lock.
+Reads, destruction and pruning look in both stores, so secrets written by the other store stay found.
 """
 
 import fcntl
@@ -15,9 +21,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
 from django.db import connection
 
 from tenants import keyring
+from tenants.models import TenantSecret
 
 FILE_NAME = "tenant-secrets.json"
 # The advisory lock key of secrets_lock: b"enclsecr" read as a bigint.
@@ -63,33 +72,82 @@ def _decode(path: Path, tenant_id: int | str, value: str) -> bytes:
     return keyring._decode(value, f"{path}: the secret of tenant {tenant_id}")
 
 
+def _in_database() -> bool:
+    return settings.ENCLAVE_TENANT_SECRETS != "file"
+
+
+def _aad(tenant_id: int | str) -> bytes:
+    return f"enclave:tenant-secret:{int(tenant_id)}".encode()
+
+
+def _wrap(ring: keyring.Keyring, tenant_id: int | str, secret: bytes) -> bytes:
+    nonce = secrets.token_bytes(12)
+    return nonce + AESGCM(ring.current).encrypt(nonce, secret, _aad(tenant_id))
+
+
+def _database_store(tenant_id: int | str, secret: bytes) -> None:
+    ring = keyring.load()
+    TenantSecret.objects.update_or_create(
+        tenant_id=int(tenant_id), defaults={"wrapped": _wrap(ring, tenant_id, secret), "kek_id": ring.current_id}
+    )
+
+
+def _database_read(tenant_id: int | str) -> bytes | None:
+    row = TenantSecret.objects.filter(tenant_id=int(tenant_id)).first()
+    if row is None:
+        return None
+    wrapped = bytes(row.wrapped)
+    return AESGCM(keyring.load().by_id(row.kek_id)).decrypt(wrapped[:12], wrapped[12:], _aad(tenant_id))
+
+
+def _file_read(tenant_id: int | str) -> bytes | None:
+    path = secrets_file_path()
+    value = _load(path).get(str(tenant_id))
+    return None if value is None else _decode(path, tenant_id, value)
+
+
+def _file_store(tenant_id: int | str, secret: bytes) -> None:
+    with _locked() as (path, data):
+        data[str(tenant_id)] = keyring._encode(secret)
+        _write(path, data)
+
+
+def _read(tenant_id: int | str) -> bytes | None:
+    found = _database_read(tenant_id)
+    return found if found is not None else _file_read(tenant_id)
+
+
 def secret_create(tenant_id: int | str) -> bytes:
     """Give the tenant a new secret, replacing any left over: tenant ids restart with a new database,
     and a new tenant must never inherit the secret of an earlier one with the same id."""
     secret = secrets.token_bytes(keyring.KEY_BYTES)
-    with _locked() as (path, data):
-        data[str(tenant_id)] = keyring._encode(secret)
-        _write(path, data)
+    secret_destroy(tenant_id)
+    (_database_store if _in_database() else _file_store)(tenant_id, secret)
     return secret
 
 
 def secret_get(tenant_id: int | str) -> bytes:
-    path = secrets_file_path()
-    value = _load(path).get(str(tenant_id))
-    if value is None:
+    secret = _read(tenant_id)
+    if secret is None:
         raise keyring.KeyringError(
-            f"tenant {tenant_id} has no secret in {path}: the tenant's key was destroyed "
+            f"tenant {tenant_id} has no secret: the tenant's key was destroyed "
             "(or the secret store was lost), so its data cannot be decrypted"
         )
-    return _decode(path, tenant_id, value)
+    return secret
 
 
 def secret_ensure(tenant_id: int | str) -> bytes:
     """The tenant's secret, created when it has none (tenants made before secrets existed)."""
-    path = secrets_file_path()
-    value = _load(path).get(str(tenant_id))
-    if value is not None:
-        return _decode(path, tenant_id, value)
+    secret = _read(tenant_id)
+    if secret is not None:
+        return secret
+    if _in_database():
+        secret = secrets.token_bytes(keyring.KEY_BYTES)
+        TenantSecret.objects.get_or_create(
+            tenant_id=int(tenant_id),
+            defaults={"wrapped": _wrap(keyring.load(), tenant_id, secret), "kek_id": keyring.load().current_id},
+        )
+        return secret_get(tenant_id)
     with _locked() as (path, data):
         if str(tenant_id) not in data:
             data[str(tenant_id)] = keyring._encode(secrets.token_bytes(keyring.KEY_BYTES))
@@ -98,12 +156,13 @@ def secret_ensure(tenant_id: int | str) -> bytes:
 
 
 def secret_destroy(tenant_id: int | str) -> bool:
-    """Forget the tenant's secret. Returns False when it had none."""
+    """Forget the tenant's secret, in both stores. Returns False when it had none."""
+    deleted, _ = TenantSecret.objects.filter(tenant_id=int(tenant_id)).delete()
     with _locked() as (path, data):
-        if data.pop(str(tenant_id), None) is None:
-            return False
-        _write(path, data)
-    return True
+        if data.pop(str(tenant_id), None) is not None:
+            _write(path, data)
+            return True
+    return bool(deleted)
 
 
 def secrets_prune(keep_ids: set[str]) -> int:
@@ -111,13 +170,28 @@ def secrets_prune(keep_ids: set[str]) -> int:
 
     Call it inside a transaction holding secrets_lock(exclusive=True), with keep_ids read after
     taking the lock, or a tenant being created right now loses its secret."""
+    deleted, _ = TenantSecret.objects.exclude(tenant_id__in=[int(tenant_id) for tenant_id in keep_ids]).delete()
     with _locked() as (path, data):
         dropped = [tenant_id for tenant_id in data if tenant_id not in keep_ids]
         for tenant_id in dropped:
             del data[tenant_id]
         if dropped:
             _write(path, data)
-    return len(dropped)
+    return len(dropped) + deleted
+
+
+def secrets_rewrap(ring: keyring.Keyring) -> int:
+    """Wrap every database-stored secret not under the current KEK again. Returns how many."""
+    stale = TenantSecret.objects.select_for_update().exclude(kek_id=ring.current_id)
+    for row in stale:
+        secret = _database_read(row.tenant_id)
+        row.wrapped, row.kek_id = _wrap(ring, row.tenant_id, secret), ring.current_id
+        row.save(update_fields=["wrapped", "kek_id"])
+    return len(stale)
+
+
+def kek_ids_in_use() -> set[str]:
+    return set(TenantSecret.objects.values_list("kek_id", flat=True))
 
 
 def secrets_lock(*, exclusive: bool) -> None:

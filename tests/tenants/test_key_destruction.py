@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.db import transaction
 
 from tenants import crypto, keyring, services, tenant_secrets
-from tenants.models import Tenant, TenantKey
+from tenants.models import Tenant, TenantKey, TenantSecret
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +28,8 @@ def key_dir(settings, tmp_path, monkeypatch):
     fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump({"current": keyring._encode(keyring.load().current), "retired": []}, handle)
-    shutil.copy2(shared, path.parent / shared.name)
+    if shared.exists():
+        shutil.copy2(shared, path.parent / shared.name)
     settings.ENCLAVE_KEK_FILE = str(path)
     return path.parent
 
@@ -131,6 +132,7 @@ def test_deleting_a_tenant_with_legacy_keys_warns_that_backups_stay_readable(dja
 
 
 def test_the_secret_store_lives_next_to_the_key_file_even_with_an_environment_kek(settings, tmp_path, monkeypatch):
+    settings.ENCLAVE_TENANT_SECRETS = "file"
     monkeypatch.setenv("ENCLAVE_KEK", keyring._encode(os.urandom(32)))
     settings.ENCLAVE_KEK_FILE = str(tmp_path / "keys" / "kek.json")
 
@@ -143,6 +145,7 @@ def test_the_secret_store_lives_next_to_the_key_file_even_with_an_environment_ke
 
 
 def test_a_secrets_file_readable_by_others_is_refused(settings, tmp_path):
+    settings.ENCLAVE_TENANT_SECRETS = "file"
     settings.ENCLAVE_KEK_FILE = str(tmp_path / "keys" / "kek.json")
     secret = tenant_secrets.secret_create(7)
     assert tenant_secrets.secret_get(7) == secret
@@ -155,8 +158,12 @@ def test_a_secrets_file_readable_by_others_is_refused(settings, tmp_path):
         tenant_secrets.secret_create(8)
 
 
-def test_pruning_forgets_only_the_secrets_of_missing_tenants(settings, tmp_path):
+@pytest.mark.parametrize("store", ["database", "file"])
+def test_pruning_forgets_only_the_secrets_of_missing_tenants(settings, tmp_path, monkeypatch, store):
+    settings.ENCLAVE_TENANT_SECRETS = store
+    monkeypatch.setenv("ENCLAVE_KEK", keyring._encode(os.urandom(32)))
     settings.ENCLAVE_KEK_FILE = str(tmp_path / "keys" / "kek.json")
+    TenantSecret.objects.all().delete()  # inside the test's transaction: the session's tenants come back
     kept = {tenant_id: tenant_secrets.secret_create(tenant_id) for tenant_id in ("1", "3")}
     tenant_secrets.secret_create("2")
 
@@ -181,3 +188,53 @@ def test_keys_rotate_prune_drops_secrets_of_deleted_tenants_and_keeps_live_ones(
     assert {pk: tenant_secrets.secret_get(pk) for pk in live} == live
     assert crypto.decrypt_text(tenant=tenant_a.tenant, object_id="o", blob=blob) == "kept"
     assert "secret(s) of deleted tenants" in capsys.readouterr().out
+
+
+def test_a_database_stored_secret_is_wrapped_by_the_kek_and_found_from_another_host(settings, tmp_path):
+    tenant = _scratch_tenant("roaming")
+    blob = crypto.encrypt_text(tenant=tenant, object_id="doc-1", text="seen from every host")
+    row = TenantSecret.objects.get(tenant_id=tenant.pk)
+    assert tenant_secrets.secret_get(tenant.pk) not in bytes(row.wrapped)
+
+    other_host = tmp_path / "other-host" / "kek.json"  # the same KEK, none of this host's files
+    other_host.parent.mkdir()
+    fd = os.open(other_host, os.O_WRONLY | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump({"current": keyring._encode(keyring.load().current), "retired": []}, handle)
+    settings.ENCLAVE_KEK_FILE = str(other_host)
+
+    assert not (other_host.parent / tenant_secrets.FILE_NAME).exists()
+    assert crypto.decrypt_text(tenant=tenant, object_id="doc-1", blob=blob) == "seen from every host"
+
+
+def test_a_backup_holding_the_wrapped_secret_reads_until_the_kek_is_rotated_and_pruned(
+    key_dir, django_capture_on_commit_callbacks
+):
+    """What remains with secrets in the database: a backup of the key and secret rows, restored after
+    the deletion, opens with the old KEK; once the KEK is rotated and the old one pruned, it does not."""
+    tenant = _scratch_tenant("restorable")
+    blob = crypto.encrypt_text(tenant=tenant, object_id="doc-1", text="in the backup")
+    key_backup = _backup_of_key(tenant)
+    secret_row = TenantSecret.objects.get(tenant_id=tenant.pk)
+    secret_backup = {"tenant_id": tenant.pk, "wrapped": bytes(secret_row.wrapped), "kek_id": secret_row.kek_id}
+    restore = {"pk": tenant.pk, "name": tenant.name, "schema_name": "restorable"}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        receipt = services.tenant_delete(tenant=tenant)
+    assert "keys_rotate --new-kek --prune" in receipt["backups"]
+
+    def restored() -> Tenant:
+        tenant = Tenant.objects.create(**restore)
+        TenantKey.objects.create(**key_backup)
+        TenantSecret.objects.create(**secret_backup)
+        return tenant
+
+    def gone_again() -> None:  # the live database, which the backup was restored beside
+        Tenant.objects.filter(pk=restore["pk"]).delete()
+        TenantSecret.objects.filter(tenant_id=restore["pk"]).delete()
+
+    assert crypto.decrypt_text(tenant=restored(), object_id="doc-1", blob=blob) == "in the backup"
+    gone_again()
+    call_command("keys_rotate", "--new-kek", "--prune", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    with pytest.raises(keyring.KeyringError, match="not in the keyring"):
+        crypto.decrypt_text(tenant=restored(), object_id="doc-1", blob=blob)

@@ -30,7 +30,7 @@ class Command(BaseCommand):
             self.stdout.write(f"re-wrapped {rewrapped} data key(s) under {keyring.load().current_id}")
             audit_record(action="keys.rotated", detail={"new_kek": new_kek, "rewrapped": rewrapped})
             if prune:
-                in_use = set(TenantKey.objects.values_list("kek_id", flat=True))
+                in_use = set(TenantKey.objects.values_list("kek_id", flat=True)) | tenant_secrets.kek_ids_in_use()
                 self.stdout.write(f"pruned {keyring.prune_file(in_use)} retired key-encryption key(s)")
                 with transaction.atomic():
                     # Waits for tenants being created, whose secrets exist before their rows commit.
