@@ -3,6 +3,8 @@
 import os
 import secrets
 
+from django.core.exceptions import ImproperlyConfigured
+
 from config import env
 
 BASE_DIR = env.BASE_DIR
@@ -17,6 +19,8 @@ def _secret_key() -> str:
     configured = env.get("DJANGO_SECRET_KEY")
     if configured:
         return configured
+    if env.get_bool("ENCLAVE_HTTPS"):  # served for real: every host must sign sessions with the same key
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when ENCLAVE_HTTPS is on (a production deployment)")
     path = VAR_DIR / "secrets" / "django-secret"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

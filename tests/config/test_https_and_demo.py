@@ -22,8 +22,18 @@ def settings_with(**environment) -> list:
 
 
 def test_https_marks_cookies_secure_and_asks_for_hsts():
-    assert settings_with(ENCLAVE_HTTPS="1") == [True, True, 31536000, ["HTTP_X_FORWARDED_PROTO", "https"]]
+    production = {"ENCLAVE_HTTPS": "1", "DJANGO_SECRET_KEY": "k" * 50}
+    assert settings_with(**production) == [True, True, 31536000, ["HTTP_X_FORWARDED_PROTO", "https"]]
     assert settings_with(ENCLAVE_HTTPS="0") == [False, False, 0, None]
+
+
+def test_production_refuses_to_start_without_a_shared_secret_key():
+    environment = {k: v for k, v in os.environ.items() if k != "DJANGO_SECRET_KEY"}
+    code = "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings'); django.setup()"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env={**environment, "ENCLAVE_HTTPS": "1"}, capture_output=True, text=True
+    )
+    assert done.returncode != 0 and "DJANGO_SECRET_KEY must be set" in done.stderr
 
 
 def test_demo_passwords_are_printed_only_by_the_run_that_created_them(tmp_path):
