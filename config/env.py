@@ -19,6 +19,8 @@ ENVIRONMENT: dict[str, str] = {
     "ENCLAVE_FILE_STORE": "$ENCLAVE_VAR_DIR/files: encrypted originals, one folder per tenant",
     "ENCLAVE_ORIGINALS_STORE": "database: encrypted originals in the tenant's schema (every host reads them); "
     "files: in ENCLAVE_FILE_STORE on this host",
+    "ENCLAVE_SAFETY_ARTIFACT_DIR": "$ENCLAVE_VAR_DIR/safety: where `manage.py safety_train` writes the safety "
+    "classifier and every process reads it (build it once, e.g. in the image, and share it)",
     "ENCLAVE_TENANT_SECRETS": "database: tenant secrets wrapped by the KEK in the database (every host has them); "
     "file: next to the key file on this host",
     "ENCLAVE_UPLOAD_MAX_BYTES": "52428800 (50 MiB): largest file accepted by an upload",
@@ -39,7 +41,8 @@ ENVIRONMENT: dict[str, str] = {
     "ENCLAVE_PORT": "8000: port of the web server",
     "ENCLAVE_LOG_FORMAT": "json (or text)",
     "ENCLAVE_LOG_LEVEL": "INFO",
-    "DJANGO_SECRET_KEY": "unset: generated once into $ENCLAVE_VAR_DIR/secrets/django-secret; required with ENCLAVE_HTTPS",
+    "DJANGO_SECRET_KEY": "unset: generated once into $ENCLAVE_VAR_DIR/secrets/django-secret; "
+    "required with ENCLAVE_HTTPS",
     "DJANGO_DEBUG": "0",
     "LLM_BASE_URL": "unset: the embedded llama.cpp server at http://127.0.0.1:$ENCLAVE_LLM_PORT/v1",
     "LLM_MODEL": "default: the model name sent to the LLM server (llama.cpp serves its one model under any name)",

@@ -41,7 +41,8 @@ def cache_key(embedder_name: str) -> str:
 
 
 def artifact_path(embedder_name: str) -> Path:
-    return env.var_dir() / "safety" / f"classifier-{cache_key(embedder_name)}.npz"
+    folder = Path(env.get("ENCLAVE_SAFETY_ARTIFACT_DIR") or env.var_dir() / "safety")
+    return folder / f"classifier-{cache_key(embedder_name)}.npz"
 
 
 def rows_fingerprint(rows: list[data.Row]) -> str:
