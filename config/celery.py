@@ -16,4 +16,9 @@ app.conf.beat_schedule = {
         "task": "tenants.retention_dispatch",
         "schedule": float(env.get("ENCLAVE_RETENTION_INTERVAL_SECONDS", "3600")),
     },
+    "ingestion-stale": {  # documents whose worker died, to the workers still running
+        "task": "ingestion.stale_requeue",
+        "schedule": max(1.0, float(env.get("ENCLAVE_INGESTION_STALE_SECONDS", "300")) / 2),
+        "options": {"queue": env.get("ENCLAVE_INGESTION_QUEUE", "ingestion")},
+    },
 }

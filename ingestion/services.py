@@ -307,6 +307,8 @@ def versions_requeue_stale(*, tenant: Tenant, older_than) -> int:
     )
     count = 0
     for version in stale:
+        # Fresh heartbeat: queued once per stale period, not at every sweep until a worker takes it.
+        DocumentVersion.objects.filter(pk=version.pk).update(heartbeat_at=timezone.now())
         _enqueue(tenant=tenant, version=version)
         count += 1
     return count

@@ -11,7 +11,7 @@ from django.utils import timezone
 from ingestion import pipeline
 from ingestion.services import embedding_index_finish_if_complete, versions_requeue_stale
 from tenants.models import Tenant
-from tenants.tasking import tenant_task
+from tenants.tasking import public_task, tenant_task
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +64,17 @@ def document_reembed(self, *, tenant: Tenant, document_id: str, model_name: str)
 @worker_ready.connect
 def requeue_stale_versions(**_kwargs) -> None:
     """On worker start, queue again the documents a dead worker left half-done."""
+    stale_versions_requeue()
+
+
+@public_task(name="ingestion.stale_requeue")
+def stale_requeue() -> None:
+    """Scheduled (config/celery.py): the same sweep while workers keep running, so a document whose
+    worker died is taken by another worker without waiting for a restart."""
+    stale_versions_requeue()
+
+
+def stale_versions_requeue() -> None:
     cutoff = timezone.now() - timedelta(seconds=settings.ENCLAVE_INGESTION_STALE_SECONDS)
     for tenant in Tenant.objects.filter(status=Tenant.Status.ACTIVE):
         connection.set_tenant(tenant)

@@ -4,19 +4,26 @@ the Django secret), sharing only the database, the broker, the KEK and DJANGO_SE
 environment and the built safety classifier, as an image would ship it.
 
 A tenant created through web A is usable through web B; a document uploaded through A is ingested by
-one of the workers and found through B's search; the tenant is deleted through B."""
+one of the workers and found through B's search; the tenant is deleted through B. A worker killed
+mid-document leaves it to the other, still running, worker (the scheduler's stale sweep)."""
 
+import json
+import sys
 import time
 import uuid
 
 import pytest
 import requests
 from django.conf import settings
+from django_tenants.utils import schema_context
 
+from ingestion.models import IngestionStatus
+from retrieval.models import Chunk
 from safety.training.build import artifact_path
 from tenants import keyring
 from tenants.accounts import services as accounts
-from tests.processes import celery_worker, in_own_connection, web_server
+from tests.ingestion.test_worker import COVID, _version, _wait, committed  # noqa: F401  (fixture)
+from tests.processes import _running, celery_worker, in_own_connection, web_server
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 
@@ -44,8 +51,6 @@ def artifact_path_dir():
 
 
 def _admin_key(schema: str) -> str:
-    from django_tenants.utils import schema_context
-
     from tenants.accounts.models import User
 
     def make():
@@ -116,3 +121,42 @@ def test_a_tenant_made_on_one_host_uploads_on_it_and_is_searched_and_deleted_on_
         var = tmp_path / host_env["ENCLAVE_VAR_DIR"]
         assert not any((var / "files").rglob("*")) and not list(var.rglob("tenant-secrets.json"))
     assert settings.ENCLAVE_ORIGINALS_STORE == "database" and settings.ENCLAVE_TENANT_SECRETS == "database"
+
+
+def test_a_worker_killed_mid_document_leaves_it_to_the_running_other_worker(committed, tmp_path):
+    """Both workers run throughout; the scheduler's sweep hands the dead worker's document to the other,
+    with no restart, and every chunk is there once."""
+    articles = [json.loads(line) for line in COVID.open().readlines()[:3]]
+    text = "\n\n".join(f"# {a['title'] or 'Article'}\n\n{a['text']}" for a in articles)
+    document = committed("a", "long.md", text.encode())
+    fast = {"ENCLAVE_INGESTION_STALE_SECONDS": "10"}  # well above the gap between two heartbeats of a live worker
+    one, two = (_host_env(tmp_path, name, committed.queue) | fast for name in ("worker_1", "worker_2"))
+    scheduler = [sys.executable, "manage.py", "scheduler", "--schedule", str(tmp_path / "beat")]
+
+    with (
+        celery_worker(queue=committed.queue, extra_env=one) as first,
+        celery_worker(queue=committed.queue, extra_env=two) as second,
+        _running(scheduler, quiet=True, extra_env=fast | {"ENCLAVE_INGESTION_QUEUE": committed.queue}),
+    ):
+        working = _wait(
+            lambda: (
+                (v := _version("tenant_a", document)).status == IngestionStatus.EMBEDDING and v.progress >= 40 and v
+            ),
+            240,
+            "embedding to be under way",
+        )
+        victim, survivor = (first, second) if working.claimed_by.endswith(f":{first.pid}") else (second, first)
+        assert working.claimed_by.endswith(f":{victim.pid}")
+        victim.kill()
+        victim.wait()
+        done = _wait(
+            lambda: (v := _version("tenant_a", document)).status == IngestionStatus.INDEXED and v,
+            240,
+            "the other worker to finish the document",
+        )
+        assert survivor.poll() is None
+
+    assert done.claimed_by.endswith(f":{survivor.pid}") and done.attempts == 2
+    with schema_context("tenant_a"):
+        ordinals = list(Chunk.objects.filter(document_id=document.public_id).values_list("ordinal", flat=True))
+    assert sorted(ordinals) == list(range(done.chunk_count)) and done.chunk_count > 50

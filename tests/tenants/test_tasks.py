@@ -21,7 +21,7 @@ from tests.processes import celery_worker
 pytestmark = pytest.mark.django_db
 PROJECT_APPS = ("tenants", "ingestion", "retrieval", "chat", "inference", "safety")
 # The only tasks that run in the public schema: they fan out over tenants. Adding one is a decision.
-PUBLIC_TASKS = {"tenants.retention_dispatch"}
+PUBLIC_TASKS = {"tenants.retention_dispatch", "ingestion.stale_requeue"}
 
 
 @tenant_task(name="tests.schema_probe")
