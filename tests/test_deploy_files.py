@@ -59,13 +59,13 @@ def dockerfile_stages(text: str) -> list[dict]:
     for line in logical.splitlines():
         if not line.strip():
             continue
-        keyword, _, arguments = line.strip().partition(" ")
-        keyword, arguments = keyword.upper(), arguments.strip()
+        keyword, _, rest = line.strip().partition(" ")
+        keyword, rest = keyword.upper(), rest.strip()
         if keyword == "FROM":
-            image, _, name = arguments.partition(" AS ")
+            image, _, name = rest.partition(" AS ")
             stages.append({"from": image.strip(), "name": name.strip() or None, "instructions": []})
         else:
-            stages[-1]["instructions"].append((keyword, arguments))
+            stages[-1]["instructions"].append((keyword, rest))
     return stages
 
 
@@ -395,6 +395,17 @@ def test_web_probes_name_a_public_host(variant):
         paths[kind] = probe["path"]
     assert paths == {"startupProbe": "/health/live", "livenessProbe": "/health/live", "readinessProbe": "/health/ready"}
     assert web["command"][:2] == ["uvicorn", "config.asgi:application"]
+
+
+def test_liveness_probe_is_answered_only_with_the_host_header_the_chart_sends(client, settings):
+    web = container(workloads(rendered({}))["web"])
+    environment = {name: entry.get("value") for name, entry in env_values(web).items()}
+    settings.ENCLAVE_PUBLIC_HOSTS = environment["ENCLAVE_PUBLIC_HOSTS"].split(",")
+    settings.ALLOWED_HOSTS = [*settings.ENCLAVE_PUBLIC_HOSTS, f".{environment['ENCLAVE_BASE_DOMAIN']}"]
+    probe = web["livenessProbe"]["httpGet"]
+    (host,) = [header["value"] for header in probe["httpHeaders"] if header["name"] == "Host"]
+    assert client.get(probe["path"], HTTP_HOST="10.42.0.7:8000").status_code == 400  # the kubelet's default
+    assert client.get(probe["path"], HTTP_HOST=f"{host}:8000").status_code == 200
 
 
 def test_autoscalers_target_rendered_deployments_that_leave_replicas_to_them(variant):
