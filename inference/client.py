@@ -119,23 +119,19 @@ class _Call:
         if status == LlmCall.Status.COMPLETE:
             generation.complete = True
             breaker.succeeded(self.server)
-        metrics.llm_call_observe(
-            purpose=self.purpose,
-            status=status,
-            error_code=exc.code if exc else "",
-            prompt_tokens=generation.prompt_tokens if status != LlmCall.Status.REFUSED else 0,
-            completion_tokens=generation.completion_tokens,
-            ttft_ms=generation.ttft_ms,
-        )
+        outcome = {
+            "purpose": self.purpose,
+            "status": status,
+            "error_code": exc.code if exc else "",
+            "prompt_tokens": generation.prompt_tokens if status != LlmCall.Status.REFUSED else 0,
+            "completion_tokens": generation.completion_tokens,
+            "ttft_ms": generation.ttft_ms,
+        }
+        metrics.llm_call_observe(**outcome)
         metering.record(
+            **outcome,
             user_id=self.user_id,
-            purpose=self.purpose,
             model=settings.LLM_MODEL,
-            status=status,
-            error_code=exc.code if exc else "",
-            prompt_tokens=generation.prompt_tokens if status != LlmCall.Status.REFUSED else 0,
-            completion_tokens=generation.completion_tokens,
-            ttft_ms=generation.ttft_ms,
             duration_ms=generation.duration_ms,
             attempts=generation.attempts,
             reserved=self.reserved,
