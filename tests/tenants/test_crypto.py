@@ -23,7 +23,8 @@ def key_file(settings, tmp_path, monkeypatch):
     fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump({"current": keyring._encode(original.current), "retired": []}, handle)
-    shutil.copy2(tenant_secrets_file, path.parent / tenant_secrets_file.name)
+    if tenant_secrets_file.exists():  # the file store; with the database store (default) there is none
+        shutil.copy2(tenant_secrets_file, path.parent / tenant_secrets_file.name)
     settings.ENCLAVE_KEK_FILE = str(path)
     return path
 
