@@ -1,9 +1,15 @@
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup(set_prefix=False)
 
+from django.core.asgi import get_asgi_application  # noqa: E402
+
+from config.tracing import tracing_start  # noqa: E402
+
+tracing_start("enclave-web")  # before the handler loads the middleware it instruments
 django_application = get_asgi_application()
 
 from config.body_limit import BodyLimit  # noqa: E402  (after Django is set up)

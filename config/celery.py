@@ -1,6 +1,7 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_init, worker_process_init
 
 from config import env
 
@@ -22,3 +23,18 @@ app.conf.beat_schedule = {
         "options": {"queue": env.get("ENCLAVE_INGESTION_QUEUE", "ingestion")},
     },
 }
+
+
+@worker_process_init.connect
+def _trace_pool_process(**_):  # prefork: after the fork, so the exporter's thread lives in the child
+    from config.tracing import tracing_start
+
+    tracing_start("enclave-worker")
+
+
+@worker_init.connect
+def _trace_worker(sender=None, **_):  # solo and thread pools run tasks in the worker's own process
+    if "prefork" not in str(getattr(sender, "pool_cls", "prefork")):
+        from config.tracing import tracing_start
+
+        tracing_start("enclave-worker")

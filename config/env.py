@@ -18,7 +18,12 @@ ENVIRONMENT: dict[str, str] = {
     "ENCLAVE_VAR_DIR": "var/ in the checkout: embedded database, broker files, key file, stored files",
     "ENCLAVE_FILE_STORE": "$ENCLAVE_VAR_DIR/files: encrypted originals, one folder per tenant",
     "ENCLAVE_ORIGINALS_STORE": "database: encrypted originals in the tenant's schema (every host reads them); "
-    "files: in ENCLAVE_FILE_STORE on this host",
+    "s3: in the S3-compatible bucket ENCLAVE_S3_BUCKET; files: in ENCLAVE_FILE_STORE on this host",
+    "ENCLAVE_S3_BUCKET": "unset: the bucket of encrypted originals (needed with ENCLAVE_ORIGINALS_STORE=s3; "
+    "credentials from boto3's usual AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profile or role)",
+    "ENCLAVE_S3_ENDPOINT_URL": "unset: AWS; the URL of another S3-compatible server (MinIO, Ceph...)",
+    "ENCLAVE_S3_REGION": "unset: boto3's default region",
+    "ENCLAVE_S3_PREFIX": "enclave/: key prefix; a tenant's originals are under <prefix><schema>/",
     "ENCLAVE_SAFETY_ARTIFACT_DIR": "$ENCLAVE_VAR_DIR/safety: where `manage.py safety_train` writes the safety "
     "classifier and every process reads it (build it once, e.g. in the image, and share it)",
     "ENCLAVE_TENANT_SECRETS": "database: tenant secrets wrapped by the KEK in the database (every host has them); "
@@ -41,6 +46,8 @@ ENVIRONMENT: dict[str, str] = {
     "ENCLAVE_PORT": "8000: port of the web server",
     "ENCLAVE_LOG_FORMAT": "json (or text)",
     "ENCLAVE_LOG_LEVEL": "INFO",
+    "ENCLAVE_OTEL_TRACING": "off: on sends OpenTelemetry spans (requests, Celery tasks, model calls) over OTLP/HTTP "
+    "to OTEL_EXPORTER_OTLP_ENDPOINT (OpenTelemetry's own OTEL_* variables apply)",
     "DJANGO_SECRET_KEY": "unset: generated once into $ENCLAVE_VAR_DIR/secrets/django-secret; "
     "required with ENCLAVE_HTTPS",
     "DJANGO_DEBUG": "0",

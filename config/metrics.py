@@ -1,13 +1,16 @@
 """Prometheus metrics (prometheus_client), served to operators at /metrics on the public host.
 
 Counted where things happen in the web process: requests by route (`MetricsMiddleware`), model calls
-(inference/client.py), moderation decisions (safety/moderation.py). Ingestion is read from the
-database at scrape time, so the workers need no endpoint of their own. Each web process has its own
+(inference/client.py), moderation decisions (safety/moderation.py). Ingestion (depth and
+throughput, whichever worker did the work) is read from the database at scrape time, so the workers
+need no endpoint of their own. Each web process has its own
 counters: scrape every process (every pod), as Prometheus does by default."""
 
 import time
+from datetime import timedelta
 
-from django.db.models import Count
+from django.db.models import Count, Sum
+from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -41,17 +44,27 @@ MODERATION = Counter(
 
 
 class IngestionCollector:
-    """Document versions per tenant and status, and the queue depth (not yet indexed nor failed)."""
+    """Document versions per tenant and status, the queue depth (not yet indexed nor failed) and
+    the throughput: versions and bytes indexed in the last hour, by any worker."""
 
     @staticmethod
-    def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
-        versions = GaugeMetricFamily(
-            "enclave_ingestion_versions", "Document versions by tenant and status", labels=["tenant", "status"]
+    def _families() -> tuple[GaugeMetricFamily, ...]:
+        return (
+            GaugeMetricFamily(
+                "enclave_ingestion_versions", "Document versions by tenant and status", labels=["tenant", "status"]
+            ),
+            GaugeMetricFamily(
+                "enclave_ingestion_queue_depth", "Document versions waiting or being ingested", labels=["tenant"]
+            ),
+            GaugeMetricFamily(
+                "enclave_ingestion_indexed_last_hour", "Document versions indexed in the last hour", labels=["tenant"]
+            ),
+            GaugeMetricFamily(
+                "enclave_ingestion_indexed_bytes_last_hour",
+                "Bytes of the document versions indexed in the last hour",
+                labels=["tenant"],
+            ),
         )
-        depth = GaugeMetricFamily(
-            "enclave_ingestion_queue_depth", "Document versions waiting or being ingested", labels=["tenant"]
-        )
-        return versions, depth
 
     def describe(self):  # registering must not query the database
         return self._families()
@@ -60,16 +73,22 @@ class IngestionCollector:
         from ingestion.models import DocumentVersion, IngestionStatus
         from tenants.models import Tenant
 
-        versions, depth = self._families()
+        versions, depth, recent, recent_bytes = self._families()
         done = {IngestionStatus.INDEXED, IngestionStatus.FAILED}
+        hour_ago = timezone.now() - timedelta(hours=1)
         schemas = Tenant.objects.exclude(schema_name=get_public_schema_name()).values_list("schema_name", flat=True)
         for schema in schemas:
             with schema_context(schema):
                 counts = dict(DocumentVersion.objects.values_list("status").annotate(n=Count("id")))
+                last_hour = DocumentVersion.objects.filter(
+                    status=IngestionStatus.INDEXED, indexed_at__gte=hour_ago
+                ).aggregate(n=Count("id"), size=Sum("size_bytes"))
             for status in IngestionStatus.values:
                 versions.add_metric([schema, status], counts.get(status, 0))
             depth.add_metric([schema], sum(n for status, n in counts.items() if status not in done))
-        return versions, depth
+            recent.add_metric([schema], last_hour["n"])
+            recent_bytes.add_metric([schema], last_hour["size"] or 0)
+        return versions, depth, recent, recent_bytes
 
 
 REGISTRY.register(IngestionCollector())

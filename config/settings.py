@@ -37,9 +37,19 @@ ENCLAVE_BASE_DOMAIN = env.get("ENCLAVE_BASE_DOMAIN", "localhost")
 ENCLAVE_PUBLIC_HOSTS = env.get_list("ENCLAVE_PUBLIC_HOSTS", "localhost,127.0.0.1")
 ALLOWED_HOSTS = [*ENCLAVE_PUBLIC_HOSTS, f".{ENCLAVE_BASE_DOMAIN}", *env.get_list("ENCLAVE_EXTRA_HOSTS", "")]
 ENCLAVE_FILE_STORE = env.get("ENCLAVE_FILE_STORE", str(VAR_DIR / "files"))
-# Where encrypted originals live: "database" (the tenant's schema; every host sees them) or "files"
-# (ENCLAVE_FILE_STORE, one host only, or a shared file system). Reads look in both.
+# Where encrypted originals live: "database" (the tenant's schema; every host sees them), "s3" (an
+# S3-compatible bucket; every host sees them) or "files" (ENCLAVE_FILE_STORE, one host only, or a
+# shared file system). Reads look in every store configured.
 ENCLAVE_ORIGINALS_STORE = env.get("ENCLAVE_ORIGINALS_STORE", "database")
+ENCLAVE_OTEL_TRACING = env.get_bool("ENCLAVE_OTEL_TRACING")  # config/tracing.py
+ENCLAVE_S3_BUCKET = env.get("ENCLAVE_S3_BUCKET", "")
+ENCLAVE_S3_ENDPOINT_URL = env.get("ENCLAVE_S3_ENDPOINT_URL", "")
+ENCLAVE_S3_REGION = env.get("ENCLAVE_S3_REGION", "")
+ENCLAVE_S3_PREFIX = env.get("ENCLAVE_S3_PREFIX", "enclave/")
+if ENCLAVE_ORIGINALS_STORE not in {"database", "s3", "files"}:
+    raise ImproperlyConfigured("ENCLAVE_ORIGINALS_STORE must be database, s3 or files")
+if ENCLAVE_ORIGINALS_STORE == "s3" and not ENCLAVE_S3_BUCKET:
+    raise ImproperlyConfigured("ENCLAVE_ORIGINALS_STORE=s3 needs ENCLAVE_S3_BUCKET")
 # Where tenant secrets live: "database" (wrapped by the KEK; every host has them) or "file" (next to
 # the key file, one host; a database backup then never holds them). Reads look in both.
 ENCLAVE_TENANT_SECRETS = env.get("ENCLAVE_TENANT_SECRETS", "database")

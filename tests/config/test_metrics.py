@@ -93,6 +93,8 @@ def test_a_scrape_after_an_upload_and_an_answer_shows_the_series_moved(world):
     assert moved("enclave_moderation_decisions_total", role="user") >= 1
     assert moved("enclave_ingestion_versions", tenant="tenant_a", status="indexed") == 1
     assert total(after, "enclave_ingestion_queue_depth", tenant="tenant_a") == 0
+    assert moved("enclave_ingestion_indexed_last_hour", tenant="tenant_a") == 1
+    assert moved("enclave_ingestion_indexed_bytes_last_hour", tenant="tenant_a") > 0
     assert refused.status_code in (401, 403) and refused.json()["error"]
     assert member.status_code in (401, 403, 404)  # a tenant's key is no operator's
 
