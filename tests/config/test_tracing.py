@@ -24,11 +24,13 @@ class Receiver(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
 
     def named(self, service: str, prefix: str):
-        return [(trace_id, span) for name, trace_id, span in self.spans if name == service and span.name.startswith(prefix)]
+        return [
+            (trace_id, span) for name, trace_id, span in self.spans if name == service and span.name.startswith(prefix)
+        ]
 
 
 class _Handler(BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802  (http.server's name)
+    def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.server.raw.append(body)
         request = ExportTraceServiceRequest.FromString(body)
@@ -80,7 +82,10 @@ def test_an_uploads_request_and_its_ingestion_on_the_worker_are_one_trace(tenant
     ):
         base = f"http://127.0.0.1:{port}"
         uploaded = requests.post(
-            f"{base}/api/v1/documents/", headers=as_admin, files={"files": ("traced.txt", b"A traced memo.")}, timeout=60
+            f"{base}/api/v1/documents/",
+            headers=as_admin,
+            files={"files": ("traced.txt", b"A traced memo.")},
+            timeout=60,
         )
         assert uploaded.status_code == 201, uploaded.text
         document = uploaded.json()["documents"][0]["id"]
