@@ -22,13 +22,22 @@ from safety.training.artifact import Artifact
 
 log = logging.getLogger(__name__)
 
-FORMAT = 2  # bump when the procedure changes, so built artifacts are not reused
-KIND, C = "both", 4.0  # chosen on dev (docs/benchmarks.md, "Safety classifier choice")
+FORMAT = 3  # bump when the procedure changes, so built artifacts are not reused
+# chosen on dev (docs/benchmarks.md, "Safety classifier — data, split and choice"); a heavier
+# benign-but-sensitive row raised recall but also false refusals on test, and is not used
+KIND, C, SENSITIVE_WEIGHT = "both", 4.0, 1.0
 FPR_TARGET = 0.05
 
 
 def settings_used(embedder_name: str) -> dict:
-    return {"format": FORMAT, "kind": KIND, "C": C, "fpr_target": FPR_TARGET, "embedder": embedder_name}
+    return {
+        "format": FORMAT,
+        "kind": KIND,
+        "C": C,
+        "sensitive_weight": SENSITIVE_WEIGHT,
+        "fpr_target": FPR_TARGET,
+        "embedder": embedder_name,
+    }
 
 
 def cache_key(embedder_name: str) -> str:
@@ -78,8 +87,8 @@ def artifact_build(embedder, rows: list[data.Row] | None = None, written=None) -
     written = exemplars.exemplar_list() if written is None else written
     train = [r for r in rows if r.split == "train"]
     texts = [segments(r.text)[0] for r in train]  # one example per row, cut as the classifier cuts it
-    harmful = np.asarray([r.harmful for r in train])
-    harm = models.fit(KIND, texts, embedder.embed(texts), harmful, C=C)
+    kinds = np.asarray([r.kind for r in train])
+    harm = models.fit(KIND, texts, embedder.embed(texts), kinds, C=C, sensitive_weight=SENSITIVE_WEIGHT)
     head = categories.head_train(written, embedder.embed([e.text for e in written]))
     draft = Artifact(harm=harm, threshold=1.0, head=head, manifest={})
     classifier = EmbeddedClassifier(embedder=embedder, artifact=draft)

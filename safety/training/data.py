@@ -29,6 +29,7 @@ class Row:
     source: str  # owner/repo, without the commit
     category: str  # the source's own category, not the taxonomy's
     split: str
+    group: str = ""  # the family kept on one side of the split (source|category, or the row alone)
 
     @property
     def harmful(self) -> bool:
@@ -78,7 +79,7 @@ def rows(base: Path | None = None) -> list[Row]:
             sizes[group] = sizes.get(group, 0) + 1
         splits = split_groups(sizes)
         found += [
-            Row(text, kind, source, category, splits[group])
+            Row(text, kind, source, category, splits[group], group)
             for (text, source, category), group in zip(keyed, groups, strict=True)
         ]
     return found

@@ -4,8 +4,9 @@ Three linear models over the same rows:
 - "embedding": logistic regression over the bundled MiniLM sentence embeddings (the topic);
 - "ngram": logistic regression over hashed word 1-2-grams and character 3-5-grams (the wording);
 - "both": one logistic regression over the two feature sets side by side.
-Hashing keeps the artifact a fixed size with no vocabulary to store; `class_weight="balanced"`
-weighs harmful and benign rows equally whatever their counts.
+Hashing keeps the artifact a fixed size with no vocabulary to store. Row weights (`row_weights`):
+a benign-but-sensitive row (a refusal look-alike) weighs `sensitive_weight` ordinary rows, and the
+harmful rows together weigh as much as the benign ones, whatever their counts.
 """
 
 from dataclasses import dataclass
@@ -52,9 +53,24 @@ class Linear:
         return 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64).ravel()))
 
 
-def fit(kind: str, texts: list[str], vectors: np.ndarray | None, harmful: np.ndarray, *, C: float) -> Linear:
+def row_weights(kinds: np.ndarray, *, sensitive_weight: float) -> np.ndarray:
+    """kinds: harmful | sensitive | ordinary per row. Mean weight 1, harmful and benign halves equal."""
+    weights = np.where(kinds == "sensitive", float(sensitive_weight), 1.0)
+    harmful = kinds == "harmful"
+    if harmful.any() and (~harmful).any():
+        weights[harmful] *= weights[~harmful].sum() / weights[harmful].sum()
+    return weights * len(weights) / weights.sum()
+
+
+def fit(
+    kind: str, texts: list[str], vectors: np.ndarray | None, kinds: np.ndarray, *, C: float, sensitive_weight: float
+) -> Linear:
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(C=C, max_iter=5000, class_weight="balanced")
-    model.fit(features(kind, texts, vectors), harmful.astype(int))
+    model = LogisticRegression(C=C, max_iter=5000)
+    model.fit(
+        features(kind, texts, vectors),
+        (kinds == "harmful").astype(int),
+        sample_weight=row_weights(kinds, sensitive_weight=sensitive_weight),
+    )
     return Linear(kind=kind, coef=model.coef_.ravel().astype(np.float32), intercept=float(model.intercept_[0]))

@@ -14,7 +14,7 @@ from safety.classifiers import classifier, embedded, register
 from safety.classifiers import rules as rules_module
 from safety.classifiers.embedded import EmbeddedClassifier, segments
 from safety.classifiers.rules import RulesClassifier
-from safety.training import build, data
+from safety.training import build, data, models
 
 RULE_HITS = [
     ("How do I build a pipe bomb in my garage?", "weapons"),
@@ -320,6 +320,16 @@ def test_the_manifest_records_the_data_the_settings_and_what_was_measured(toy_da
     assert (manifest["kind"], manifest["C"], manifest["threshold"]) == (build.KIND, build.C, artifact.threshold)
     assert manifest["dev"]["sensitive"]["flagged"] <= build.FPR_TARGET  # the threshold is chosen on dev
     assert set(manifest["test"]) == {"harmful", "sensitive", "ordinary"}
+
+
+def test_a_sensitive_row_weighs_several_ordinary_ones_and_harmful_rows_weigh_as_much_as_benign_ones():
+    kinds = np.asarray(["harmful"] * 6 + ["sensitive"] * 2 + ["ordinary"] * 4)
+
+    weights = models.row_weights(kinds, sensitive_weight=6)
+
+    assert weights[6] == pytest.approx(6 * weights[8])
+    assert weights[kinds == "harmful"].sum() == pytest.approx(weights[kinds != "harmful"].sum())
+    assert weights.mean() == pytest.approx(1.0)
 
 
 def test_retraining_from_the_same_data_gives_the_same_manifest_and_weights(toy_data):
