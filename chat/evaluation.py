@@ -123,6 +123,12 @@ def tally_answer(tally: Tally, result: dict, *, golds: list[str], gold_documents
             checked.append((sentence, sentence_supported(sentence, sources, golds)))
         tally.sentences += len(checked)
         tally.supported_sentences += sum(ok for _s, ok in checked)
+    precise = [
+        bool(contains(sources[c["number"] - 1]["text"], golds) or doc_of.get(c["document_id"]) in gold_documents)
+        for c in message["citations"]
+    ]
+    tally.citations += len(precise)
+    tally.precise_citations += sum(precise)
     top_score, quote = quote_candidate(result.get("question", ""), sources)
     tally.details.append(
         {
@@ -138,12 +144,9 @@ def tally_answer(tally: Tally, result: dict, *, golds: list[str], gold_documents
             "sentences": checked,
             "timings": result["timings"],
             "usage": message.get("usage"),
+            "citations": [[c["number"], ok] for c, ok in zip(message["citations"], precise, strict=True)],
         }
     )
-    for citation in message["citations"]:
-        tally.citations += 1
-        passage = sources[citation["number"] - 1]["text"]
-        tally.precise_citations += contains(passage, golds) or doc_of.get(citation["document_id"]) in gold_documents
     if "sources" in result["timings"]:
         tally.to_sources_ms.append(result["timings"]["sources"])
     if "token" in result["timings"]:
