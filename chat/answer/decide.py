@@ -24,11 +24,11 @@ def extractive_text(answer: Answer) -> str:
     for index, item in enumerate(strong):
         if (item.number, item.position) == following:
             continue  # already quoted with the sentence before it
-        quote = item.sentence.rstrip()
-        if index == 0 and (continued := _continued(item, passages[item.number - 1])):
-            quote, following = continued, (item.number, item.position + 1)
-        checked = sentence_check(f"\u201c{quote}\u201d [{item.number}]", passages)
-        if not checked.text and quote != item.sentence.rstrip():  # quoted alone when the pair is not found
+        continued = _continued(item, passages[item.number - 1]) if index == 0 else ""
+        checked = sentence_check(f"\u201c{continued}\u201d [{item.number}]", passages) if continued else None
+        if checked is not None and checked.text:
+            following = (item.number, item.position + 1)
+        else:  # quoted alone: the last sentence of its passage, cut, or the pair not found
             checked = sentence_check(f"\u201c{item.sentence.rstrip()}\u201d [{item.number}]", passages)
         if checked.text:
             shown.append(checked.text)

@@ -1,4 +1,4 @@
-"""Grouped cross-validation over train + dev: the out-of-fold scores that choose the model and its threshold.
+"""Grouped cross-validation over train + dev: the out-of-fold scores bench/safety_models compares candidates by.
 
 A family (data.Row.group) is never in a fold's training rows and its held-out rows at once, so each
 out-of-fold score is that of a model that never saw the request's family, as for test and for
