@@ -59,6 +59,16 @@ def _pieces(window: str) -> list[str]:
     return [window[i : i + PIECE_CHARACTERS] for i in range(0, max(len(window) - PIECE_CHARACTERS // 4, 1), step)]
 
 
+def windows_of(texts: list[str]) -> tuple[list[str], list[int]]:
+    """Every text's windows, in order, and the index of the text each belongs to."""
+    windows, owners = [], []
+    for index, text in enumerate(texts):
+        for window in segments(text):
+            windows.append(window)
+            owners.append(index)
+    return windows, owners
+
+
 def segments(text: str) -> list[str]:
     """Windows that fit the model: by words, never across a paragraph, and by characters where words are long;
     plus the last paragraph alone, where a request after a pasted document usually is."""
@@ -134,11 +144,7 @@ class EmbeddedClassifier:
 
     def _windows_scored(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per text: the harm probability of each window and the head's class probabilities of each."""
-        windows, owners = [], []
-        for index, text in enumerate(texts):
-            for window in segments(text):
-                windows.append(window)
-                owners.append(index)
+        windows, owners = windows_of(texts)
         if not windows:
             return []
         vectors = self.embedder.embed(windows)

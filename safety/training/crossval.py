@@ -29,13 +29,9 @@ class Windows:
 
     @classmethod
     def of(cls, texts: list[str], embed: Callable[[list[str]], np.ndarray]) -> "Windows":
-        from safety.classifiers.embedded import segments
+        from safety.classifiers.embedded import windows_of
 
-        pieces, owners = [], []
-        for index, text in enumerate(texts):
-            for window in segments(text):
-                pieces.append(window)
-                owners.append(index)
+        pieces, owners = windows_of(texts)
         return cls(
             texts=texts,
             pieces=pieces,

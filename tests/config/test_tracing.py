@@ -3,7 +3,6 @@ an OTLP/HTTP receiver in this test: an upload's request span and the worker's in
 one trace, and no query string reaches the exported spans."""
 
 import threading
-import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -11,6 +10,7 @@ import pytest
 import requests
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from tests.ingestion.test_worker import _wait
 from tests.processes import celery_worker, web_server
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
@@ -57,14 +57,6 @@ def receiver():
     server.shutdown()
 
 
-def _until(predicate, what: str, timeout: float = 120):
-    deadline = time.monotonic() + timeout
-    while not (found := predicate()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.3)
-    return found
-
-
 def test_an_uploads_request_and_its_ingestion_on_the_worker_are_one_trace(tenant_a, receiver, django_db_blocker):
     queue = f"traced-{uuid.uuid4().hex[:8]}"
     tracing = {
@@ -92,12 +84,13 @@ def test_an_uploads_request_and_its_ingestion_on_the_worker_are_one_trace(tenant
         listed = requests.get(f"{base}/api/v1/documents/?search={SECRET_WORDS}", headers=as_admin, timeout=30)
         assert listed.status_code == 200
         try:
-            [(trace_id, _)] = _until(lambda: receiver.named("enclave-web", "POST"), "the upload's request span")
-            run = _until(
+            [(trace_id, _)] = _wait(lambda: receiver.named("enclave-web", "POST"), 120, "the upload's request span")
+            run = _wait(
                 lambda: [span for tid, span in receiver.named("enclave-worker", "run/") if tid == trace_id],
+                120,
                 "the worker's ingestion span in the upload's trace",
             )
-            _until(lambda: receiver.named("enclave-web", "GET"), "the listing's request span")
+            _wait(lambda: receiver.named("enclave-web", "GET"), 120, "the listing's request span")
         finally:
             requests.delete(f"{base}/api/v1/documents/{document}/", headers=as_admin, timeout=60)
 

@@ -1,7 +1,6 @@
 """Originals in an S3-compatible bucket (ENCLAVE_ORIGINALS_STORE=s3), against moto's S3 server
 running on loopback: boto3 speaks real HTTP (signed requests, multipart responses) to it."""
 
-import socket
 import uuid
 
 import boto3
@@ -15,15 +14,10 @@ from ingestion.models import Document, IngestionStatus, StoredOriginal
 from ingestion.services import document_delete
 from tenants import services
 from tests.conftest import PASSWORD
+from tests.processes import _free_port
 
 pytestmark = pytest.mark.django_db
 TEXT = b"The warehouse lease at Dock 7 renews on 1 March 2027 for 48,000 euros a year."
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

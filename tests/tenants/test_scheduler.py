@@ -38,8 +38,9 @@ def _senders(queue: redis.Redis) -> list[str]:
 
 @pytest.fixture
 def broker():
-    if not settings.CELERY_BROKER_URL.startswith("redis://"):
-        pytest.skip("needs the Redis broker (scripts/test starts one when redis-server is installed)")
+    assert settings.CELERY_BROKER_URL.startswith("redis://"), (
+        "the scheduler test needs the Redis broker: install redis-server (scripts/test starts one)"
+    )
     url = settings.CELERY_BROKER_URL.rsplit("/", 1)[0] + f"/{BROKER_DB}"
     queue = redis.Redis.from_url(url)
     queue.flushdb()
