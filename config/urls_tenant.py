@@ -8,6 +8,7 @@ from chat.openai_api import ChatCompletionsApi, ModelDetailApi, ModelListApi
 from config.urls_common import health_patterns, session_patterns
 from ingestion import views as ingestion_views
 from safety import views as safety_views
+from tenants import console_actions as console
 from tenants import views
 
 urlpatterns = [
@@ -24,7 +25,29 @@ urlpatterns = [
     path("v1/chat/completions", ChatCompletionsApi.as_view(), name="openai-chat-completions"),
     path("v1/models", ModelListApi.as_view(), name="openai-models"),
     path("v1/models/<str:model_id>", ModelDetailApi.as_view(), name="openai-model-detail"),
+    path("console/users/", console.user_create, name="console-user-create"),
+    path("console/users/<uuid:user_id>/", console.user_update, name="console-user-update"),
+    path("console/users/<uuid:user_id>/erase/", console.user_erase, name="console-user-erase"),
+    path("console/groups/", console.group_create, name="console-group-create"),
+    path("console/groups/<uuid:group_id>/delete/", console.group_delete, name="console-group-delete"),
+    path("console/groups/<uuid:group_id>/members/", console.group_member_add, name="console-group-member-add"),
+    path(
+        "console/groups/<uuid:group_id>/members/<uuid:user_id>/remove/",
+        console.group_member_remove,
+        name="console-group-member-remove",
+    ),
+    path("console/api-keys/", console.api_key_create, name="console-api-key-create"),
+    path("console/api-keys/<uuid:key_id>/revoke/", console.api_key_revoke, name="console-api-key-revoke"),
+    path("console/me/training/", console.my_training_set, name="console-my-training"),
     path("documents/", ingestion_views.portal, name="portal"),
+    path("documents/<uuid:document_id>/", ingestion_views.document_page, name="document-page"),
+    path("documents/<uuid:document_id>/edit/", ingestion_views.document_edit, name="document-edit"),
+    path(
+        "documents/<uuid:document_id>/versions/",
+        ingestion_views.document_version_upload,
+        name="document-version-upload",
+    ),
+    path("documents/<uuid:document_id>/delete/", ingestion_views.document_delete, name="document-delete"),
     path("chat/", chat_views.chat_view, name="chat"),
     path("safety/", safety_views.policy_page, name="safety-policy-page"),
 ]

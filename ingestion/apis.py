@@ -172,27 +172,13 @@ class DocumentDetailApi(TenantApi):
         )
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        given = serializer.validated_data
+        changes = {key: given[key] for key in ("title", "tags", "no_train") if key in given}
         if "acl" in serializer.validated_data:
             acl = AclInputSerializer(data=request.data["acl"])
             acl.is_valid(raise_exception=True)
-            document = services.document_acl_update(
-                document=document, acl_principals=acl.principals(), actor=request.user
-            )
-        if "tags" in serializer.validated_data:
-            document = services.document_retag(
-                document=document, tags=serializer.validated_data["tags"], actor=request.user
-            )
-        if "title" in serializer.validated_data:
-            document = services.document_retitle(
-                document=document, title=serializer.validated_data["title"], actor=request.user
-            )
-        if "no_train" in serializer.validated_data:
-            document = services.document_no_train_set(
-                tenant=self.tenant,
-                document=document,
-                no_train=serializer.validated_data["no_train"],
-                actor=request.user,
-            )
+            changes["acl_principals"] = acl.principals()
+        document = services.document_update(tenant=self.tenant, document=document, actor=request.user, **changes)
         return Response(DocumentOutputSerializer(document).data)
 
     def delete(self, request, document_id):

@@ -273,6 +273,33 @@ def document_no_train_set(*, tenant: Tenant, document: Document, no_train: bool,
     return document
 
 
+def document_update(
+    *,
+    tenant: Tenant,
+    document: Document,
+    actor: User,
+    title: str | None = None,
+    tags: list[str] | None = None,
+    acl_principals: list[str] | None = None,
+    no_train: bool | None = None,
+) -> Document:
+    """Apply the changes given (None leaves a field alone), each audited on its own, all or none."""
+    with transaction.atomic():
+        return _document_update(tenant, document, actor, title, tags, acl_principals, no_train)
+
+
+def _document_update(tenant, document, actor, title, tags, acl_principals, no_train) -> Document:
+    if acl_principals is not None and acl_principals != document.acl_principals:
+        document = document_acl_update(document=document, acl_principals=acl_principals, actor=actor)
+    if tags is not None and tags_clean(tags) != document.tags:
+        document = document_retag(document=document, tags=tags, actor=actor)
+    if title is not None and title.strip() != document.title:
+        document = document_retitle(document=document, title=title, actor=actor)
+    if no_train is not None:
+        document = document_no_train_set(tenant=tenant, document=document, no_train=no_train, actor=actor)
+    return document
+
+
 def document_delete(*, tenant: Tenant, document: Document, actor: User) -> dict:
     """Remove the document, its versions, its chunks and its stored files (when no other document uses them)."""
     with transaction.atomic():

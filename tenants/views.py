@@ -11,7 +11,7 @@ from tenants import selectors as tenant_selectors
 from tenants.accounts import oidc, selectors, throttle
 from tenants.accounts.base import client_ip
 from tenants.accounts.models import User
-from tenants.accounts.services import audit_record
+from tenants.accounts.services import audit_record, scopes_grantable
 
 
 def _may_sign_in_here(request, user: User) -> bool:
@@ -90,11 +90,14 @@ def logout_view(request):
 def tenant_console(request):
     if request.user.role not in (User.Role.ADMIN, User.Role.MEMBER):
         return HttpResponseForbidden()
+    admin = request.user.is_tenant_admin
     context = {
         "tenant": request.tenant,
-        "groups": selectors.group_list(),
-        "api_keys": selectors.api_key_list_for_user(user=request.user),
-        "users": selectors.user_list() if request.user.is_tenant_admin else [],
+        "groups": selectors.group_list().prefetch_related("members"),
+        "api_keys": selectors.api_key_list_for_user(user=request.user, all_users=admin),
+        "users": selectors.user_list() if admin else [],
+        "roles": [User.Role.ADMIN, User.Role.MEMBER],
+        "scopes": scopes_grantable(user=request.user, created_by_key=None),
     }
     return render(request, "console/tenant.html", context)
 

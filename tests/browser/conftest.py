@@ -1,5 +1,6 @@
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
@@ -38,3 +39,24 @@ def browser_page():
             yield page
         finally:
             browser.close()
+
+
+AXE = Path(__file__).resolve().parents[2] / "static" / "vendor" / "axe-core" / "axe.min.js"
+
+
+def serious_accessibility_violations(page) -> list[dict]:
+    """axe-core's serious and critical findings on the page as it is now (scripts/bootstrap fetches axe)."""
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
+             .filter((v) => ["serious", "critical"].includes(v.impact))
+             .map((v) => ({id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" "))}))"""
+    )
+
+
+def sign_in(page, *, host: str, port: int, username: str, password: str, next_path: str = "/") -> None:
+    page.goto(f"http://{host}:{port}/login/?next={next_path}")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()

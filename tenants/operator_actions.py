@@ -1,0 +1,58 @@
+"""The operator console's forms: tenants created with their first admin, suspended, resumed and deleted.
+Same input serializers and services as the operator API."""
+
+from config.pages import console_action, done, posted, receipt_lines, refused, shown_once, validated
+from tenants import apis, selectors, services
+from tenants.accounts.models import User
+
+HOME = "/"
+
+
+def _operator(request) -> bool:
+    return request.tenant is None and request.user.role == User.Role.OPERATOR
+
+
+@console_action(may=_operator, back=HOME)
+def tenant_create(request):
+    fields = posted(request, "name", "schema_name", "admin_username", "admin_email")
+    created = services.tenant_create(**validated(apis.TenantListApi.InputSerializer, fields), actor=request.user)
+    return shown_once(
+        request,
+        title=f"Tenant {created.tenant.name} was created",
+        lines=[
+            ("Address", services.tenant_domain(created.tenant.schema_name)),
+            ("First admin", created.admin.username),
+            ("Password", created.admin_password or "(as given)"),
+        ],
+        note="Give the password to the tenant's admin now: it is shown only once.",
+    )
+
+
+@console_action(may=_operator, back=HOME)
+def tenant_suspend(request, tenant_id):
+    tenant = selectors.tenant_get(tenant_id=tenant_id)
+    data = validated(apis.TenantSuspendApi.InputSerializer, {"reason": request.POST.get("reason", "")})
+    services.tenant_suspend(tenant=tenant, actor=request.user, **data)
+    return done(request, f"{tenant.name} is suspended: its users and keys are refused until resumed.", HOME)
+
+
+@console_action(may=_operator, back=HOME)
+def tenant_resume(request, tenant_id):
+    tenant = selectors.tenant_get(tenant_id=tenant_id)
+    services.tenant_resume(tenant=tenant, actor=request.user)
+    return done(request, f"{tenant.name} is active again.", HOME)
+
+
+@console_action(may=_operator, back=HOME)
+def tenant_delete(request, tenant_id):
+    tenant = selectors.tenant_get(tenant_id=tenant_id)
+    if request.POST.get("confirm", "") != tenant.schema_name:
+        return refused(request, f"Not deleted: type {tenant.schema_name} to confirm.", HOME)
+    name = tenant.name
+    receipt = services.tenant_delete(tenant=tenant, actor=request.user)
+    return shown_once(
+        request,
+        title=f"Tenant {name} was deleted",
+        lines=receipt_lines(receipt),
+        note="Its schema, stored files and keys are destroyed; this receipt is in the operator audit log.",
+    )

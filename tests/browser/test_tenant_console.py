@@ -1,0 +1,188 @@
+"""The tenant console in a real browser against the real ASGI server: each action is done on the page
+and its effect is checked in the database. The actions run on a tenant of this module's own, so what
+the server commits never reaches the shared test tenants."""
+
+import re
+
+import httpx
+import pytest
+from django_tenants.utils import schema_context
+
+from tenants import services
+from tenants.accounts import services as accounts
+from tenants.accounts.models import ApiKey, Group, User
+from tests.browser.conftest import serious_accessibility_violations, sign_in
+from tests.conftest import PASSWORD
+from tests.processes import in_own_connection
+
+pytestmark = pytest.mark.django_db
+
+SCHEMA = "tenant_console"
+
+
+@pytest.fixture(scope="module")
+def console_tenant(world, django_db_blocker):
+    def create():
+        created = services.tenant_create(
+            name="Console Co", schema_name=SCHEMA, admin_username="boss", admin_password=PASSWORD
+        )
+        with schema_context(SCHEMA):
+            accounts.user_create(username="mia", password=PASSWORD)
+        return created.tenant
+
+    with django_db_blocker.unblock():
+        tenant = in_own_connection(create)
+        yield services.tenant_domain(SCHEMA)
+        in_own_connection(lambda: services.tenant_delete(tenant=tenant))
+
+
+def _in_tenant(read):
+    def run():
+        with schema_context(SCHEMA):
+            return read()
+
+    return in_own_connection(run)
+
+
+def _admin_page(page, host, port):
+    sign_in(page, host=host, port=port, username="boss", password=PASSWORD)
+    page.wait_for_selector("h2:has-text('Users')")
+
+
+def _shown(page, label: str) -> str:
+    return page.locator(f"#shown-once tr:has(th:text-is('{label}')) code").inner_text()
+
+
+def test_an_admin_adds_a_user_whose_generated_password_is_shown_once_and_works(
+    browser_page, server_port, console_tenant
+):
+    page = browser_page
+    _admin_page(page, console_tenant, server_port)
+    with page.expect_navigation():
+        page.fill("form[aria-label='Add a user'] input[name=username]", "noor")
+        page.select_option("form[aria-label='Add a user'] select[name=role]", "member")
+        page.click("form[aria-label='Add a user'] button")
+
+    password = _shown(page, "Password")
+    noor = _in_tenant(lambda: User.objects.get(username="noor"))
+    assert noor.role == User.Role.MEMBER and noor.check_password(password)
+
+
+def test_an_admin_changes_a_role_then_deactivates_and_reactivates_a_user(browser_page, server_port, console_tenant):
+    _in_tenant(lambda: accounts.user_create(username="ravi", password=PASSWORD))
+    page = browser_page
+    _admin_page(page, console_tenant, server_port)
+    row = page.locator("tr[data-user=ravi]")
+    row.locator("select[name=role]").select_option("admin")
+    with page.expect_navigation():
+        row.locator("button:text-is('Save role')").click()
+    assert "ravi: saved." in page.locator(".messages").inner_text()
+    assert _in_tenant(lambda: User.objects.get(username="ravi").role) == User.Role.ADMIN
+
+    with page.expect_navigation():
+        page.locator("tr[data-user=ravi] button:text-is('Deactivate')").click()
+    assert _in_tenant(lambda: User.objects.get(username="ravi").is_active) is False
+    with page.expect_navigation():
+        page.locator("tr[data-user=ravi] button:text-is('Reactivate')").click()
+    assert _in_tenant(lambda: User.objects.get(username="ravi").is_active) is True
+
+
+def test_erasing_a_user_needs_their_name_typed_and_shows_a_receipt(browser_page, server_port, console_tenant):
+    _in_tenant(lambda: accounts.user_create(username="sam", password=PASSWORD))
+    page = browser_page
+    _admin_page(page, console_tenant, server_port)
+
+    with page.expect_navigation():
+        page.locator("tr[data-user=sam] button:text-is('Erase')").click()
+    assert "type sam to confirm" in page.locator(".messages .error").inner_text()
+    assert _in_tenant(lambda: User.objects.filter(username="sam").exists())
+
+    page.locator("tr[data-user=sam] input[name=confirm]").fill("sam")
+    with page.expect_navigation():
+        page.locator("tr[data-user=sam] button:text-is('Erase')").click()
+    assert page.locator("h1").inner_text() == "sam was erased"
+    assert re.fullmatch(r"[0-9a-f-]{36}", _shown(page, "User"))
+    assert not _in_tenant(lambda: User.objects.filter(username="sam").exists())
+
+
+def test_an_admin_creates_a_group_adds_and_removes_a_member_then_deletes_it(browser_page, server_port, console_tenant):
+    page = browser_page
+    _admin_page(page, console_tenant, server_port)
+    form = page.locator("form[aria-label='Create a group']")
+    form.locator("input[name=name]").fill("auditors")
+    with page.expect_navigation():
+        form.locator("button").click()
+    assert _in_tenant(lambda: Group.objects.filter(name="auditors").exists())
+
+    row = page.locator("tr[data-group=auditors]")
+    row.locator("select[name=user_id]").select_option(label="mia")
+    with page.expect_navigation():
+        row.locator("button:text-is('Add')").click()
+    members = lambda: list(Group.objects.get(name="auditors").members.values_list("username", flat=True))  # noqa: E731
+    assert _in_tenant(members) == ["mia"]
+
+    with page.expect_navigation():
+        page.locator("tr[data-group=auditors] button[aria-label='Remove mia from auditors']").click()
+    assert _in_tenant(members) == []
+
+    with page.expect_navigation():
+        page.locator("tr[data-group=auditors] button:text-is('Delete')").click()
+    assert not _in_tenant(lambda: Group.objects.filter(name="auditors").exists())
+
+
+def test_a_key_made_on_the_page_has_its_scopes_and_expiry_works_once_shown_and_stops_when_revoked(
+    browser_page, server_port, console_tenant
+):
+    page = browser_page
+    _admin_page(page, console_tenant, server_port)
+    form = page.locator("form[aria-label='Create an API key']")
+    form.locator("input[name=name]").fill("reporting")
+    form.locator("input[name=expires_at]").fill("2099-01-31T12:00")
+    form.locator("input[name=scopes][value=read]").check()
+    with page.expect_navigation():
+        form.locator("button").click()
+    raw = _shown(page, "Key")
+
+    stored = _in_tenant(lambda: ApiKey.objects.get(name="reporting"))
+    assert stored.scopes == ["read"]
+    assert stored.expires_at.isoformat().startswith("2099-01-31T12:00")
+    me = f"http://127.0.0.1:{server_port}/api/v1/me/"
+    headers = {"Host": console_tenant, "Authorization": f"Bearer {raw}"}
+    assert httpx.get(me, headers=headers).status_code == 200
+
+    page.goto(f"http://{console_tenant}:{server_port}/#api-keys")
+    with page.expect_navigation():
+        page.locator("button[aria-label='Revoke key reporting']").click()
+    assert _in_tenant(lambda: ApiKey.objects.get(name="reporting").revoked_at) is not None
+    assert httpx.get(me, headers=headers).status_code == 401
+
+
+def test_a_member_opts_out_of_training_and_sees_no_admin_sections(browser_page, server_port, console_tenant):
+    page = browser_page
+    sign_in(page, host=console_tenant, port=server_port, username="mia", password=PASSWORD)
+    page.wait_for_selector("h2:has-text('My data')")
+    assert page.locator("#users").count() == 0
+
+    with page.expect_navigation():
+        page.click("text=Leave my conversations out of training")
+    assert _in_tenant(lambda: User.objects.get(username="mia").training_opt_out) is True
+    with page.expect_navigation():
+        page.click("text=Allow my conversations in training exports")
+    assert _in_tenant(lambda: User.objects.get(username="mia").training_opt_out) is False
+
+
+def test_the_console_pages_have_no_serious_accessibility_violations(browser_page, server_port, console_tenant):
+    page = browser_page
+    _admin_page(page, console_tenant, server_port)
+    assert serious_accessibility_violations(page) == []
+
+    form = page.locator("form[aria-label='Add a user']")
+    form.locator("input[name=username]").fill("tess")
+    with page.expect_navigation():
+        form.locator("button").click()
+    assert serious_accessibility_violations(page) == []  # the page a secret is shown on once
+
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.goto(f"http://{console_tenant}:{server_port}/")
+    assert serious_accessibility_violations(page) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1
