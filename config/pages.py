@@ -48,10 +48,10 @@ def failure_text(exc: Exception) -> str:
 REFUSALS = (ServiceError, exceptions.ValidationError, exceptions.PermissionDenied, ModelValidationError, Http404)
 
 
-def console_action(*, may, back: str):
+def console_action(*, may, back: str, gone: str | None = None):
     """A POST from a console page by a signed-in user `may(request)` allows. A refusal of the service or
-    of the input comes back to `back` (formatted with the URL's arguments) as an error message; nothing
-    is half done, as services are atomic."""
+    of the input comes back to `back` (formatted with the URL's arguments) as an error message, or to
+    `gone` when what the URL names is not found; nothing is half done, as services are atomic."""
 
     def decorate(view):
         @login_required
@@ -64,7 +64,8 @@ def console_action(*, may, back: str):
                 return view(request, *args, **kwargs)
             except REFUSALS as exc:
                 messages.error(request, failure_text(exc))
-                return redirect(back.format(**kwargs))
+                target = gone if gone is not None and isinstance(exc, Http404) else back
+                return redirect(target.format(**kwargs))
 
         return run
 

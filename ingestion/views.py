@@ -50,7 +50,7 @@ def _managed(request, document_id):
     return selectors.document_get_for_manager(user=request.user, principals=principals, public_id=document_id)
 
 
-@console_action(may=_member, back=PAGE)
+@console_action(may=_member, back=PAGE, gone="/documents/")
 def document_edit(request, document_id):
     document = _managed(request, document_id)
     data = validated(
@@ -73,7 +73,7 @@ def document_edit(request, document_id):
     return done(request, "Saved.", PAGE.format(document_id=document_id))
 
 
-@console_action(may=_member, back=PAGE)
+@console_action(may=_member, back=PAGE, gone="/documents/")
 def document_version_upload(request, document_id):
     document = _managed(request, document_id)
     upload = request.FILES.get("file")
@@ -87,7 +87,7 @@ def document_version_upload(request, document_id):
     return done(request, text, PAGE.format(document_id=document_id))
 
 
-@console_action(may=_member, back=PAGE)
+@console_action(may=_member, back=PAGE, gone="/documents/")
 def document_delete(request, document_id):
     document = _managed(request, document_id)
     if request.POST.get("confirm", "") != document.filename:

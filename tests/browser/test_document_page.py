@@ -1,0 +1,115 @@
+"""A document's own page in a real browser: its settings are changed, a new version uploaded and the
+document deleted with a receipt, each checked in the database. The document belongs to a tenant of
+this module's own; its ingestion task goes to a queue no worker reads, as only the page is tested."""
+
+import pytest
+from django.test import override_settings
+from django_tenants.utils import schema_context
+
+from ingestion.models import Document
+from ingestion.services import document_upload
+from tenants import services
+from tenants.accounts import services as accounts
+from tests.browser.conftest import serious_accessibility_violations, sign_in
+from tests.conftest import PASSWORD
+from tests.processes import in_own_connection
+
+pytestmark = pytest.mark.django_db
+
+SCHEMA = "tenant_docpage"
+
+
+@pytest.fixture(scope="module")
+def docs_tenant(world, django_db_blocker):
+    def create():
+        tenant = services.tenant_create(
+            name="Docs Co", schema_name=SCHEMA, admin_username="boss", admin_password=PASSWORD
+        ).tenant
+        with schema_context(SCHEMA):
+            uploader, _ = accounts.user_create(username="uma", password=PASSWORD)
+            accounts.user_create(username="vic", password=PASSWORD)
+            accounts.group_create(name="finance", actor=uploader)
+        return tenant, uploader
+
+    with django_db_blocker.unblock(), override_settings(ENCLAVE_INGESTION_QUEUE="document-page-no-worker"):
+        tenant, uploader = in_own_connection(create)
+        yield {"host": services.tenant_domain(SCHEMA), "tenant": tenant, "uploader": uploader}
+        in_own_connection(lambda: services.tenant_delete(tenant=tenant))
+
+
+def _upload(docs_tenant, name: str) -> str:
+    def run():
+        with schema_context(SCHEMA), override_settings(ENCLAVE_INGESTION_QUEUE="document-page-no-worker"):
+            outcome = document_upload(
+                tenant=docs_tenant["tenant"], user=docs_tenant["uploader"], filename=name, data=b"Depot hours. " * 40
+            )
+            return str(outcome.document.public_id)
+
+    return in_own_connection(run)
+
+
+def _document(public_id: str):
+    def read():
+        with schema_context(SCHEMA):
+            return Document.objects.filter(public_id=public_id).first()
+
+    return in_own_connection(read)
+
+
+def test_the_uploader_changes_title_tags_readers_and_training_then_adds_a_version(
+    browser_page, server_port, docs_tenant
+):
+    public_id = _upload(docs_tenant, "depot.txt")
+    page = browser_page
+    sign_in(page, host=docs_tenant["host"], port=server_port, username="uma", password=PASSWORD)
+    page.goto(f"http://{docs_tenant['host']}:{server_port}/documents/{public_id}/")
+    assert serious_accessibility_violations(page) == []
+
+    page.fill("input[name=title]", "Depot opening hours")
+    page.fill("input[name=tags]", "Ops, depots")
+    page.check("input[name=no_train]")
+    page.check("input[name=acl][value=groups]")
+    page.check("label:has-text('finance') input[name=groups]")
+    with page.expect_navigation():
+        page.click("button:text-is('Save')")
+    assert page.locator(".messages").inner_text() == "Saved."
+
+    document = _document(public_id)
+    assert document.title == "Depot opening hours"
+    assert document.tags == ["depots", "ops"]
+    assert document.no_train is True
+    assert len(document.acl_principals) == 1 and document.acl_principals[0].startswith("group:")
+
+    page.set_input_files("input[name=file]", {"name": "depot.txt", "mimeType": "text/plain", "buffer": b"New hours."})
+    with page.expect_navigation():
+        page.click("button:text-is('Upload version')")
+    assert _document(public_id).latest_version == 2
+
+
+def test_a_member_who_did_not_upload_it_sees_the_document_but_no_settings(browser_page, server_port, docs_tenant):
+    public_id = _upload(docs_tenant, "shared.txt")
+    page = browser_page
+    sign_in(page, host=docs_tenant["host"], port=server_port, username="vic", password=PASSWORD)
+    page.goto(f"http://{docs_tenant['host']}:{server_port}/documents/{public_id}/")
+    assert page.locator("h1").inner_text() == "shared"  # the title, from the file name
+    assert page.locator("form[action$='/edit/']").count() == 0
+    assert page.locator("form[action$='/delete/']").count() == 0
+
+
+def test_deleting_needs_the_filename_typed_and_shows_a_receipt(browser_page, server_port, docs_tenant):
+    public_id = _upload(docs_tenant, "old-plan.txt")
+    page = browser_page
+    sign_in(page, host=docs_tenant["host"], port=server_port, username="boss", password=PASSWORD)
+    page.goto(f"http://{docs_tenant['host']}:{server_port}/documents/{public_id}/")
+
+    with page.expect_navigation():
+        page.click("button:text-is('Delete document')")
+    assert "type old-plan.txt to confirm" in page.locator(".messages .error").inner_text()
+    assert _document(public_id) is not None
+
+    page.fill("input[name=confirm]", "old-plan.txt")
+    with page.expect_navigation():
+        page.click("button:text-is('Delete document')")
+    assert page.locator("h1").inner_text() == "old-plan.txt was deleted"
+    assert page.locator("#shown-once tr:has(th:text-is('Document')) code").inner_text() == public_id
+    assert _document(public_id) is None
