@@ -58,6 +58,24 @@ PROBES: dict[str, list[Probe]] = {
         Probe("get", "/safety/", page=True),
         Probe("post", "/safety/", {"region": "default", "weapons": "allow"}, page=True),
     ],
+    "console-user-create": [Probe("post", "/console/users/", {"username": "probe"}, page=True)],
+    "console-user-update": [Probe("post", "/console/users/{foreign_user}/", {"role": "member"}, page=True)],
+    "console-user-erase": [Probe("post", "/console/users/{foreign_user}/erase/", {"confirm": "fay"}, page=True)],
+    "console-group-create": [Probe("post", "/console/groups/", {"name": "probe"}, page=True)],
+    "console-group-delete": [Probe("post", "/console/groups/{foreign_group}/delete/", page=True)],
+    "console-group-member-add": [
+        Probe("post", "/console/groups/{foreign_group}/members/", {"user_id": "{own_user}"}, page=True)
+    ],
+    "console-group-member-remove": [
+        Probe("post", "/console/groups/{foreign_group}/members/{foreign_user}/remove/", page=True)
+    ],
+    "console-api-key-create": [Probe("post", "/console/api-keys/", {"name": "p"}, page=True)],
+    "console-api-key-revoke": [Probe("post", "/console/api-keys/{foreign_api_key}/revoke/", page=True)],
+    "console-my-training": [Probe("post", "/console/me/training/", {"opt_out": "false"}, page=True)],
+    "document-page": [Probe("get", "/documents/{foreign_document}/", page=True)],
+    "document-edit": [Probe("post", "/documents/{foreign_document}/edit/", {"acl": "everyone"}, page=True)],
+    "document-version-upload": [Probe("post", "/documents/{foreign_document}/versions/", page=True)],
+    "document-delete": [Probe("post", "/documents/{foreign_document}/delete/", {"confirm": "x"}, page=True)],
     "schema": [Probe("get", "/api/v1/schema/")],
     "accounts:me": [Probe("get", "/api/v1/me/")],
     "accounts:me-training": [
@@ -200,6 +218,10 @@ PROBES: dict[str, list[Probe]] = {
     "operator:tenant-resume": [Probe("post", "/api/v1/operator/tenants/{tenant_missing}/resume/")],
     "operator:tenant-usage": [Probe("post", "/api/v1/operator/tenants/{tenant_a}/usage/")],
     "operator-training-export": [Probe("post", "/api/v1/operator/training-export/")],
+    "console-tenant-create": [Probe("post", "/console/tenants/", {}, page=True)],
+    "console-tenant-suspend": [Probe("post", "/console/tenants/{tenant_missing}/suspend/", page=True)],
+    "console-tenant-resume": [Probe("post", "/console/tenants/{tenant_missing}/resume/", page=True)],
+    "console-tenant-delete": [Probe("post", "/console/tenants/{tenant_missing}/delete/", page=True)],
     # Last: signing out ends the page session of the probes above.
     "login": [Probe("get", "/login/", page=True), Probe("post", "/login/", {"username": "fay"}, page=True)],
     "oidc-start": [Probe("get", "/login/oidc/", page=True)],
@@ -211,6 +233,14 @@ PROBES: dict[str, list[Probe]] = {
 # change or erase the owner, delete the document, switch consent or sign-in. Tenant A's own admin is
 # probed with everything else: without using these powers (each audited), the admin sees nothing.
 ADMIN_POWERS = {
+    ("console-user-update", "post"),
+    ("console-user-erase", "post"),
+    ("console-group-delete", "post"),
+    ("console-group-member-add", "post"),
+    ("console-group-member-remove", "post"),
+    ("console-api-key-revoke", "post"),
+    ("document-edit", "post"),
+    ("document-delete", "post"),
     ("accounts:user-detail", "patch"),
     ("accounts:user-detail", "delete"),
     ("accounts:user-erase", "post"),

@@ -7,7 +7,10 @@ import time
 import pytest
 from django_tenants.utils import schema_context
 
-from chat.models import Feedback, Message, Preference
+from chat.models import Conversation, Feedback, Message, Preference
+from chat.selectors import conversation_title
+from chat.services import conversation_create
+from tests.browser.conftest import serious_accessibility_violations, sign_in
 from tests.chat.conftest import committed_handbook  # noqa: F401  (fixture)
 from tests.conftest import PASSWORD
 from tests.inference.fake_llm import FakeLlm
@@ -77,13 +80,17 @@ def test_ask_see_sources_first_stream_open_a_citation_and_stop_grounded_and_ungr
         page.wait_for_selector(".turn.assistant[data-status='complete']")
         final = page.text_content(".turn.assistant")
         note = page.text_content(".answer-note")
-        page.click("a.cite[data-number='1']")
+        page.focus("a.cite[data-number='1']")  # a link: reached and opened from the keyboard
+        page.keyboard.press("Enter")
 
         assert page.evaluate("window.order") == ["sources", "text"]
         assert partial == final == "Flights shorter than six hours are booked in economy class [1]."
         assert "Longer ones may differ" not in page.text_content("#log")
         assert note.startswith("1 sentence was removed")
         assert page.is_visible("#passage")
+        assert page.evaluate("document.activeElement.id") == "passage"
+        assert page.get_attribute("#passage-document", "href").startswith("/documents/")
+        assert serious_accessibility_violations(page) == []
         assert "economy class for flights shorter than six hours" in page.text_content("#passage-text")
         assert page.text_content("#conversation-list").strip().startswith("Which class")
         page.click("button.rate-up")
@@ -153,3 +160,46 @@ def test_regenerate_and_prefer_the_new_answer(browser_page, committed_handbook):
         page.wait_for_selector(".preferred")
 
     assert _preferences("tenant_a") == [("complete", "True")]
+
+
+def _conversation_titles(tenant) -> list[str]:
+    def read():
+        with schema_context(tenant.schema_name):
+            conversations = Conversation.objects.order_by("created_at")
+            return [conversation_title(tenant=tenant, conversation=c) for c in conversations]
+
+    return in_own_connection(read)
+
+
+def test_conversations_are_found_renamed_and_deleted_on_the_chat_page(browser_page, server_port, world):
+    tenant_b = world["b"]
+
+    def create():
+        with schema_context("tenant_b"):
+            for title in ("Budget questions", "Travel questions"):
+                conversation_create(tenant=tenant_b.tenant, user=tenant_b.legal, title=title)
+
+    in_own_connection(create)
+    page = browser_page
+    sign_in(page, host=tenant_b.host, port=server_port, username="leo", password=PASSWORD, next_path="/chat/")
+    page.wait_for_selector(".conversation")
+    assert serious_accessibility_violations(page) == []
+
+    page.fill("#conversation-filter", "budget")
+    page.wait_for_function("document.querySelectorAll('.conversation').length === 1")
+    page.once("dialog", lambda dialog: dialog.accept("Budget 2027"))
+    page.click("button[aria-label='Rename Budget questions']")
+    page.fill("#conversation-filter", "")
+    page.wait_for_selector("button.open:text-is('Budget 2027')")
+    assert _conversation_titles(tenant_b.tenant) == ["Budget 2027", "Travel questions"]
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("button[aria-label='Delete Travel questions']")
+    page.wait_for_function("document.querySelectorAll('.conversation').length === 1")
+    assert _conversation_titles(tenant_b.tenant) == ["Budget 2027"]
+
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.reload()
+    page.wait_for_selector(".conversation")
+    assert serious_accessibility_violations(page) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1

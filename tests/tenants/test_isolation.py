@@ -38,6 +38,25 @@ ID_ENDPOINTS = {
     # Models are the appliance's, not a tenant's: another tenant's object id is no model anywhere.
     "openai-model-detail": (["get"], "/v1/models/{document}"),
 }
+# Pages and console forms (session only): signed out they send to sign-in; another tenant's ids are not
+# found (a page is a 404; a form comes back with "That no longer exists here." and changes nothing).
+PAGE_ID_ENDPOINTS = {
+    "document-page": (["get"], "/documents/{document}/"),
+    "document-edit": (["post"], "/documents/{document}/edit/"),
+    "document-version-upload": (["post"], "/documents/{document}/versions/"),
+    "document-delete": (["post"], "/documents/{document}/delete/"),
+    "console-user-update": (["post"], "/console/users/{user}/"),
+    "console-user-erase": (["post"], "/console/users/{user}/erase/"),
+    "console-group-delete": (["post"], "/console/groups/{group}/delete/"),
+    "console-group-member-add": (["post"], "/console/groups/{group}/members/"),
+    "console-group-member-remove": (["post"], "/console/groups/{group}/members/{user}/remove/"),
+    "console-api-key-revoke": (["post"], "/console/api-keys/{api_key}/revoke/"),
+}
+OPERATOR_PAGE_ID_ENDPOINTS = {
+    "console-tenant-suspend": (["post"], "/console/tenants/{tenant}/suspend/"),
+    "console-tenant-resume": (["post"], "/console/tenants/{tenant}/resume/"),
+    "console-tenant-delete": (["post"], "/console/tenants/{tenant}/delete/"),
+}
 OPERATOR_ID_ENDPOINTS = {
     "operator:tenant-detail": (["get", "delete"], "/api/v1/operator/tenants/{tenant}/"),
     "operator:tenant-suspend": (["post"], "/api/v1/operator/tenants/{tenant}/suspend/"),
@@ -120,6 +139,42 @@ def test_operator_endpoints_refuse_anonymous_and_tenant_callers(api, tenant_a, n
     assert tenant_admin.status_code == 404  # the operator API does not exist on a tenant's URL conf
 
 
+@pytest.mark.parametrize(("name", "method", "template"), _cases(PAGE_ID_ENDPOINTS))
+def test_pages_send_a_signed_out_caller_to_sign_in(client, tenant_a, name, method, template):
+    response = getattr(client, method)(template.format(**_paths(tenant_a)), HTTP_HOST=tenant_a.host)
+
+    assert response.status_code == 302 and response["Location"].startswith("/login/"), name
+
+
+@pytest.mark.parametrize(("name", "method", "template"), _cases(PAGE_ID_ENDPOINTS))
+def test_pages_do_not_find_another_tenants_ids(client, tenant_a, tenant_b, name, method, template):
+    with schema_context("tenant_b"):
+        client.force_login(tenant_b.admin)
+    paths = _paths(tenant_a)
+    data = {"user_id": str(paths["user"]), "confirm": "fay", "acl": "everyone", "title": "taken"}
+
+    response = getattr(client, method)(template.format(**paths), data, HTTP_HOST=tenant_b.host, follow=True)
+
+    if method == "get":
+        assert response.status_code == 404, name
+    else:
+        assert "That no longer exists here." in response.content.decode(), name
+    assert str(tenant_a.finance.public_id) not in response.content.decode()
+
+
+@pytest.mark.parametrize(("name", "method", "template"), _cases(OPERATOR_PAGE_ID_ENDPOINTS))
+def test_operator_forms_refuse_anonymous_and_tenant_callers(client, tenant_a, name, method, template):
+    path = template.format(**_paths(tenant_a))
+
+    anonymous = client.post(path, {"confirm": "tenant_a"}, HTTP_HOST="localhost")
+    with schema_context("tenant_a"):
+        client.force_login(tenant_a.admin)
+    tenant_admin = client.post(path, {"confirm": "tenant_a"}, HTTP_HOST=tenant_a.host)
+
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/login/")
+    assert tenant_admin.status_code == 404  # the operator's forms do not exist on a tenant's URL conf
+
+
 def _named_patterns_with_parameters(resolver: URLResolver, namespace: str = "") -> set[str]:
     names = set()
     for entry in resolver.url_patterns:
@@ -134,5 +189,5 @@ def test_every_endpoint_with_an_id_is_covered_by_the_isolation_tests():
     tenant_names = _named_patterns_with_parameters(get_resolver("config.urls_tenant"))
     public_names = _named_patterns_with_parameters(get_resolver("config.urls_public"))
 
-    assert tenant_names == set(ID_ENDPOINTS)
-    assert public_names == set(OPERATOR_ID_ENDPOINTS)
+    assert tenant_names == set(ID_ENDPOINTS) | set(PAGE_ID_ENDPOINTS)
+    assert public_names == set(OPERATOR_ID_ENDPOINTS) | set(OPERATOR_PAGE_ID_ENDPOINTS)
