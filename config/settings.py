@@ -161,6 +161,9 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Browser libraries fetched from npm by scripts/bootstrap (static/npm-packages.json), served by WhiteNoise.
+STATICFILES_DIRS = [BASE_DIR / "static" / "vendor"]
+WHITENOISE_USE_FINDERS = True
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 

@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from tenants import dashboard
 from tenants import selectors as tenant_selectors
 from tenants.accounts import oidc, selectors, throttle
 from tenants.accounts.base import client_ip
@@ -100,6 +101,32 @@ def tenant_console(request):
         "scopes": scopes_grantable(user=request.user, created_by_key=None),
     }
     return render(request, "console/tenant.html", context)
+
+
+@login_required
+def tenant_dashboard(request):
+    if request.tenant is None or not request.user.is_tenant_admin:
+        return HttpResponseForbidden()
+    data = dashboard.tenant_dashboard(tenant=request.tenant)
+    return render(request, "console/dashboard.html", {"tenant": request.tenant, "data": data, "rows": _by_day(data)})
+
+
+def _by_day(data: dict) -> list[dict]:
+    """The charts' numbers as table rows, one per day: what a screen reader or a copy-paste gets."""
+    return [
+        {
+            "day": day,
+            "answers": {status: series[i] for status, series in data["answers"].items()},
+            "thumbs_up_rate": data["thumbs_up_rate"][i],
+            "rated": data["rated"][i],
+            "p50": data["first_token_ms"]["p50"][i],
+            "p95": data["first_token_ms"]["p95"][i],
+            "tokens": data["tokens"][i],
+            "indexed": data["ingestion"]["indexed"][i],
+            "failed": data["ingestion"]["failed"][i],
+        }
+        for i, day in enumerate(data["days"])
+    ]
 
 
 @login_required

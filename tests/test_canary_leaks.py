@@ -52,6 +52,7 @@ PROBES: dict[str, list[Probe]] = {
     "health-live": [Probe("get", "/health/live")],
     "health-ready": [Probe("get", "/health/ready")],
     "tenant-console": [Probe("get", "/", page=True)],
+    "tenant-dashboard": [Probe("get", "/dashboard/", page=True)],
     "portal": [Probe("get", "/documents/", page=True)],
     "chat": [Probe("get", "/chat/", page=True)],
     "safety-policy-page": [

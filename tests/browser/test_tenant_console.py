@@ -186,3 +186,21 @@ def test_the_console_pages_have_no_serious_accessibility_violations(browser_page
     page.goto(f"http://{console_tenant}:{server_port}/")
     assert serious_accessibility_violations(page) == []
     assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1
+
+
+def test_the_dashboard_draws_its_charts_from_the_apps_own_files_with_tables_behind_them(
+    browser_page, server_port, console_tenant
+):
+    page = browser_page
+    _admin_page(page, console_tenant, server_port)
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(f"http://{console_tenant}:{server_port}/dashboard/")
+    page.wait_for_function("window.Chart && Chart.getChart('chart-ingestion')")
+
+    labels = page.evaluate("Chart.getChart('chart-answers').data.datasets.map((d) => d.label)")
+    assert labels == ["complete", "abstained", "refused", "ungrounded", "incomplete", "failed"]
+    assert page.locator("#dashboard-table tr").count() == 31  # a header and 30 days
+    assert all(url.startswith(f"http://{console_tenant}:{server_port}/") for url in requested), requested
+    assert any(url.endswith("/static/chart.js/chart.umd.min.js") for url in requested)
+    assert serious_accessibility_violations(page) == []

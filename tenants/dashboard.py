@@ -1,0 +1,109 @@
+"""A tenant's activity by day, for the dashboard page: answers by outcome, thumbs-up rate, time to first
+token, model tokens against the daily quota, ingestion and its failures. Each series is one aggregate
+query in the current tenant's schema; no content is read (it is encrypted and not needed)."""
+
+from datetime import date, timedelta
+
+from django.db import connection
+from django.utils import timezone
+
+OUTCOMES = ("complete", "abstained", "refused", "ungrounded", "incomplete", "failed")
+
+
+def _days(days: int) -> list[date]:
+    today = timezone.now().date()
+    return [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
+
+
+def _rows(sql: str, since) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [since])
+        return cursor.fetchall()
+
+
+def answers_by_outcome(days: list[date]) -> dict[str, list[int]]:
+    rows = _rows(
+        """SELECT (created_at AT TIME ZONE 'UTC')::date, status, count(*) FROM chat_message
+           WHERE role = 'assistant' AND created_at >= %s GROUP BY 1, 2""",
+        days[0],
+    )
+    counts = {(day, status): n for day, status, n in rows}
+    return {status: [counts.get((day, status), 0) for day in days] for status in OUTCOMES}
+
+
+def thumbs_up_rate(days: list[date]) -> tuple[list[float | None], list[int]]:
+    rows = _rows(
+        """SELECT (created_at AT TIME ZONE 'UTC')::date, count(*) FILTER (WHERE rating > 0), count(*)
+           FROM chat_feedback WHERE created_at >= %s GROUP BY 1""",
+        days[0],
+    )
+    by_day = {day: (up, total) for day, up, total in rows}
+    rates = [round(by_day[d][0] / by_day[d][1], 3) if d in by_day else None for d in days]
+    return rates, [by_day.get(d, (0, 0))[1] for d in days]
+
+
+def first_token_ms(days: list[date]) -> dict[str, list[float | None]]:
+    rows = _rows(
+        """SELECT (created_at AT TIME ZONE 'UTC')::date,
+                  percentile_cont(0.5) WITHIN GROUP (ORDER BY ttft_ms),
+                  percentile_cont(0.95) WITHIN GROUP (ORDER BY ttft_ms)
+           FROM inference_llmcall WHERE purpose = 'chat' AND ttft_ms IS NOT NULL AND created_at >= %s GROUP BY 1""",
+        days[0],
+    )
+    by_day = {day: (p50, p95) for day, p50, p95 in rows}
+    return {
+        "p50": [round(by_day[d][0]) if d in by_day else None for d in days],
+        "p95": [round(by_day[d][1]) if d in by_day else None for d in days],
+    }
+
+
+def tokens(days: list[date]) -> list[int]:
+    rows = _rows(
+        """SELECT (created_at AT TIME ZONE 'UTC')::date, sum(prompt_tokens + completion_tokens)
+           FROM inference_llmcall WHERE created_at >= %s GROUP BY 1""",
+        days[0],
+    )
+    by_day = dict(rows)
+    return [int(by_day.get(d, 0)) for d in days]
+
+
+def ingestion(days: list[date]) -> dict:
+    indexed = dict(
+        _rows(
+            """SELECT (indexed_at AT TIME ZONE 'UTC')::date, count(*) FROM ingestion_documentversion
+               WHERE status = 'indexed' AND indexed_at >= %s GROUP BY 1""",
+            days[0],
+        )
+    )
+    failed = dict(
+        _rows(
+            """SELECT (created_at AT TIME ZONE 'UTC')::date, count(*) FROM ingestion_documentversion
+               WHERE status = 'failed' AND created_at >= %s GROUP BY 1""",
+            days[0],
+        )
+    )
+    reasons = _rows(
+        """SELECT split_part(error, ':', 1), count(*) FROM ingestion_documentversion
+           WHERE status = 'failed' AND created_at >= %s GROUP BY 1 ORDER BY 2 DESC LIMIT 8""",
+        days[0],
+    )
+    return {
+        "indexed": [indexed.get(d, 0) for d in days],
+        "failed": [failed.get(d, 0) for d in days],
+        "failure_reasons": [{"reason": reason or "(no reason)", "count": n} for reason, n in reasons],
+    }
+
+
+def tenant_dashboard(*, tenant, days: int = 30) -> dict:
+    span = _days(days)
+    rates, rated = thumbs_up_rate(span)
+    return {
+        "days": [d.isoformat() for d in span],
+        "answers": answers_by_outcome(span),
+        "thumbs_up_rate": rates,
+        "rated": rated,
+        "first_token_ms": first_token_ms(span),
+        "tokens": tokens(span),
+        "token_quota": tenant.llm_tokens_per_day,
+        "ingestion": ingestion(span),
+    }

@@ -1,0 +1,73 @@
+"""The dashboard's numbers come from the tenant's own rows, by day, and only its admins see the page."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from chat.services import answer_store, conversation_create, feedback_give
+from inference.models import LlmCall
+from ingestion.models import DocumentVersion
+from ingestion.services import document_upload
+from tenants.dashboard import tenant_dashboard
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def _answer(world, conversation, status):
+    return answer_store(
+        tenant=world.tenant,
+        conversation=conversation,
+        content="an answer",
+        status=status,
+        error_code="",
+        citations=[],
+        trace={},
+        context_documents=[],
+    )
+
+
+def _seed(world):
+    conversation = conversation_create(tenant=world.tenant, user=world.finance, title="t")
+    answers = [_answer(world, conversation, s) for s in ("complete", "complete", "abstained", "refused")]
+    for message, rating in ((answers[0], 1), (answers[1], 1), (answers[2], -1)):
+        feedback_give(tenant=world.tenant, message=message, user=world.finance, rating=rating, reason="", comment="")
+    for ttft, tokens in ((100, 300), (200, 400), (900, 500)):
+        LlmCall.objects.create(
+            purpose="chat", status="complete", ttft_ms=ttft, prompt_tokens=tokens, completion_tokens=10
+        )
+    old = LlmCall.objects.create(purpose="chat", status="complete", ttft_ms=5000, prompt_tokens=7)
+    LlmCall.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=40))
+    failed = document_upload(tenant=world.tenant, user=world.admin, filename="scan.png", data=b"\x89PNG" + b"\0" * 9)
+    DocumentVersion.objects.filter(document=failed.document).update(status="failed", error="no OCR: scanned image")
+
+
+def test_the_dashboard_counts_todays_answers_ratings_latency_tokens_and_failures(tenant_a, tenant_b):
+    with schema_context("tenant_a"):
+        _seed(tenant_a)
+        data = tenant_dashboard(tenant=tenant_a.tenant)
+    with schema_context("tenant_b"):
+        other = tenant_dashboard(tenant=tenant_b.tenant)
+
+    assert len(data["days"]) == 30 and data["days"][-1] == timezone.now().date().isoformat()
+    today = {status: series[-1] for status, series in data["answers"].items()}
+    assert (today["complete"], today["abstained"], today["refused"]) == (2, 1, 1)
+    assert (data["thumbs_up_rate"][-1], data["rated"][-1]) == (round(2 / 3, 3), 3)
+    assert data["first_token_ms"]["p50"][-1] == 200
+    assert data["first_token_ms"]["p95"][-1] == 830  # interpolated between 200 and 900; the 40-day-old call is out
+    assert data["tokens"][-1] == 300 + 400 + 500 + 30
+    assert data["ingestion"]["failed"][-1] == 1
+    assert data["ingestion"]["failure_reasons"] == [{"reason": "no OCR", "count": 1}]
+    assert sum(other["answers"]["complete"]) == 0 and sum(other["tokens"]) == 0  # tenant B sees none of it
+
+
+def test_only_a_tenant_admin_opens_the_dashboard(client, tenant_a):
+    assert client.get("/dashboard/", HTTP_HOST=tenant_a.host)["Location"].startswith("/login/")
+    client.post("/login/", {"username": "fay", "password": PASSWORD}, HTTP_HOST=tenant_a.host)
+    assert client.get("/dashboard/", HTTP_HOST=tenant_a.host).status_code == 403
+    client.post("/logout/", HTTP_HOST=tenant_a.host)
+    client.post("/login/", {"username": "admin", "password": PASSWORD}, HTTP_HOST=tenant_a.host)
+    page = client.get("/dashboard/", HTTP_HOST=tenant_a.host)
+    assert page.status_code == 200 and b'id="dashboard-table"' in page.content
