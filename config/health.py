@@ -12,6 +12,7 @@ from django.http.request import split_domain_port
 from kombu import Connection
 
 from config.api import error_response
+from config.celery import app as celery_app
 from inference.client import breaker
 from inference.transport import llm_server_state
 from tenants import selectors
@@ -48,6 +49,20 @@ def _llm() -> dict:
     return {"ok": state.ok, "detail": state.detail, "models": list(state.models), "circuit": circuit}
 
 
+def readiness_checks() -> dict:
+    return {"database": _database(), "broker": _broker(), "llm": _llm()}
+
+
+def workers() -> dict:
+    """Celery workers that answer a ping within a second, by name."""
+    try:
+        replies = celery_app.control.ping(timeout=1.0)
+    except Exception as exc:  # a broker failure: no worker can be reached
+        return {"ok": False, "detail": f"{type(exc).__name__}: {exc}"[:300], "names": []}
+    names = sorted(name for reply in replies for name in reply)
+    return {"ok": bool(names), "detail": f"{len(names)} answering", "names": names}
+
+
 def live(request):
     return JsonResponse({"status": "ok"})
 
@@ -73,7 +88,7 @@ def ready(request):
     ingestion and search still work without it, chat does not."""
     if _on_a_tenant_host(request):
         return error_response(status=404, code="not_found", message="Readiness is answered on the operator's host.")
-    checks = {"database": _database(), "broker": _broker(), "llm": _llm()}
+    checks = readiness_checks()
     if not (checks["database"]["ok"] and checks["broker"]["ok"]):
         status, code = "unavailable", 503
     elif not checks["llm"]["ok"]:

@@ -70,25 +70,37 @@ class IngestionCollector:
         return self._families()
 
     def collect(self):
-        from ingestion.models import DocumentVersion, IngestionStatus
-        from tenants.models import Tenant
-
         versions, depth, recent, recent_bytes = self._families()
-        done = {IngestionStatus.INDEXED, IngestionStatus.FAILED}
-        hour_ago = timezone.now() - timedelta(hours=1)
-        schemas = Tenant.objects.exclude(schema_name=get_public_schema_name()).values_list("schema_name", flat=True)
-        for schema in schemas:
-            with schema_context(schema):
-                counts = dict(DocumentVersion.objects.values_list("status").annotate(n=Count("id")))
-                last_hour = DocumentVersion.objects.filter(
-                    status=IngestionStatus.INDEXED, indexed_at__gte=hour_ago
-                ).aggregate(n=Count("id"), size=Sum("size_bytes"))
-            for status in IngestionStatus.values:
-                versions.add_metric([schema, status], counts.get(status, 0))
-            depth.add_metric([schema], sum(n for status, n in counts.items() if status not in done))
+        for schema, counts, last_hour in ingestion_by_tenant():
+            for status, n in counts.items():
+                versions.add_metric([schema, status], n)
+            depth.add_metric([schema], queue_depth(counts))
             recent.add_metric([schema], last_hour["n"])
             recent_bytes.add_metric([schema], last_hour["size"] or 0)
         return versions, depth, recent, recent_bytes
+
+
+def ingestion_by_tenant() -> list[tuple[str, dict, dict]]:
+    """(schema, versions by status, indexed in the last hour) for every tenant."""
+    from ingestion.models import DocumentVersion, IngestionStatus
+    from tenants.models import Tenant
+
+    hour_ago = timezone.now() - timedelta(hours=1)
+    found = []
+    schemas = Tenant.objects.exclude(schema_name=get_public_schema_name()).values_list("schema_name", flat=True)
+    for schema in schemas:
+        with schema_context(schema):
+            counts = dict(DocumentVersion.objects.values_list("status").annotate(n=Count("id")))
+            last_hour = DocumentVersion.objects.filter(
+                status=IngestionStatus.INDEXED, indexed_at__gte=hour_ago
+            ).aggregate(n=Count("id"), size=Sum("size_bytes"))
+        found.append((schema, {status: counts.get(status, 0) for status in IngestionStatus.values}, last_hour))
+    return found
+
+
+def queue_depth(counts: dict) -> int:
+    """Versions waiting or being ingested: neither indexed nor failed."""
+    return sum(n for status, n in counts.items() if status not in ("indexed", "failed"))
 
 
 REGISTRY.register(IngestionCollector())

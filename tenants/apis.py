@@ -21,6 +21,9 @@ class TenantOutputSerializer(serializers.Serializer):
     suspended_at = serializers.DateTimeField()
     suspension_reason = serializers.CharField()
     usage = serializers.JSONField()
+    storage_quota_bytes = serializers.IntegerField()
+    llm_requests_per_minute = serializers.IntegerField()
+    llm_tokens_per_day = serializers.IntegerField()
     usage_computed_at = serializers.DateTimeField()
 
 
@@ -68,6 +71,22 @@ class TenantResumeApi(OperatorApi):
     def post(self, request, tenant_id):
         tenant = selectors.tenant_get(tenant_id=tenant_id)
         services.tenant_resume(tenant=tenant, actor=request.user)
+        return Response(TenantOutputSerializer(selectors.tenant_get(tenant_id=tenant_id)).data)
+
+
+class TenantLimitsApi(OperatorApi):
+    """PUT all three limits at once; null (or an empty form field) means the default, or no limit."""
+
+    class InputSerializer(serializers.Serializer):
+        storage_quota_bytes = serializers.IntegerField(min_value=1, allow_null=True)
+        llm_requests_per_minute = serializers.IntegerField(min_value=1, allow_null=True)
+        llm_tokens_per_day = serializers.IntegerField(min_value=1, allow_null=True)
+
+    def put(self, request, tenant_id):
+        tenant = selectors.tenant_get(tenant_id=tenant_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.tenant_limits_set(tenant=tenant, actor=request.user, **serializer.validated_data)
         return Response(TenantOutputSerializer(selectors.tenant_get(tenant_id=tenant_id)).data)
 
 

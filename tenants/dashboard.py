@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from django.db import connection
 from django.utils import timezone
+from django_tenants.utils import schema_context
 
 OUTCOMES = ("complete", "abstained", "refused", "ungrounded", "incomplete", "failed")
 
@@ -107,3 +108,26 @@ def tenant_dashboard(*, tenant, days: int = 30) -> dict:
         "token_quota": tenant.llm_tokens_per_day,
         "ingestion": ingestion(span),
     }
+
+
+def appliance_overview(*, tenants, days: int = 30) -> list[dict]:
+    """Per tenant, the last `days` summed: answers by outcome, thumbs-up rate and model tokens. Counts
+    only: the operator never reads a tenant's content."""
+    span = _days(days)
+    found = []
+    for tenant in tenants:
+        with schema_context(tenant.schema_name):
+            answers = {status: sum(series) for status, series in answers_by_outcome(span).items()}
+            rates, rated = thumbs_up_rate(span)
+            used = sum(tokens(span))
+        ups = sum(rate * n for rate, n in zip(rates, rated, strict=True) if rate is not None)
+        found.append(
+            {
+                "tenant": tenant,
+                "answers": answers,
+                "answer_total": sum(answers.values()),
+                "thumbs_up_rate": round(ups / sum(rated), 3) if sum(rated) else None,
+                "tokens": used,
+            }
+        )
+    return found

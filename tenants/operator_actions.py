@@ -4,6 +4,8 @@ Same input serializers and services as the operator API."""
 from config.pages import console_action, done, posted, receipt_lines, refused, shown_once, validated
 from tenants import apis, selectors, services
 from tenants.accounts.models import User
+from tenants.tasking import tenant_task_enqueue
+from tenants.tasks import tenant_usage_compute
 
 HOME = "/"
 
@@ -56,3 +58,19 @@ def tenant_delete(request, tenant_id):
         lines=receipt_lines(receipt),
         note="Its schema, stored files and keys are destroyed; this receipt is in the operator audit log.",
     )
+
+
+@console_action(may=_operator, back=HOME)
+def tenant_limits(request, tenant_id):
+    tenant = selectors.tenant_get(tenant_id=tenant_id)
+    names = ("storage_quota_bytes", "llm_requests_per_minute", "llm_tokens_per_day")
+    data = validated(apis.TenantLimitsApi.InputSerializer, {name: request.POST.get(name) or None for name in names})
+    services.tenant_limits_set(tenant=tenant, actor=request.user, **data)
+    return done(request, f"{tenant.name}: limits saved.", HOME)
+
+
+@console_action(may=_operator, back=HOME)
+def tenant_usage_refresh(request, tenant_id):
+    tenant = selectors.tenant_get(tenant_id=tenant_id)
+    tenant_task_enqueue(tenant_usage_compute, tenant=tenant)
+    return done(request, f"{tenant.name}: usage is being counted; reload in a moment.", HOME)

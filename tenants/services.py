@@ -129,6 +129,27 @@ def tenant_resume(*, tenant: Tenant, actor: User | None = None) -> Tenant:
     return tenant
 
 
+@transaction.atomic
+def tenant_limits_set(
+    *,
+    tenant: Tenant,
+    actor: User | None,
+    storage_quota_bytes: int | None,
+    llm_requests_per_minute: int | None,
+    llm_tokens_per_day: int | None,
+) -> Tenant:
+    """Set the tenant's quota and model limits; None means the appliance default (storage) or no limit."""
+    tenant_settings_change(
+        tenant=tenant,
+        action="tenant.limits_changed",
+        actor=actor,
+        storage_quota_bytes=storage_quota_bytes,
+        llm_requests_per_minute=llm_requests_per_minute,
+        llm_tokens_per_day=llm_tokens_per_day,
+    )
+    return tenant
+
+
 def tenant_settings_change(*, tenant: Tenant, action: str, actor: User | None, detail: dict | None = None, **fields):
     """Set fields of the tenant row (and of `tenant`) and audit them, from and to, in the current schema.
     Returns the values before; nothing is written or audited when nothing changes."""

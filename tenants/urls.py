@@ -9,5 +9,6 @@ urlpatterns = [
     path("tenants/<int:tenant_id>/", apis.TenantDetailApi.as_view(), name="tenant-detail"),
     path("tenants/<int:tenant_id>/suspend/", apis.TenantSuspendApi.as_view(), name="tenant-suspend"),
     path("tenants/<int:tenant_id>/resume/", apis.TenantResumeApi.as_view(), name="tenant-resume"),
+    path("tenants/<int:tenant_id>/limits/", apis.TenantLimitsApi.as_view(), name="tenant-limits"),
     path("tenants/<int:tenant_id>/usage/", apis.TenantUsageRefreshApi.as_view(), name="tenant-usage"),
 ]

@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config import health, metrics
 from tenants import dashboard
 from tenants import selectors as tenant_selectors
 from tenants.accounts import oidc, selectors, throttle
@@ -133,4 +134,25 @@ def _by_day(data: dict) -> list[dict]:
 def operator_console(request):
     if request.user.role != User.Role.OPERATOR:
         return HttpResponseForbidden()
-    return render(request, "console/operator.html", {"tenants": tenant_selectors.tenant_list()})
+    tenants = list(tenant_selectors.tenant_list())
+    overview = dashboard.appliance_overview(tenants=tenants)
+    chart = {
+        "tenants": [row["tenant"].name for row in overview],
+        "answers": {status: [row["answers"][status] for row in overview] for status in dashboard.OUTCOMES},
+    }
+    context = {"tenants": tenants, "overview": overview, "chart": chart}
+    return render(request, "console/operator.html", context)
+
+
+@login_required
+def operator_system(request):
+    """Is everything up: database, broker, model server, workers; and what waits in ingestion."""
+    if request.user.role != User.Role.OPERATOR:
+        return HttpResponseForbidden()
+    ingestion = [(schema, metrics.queue_depth(counts), counts) for schema, counts, _ in metrics.ingestion_by_tenant()]
+    context = {
+        "checks": {**health.readiness_checks(), "workers": health.workers()},
+        "ingestion": ingestion,
+        "statuses": list(ingestion[0][2]) if ingestion else [],
+    }
+    return render(request, "console/system.html", context)

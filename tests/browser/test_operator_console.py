@@ -55,6 +55,19 @@ def test_an_operator_creates_suspends_resumes_and_deletes_a_tenant(browser_page,
         _row(page).locator("button:text-is('Resume')").click()
     assert _tenant().status == Tenant.Status.ACTIVE
 
+    limits = page.locator(f"tr[data-limits={SCHEMA}]")
+    limits.locator("input[name=llm_tokens_per_day]").fill("150000")
+    limits.locator("input[name=storage_quota_bytes]").fill("")
+    with page.expect_navigation():
+        limits.locator("button").click()
+    limited = _tenant()
+    assert (limited.llm_tokens_per_day, limited.storage_quota_bytes, limited.llm_requests_per_minute) == (
+        150000,
+        None,
+        None,
+    )
+    assert page.locator(f"tr[data-limits={SCHEMA}] input[name=llm_tokens_per_day]").input_value() == "150000"
+
     _row(page).locator("input[name=confirm]").fill("not-the-schema")
     with page.expect_navigation():
         _row(page).locator("button:text-is('Delete')").click()
@@ -80,3 +93,19 @@ def test_a_refused_creation_says_why_and_creates_nothing(browser_page, server_po
         form.locator("button").click()
     assert page.locator(".messages .error").count() == 1
     assert in_own_connection(lambda: Tenant.objects.filter(name="Copy of A").exists()) is False
+
+
+def test_the_usage_chart_and_the_system_page_show_each_tenant_and_each_part(browser_page, server_port, world):
+    page = browser_page
+    sign_in(page, host="localhost", port=server_port, username="ops", password=PASSWORD)
+    page.wait_for_function("window.Chart && Chart.getChart('chart-usage')")
+    assert {"Tenant A", "Tenant B"} <= set(page.evaluate("Chart.getChart('chart-usage').data.labels"))
+    assert page.locator("tr[data-usage=tenant_a]").count() == 1
+
+    page.click("text=System health")
+    page.wait_for_selector("#checks")
+    states = {name: page.locator(f"tr[data-check={name}] td").first.inner_text() for name in ("database", "broker")}
+    assert states == {"database": "up", "broker": "up"}
+    assert page.locator("tr[data-check=workers]").count() == 1 and page.locator("tr[data-check=llm]").count() == 1
+    assert page.locator("tr[data-queue=tenant_a]").count() == 1
+    assert serious_accessibility_violations(page) == []

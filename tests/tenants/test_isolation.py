@@ -56,12 +56,15 @@ OPERATOR_PAGE_ID_ENDPOINTS = {
     "console-tenant-suspend": (["post"], "/console/tenants/{tenant}/suspend/"),
     "console-tenant-resume": (["post"], "/console/tenants/{tenant}/resume/"),
     "console-tenant-delete": (["post"], "/console/tenants/{tenant}/delete/"),
+    "console-tenant-limits": (["post"], "/console/tenants/{tenant}/limits/"),
+    "console-tenant-usage": (["post"], "/console/tenants/{tenant}/usage/"),
 }
 OPERATOR_ID_ENDPOINTS = {
     "operator:tenant-detail": (["get", "delete"], "/api/v1/operator/tenants/{tenant}/"),
     "operator:tenant-suspend": (["post"], "/api/v1/operator/tenants/{tenant}/suspend/"),
     "operator:tenant-resume": (["post"], "/api/v1/operator/tenants/{tenant}/resume/"),
     "operator:tenant-usage": (["post"], "/api/v1/operator/tenants/{tenant}/usage/"),
+    "operator:tenant-limits": (["put"], "/api/v1/operator/tenants/{tenant}/limits/"),
 }
 
 

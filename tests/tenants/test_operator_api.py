@@ -84,3 +84,20 @@ def test_a_usage_refresh_is_queued_for_the_tenant(api, operator, tenant_a, monke
 
     assert response.status_code == 202
     assert sent == [("tenants.tenant_usage_compute", tenant_a.tenant)]
+
+
+def test_an_operator_sets_and_clears_a_tenants_limits_and_it_is_audited(api, operator, tenant_a):
+    path = f"/api/v1/operator/tenants/{tenant_a.tenant.pk}/limits/"
+    limits = {"storage_quota_bytes": 5_000_000, "llm_requests_per_minute": 30, "llm_tokens_per_day": 200_000}
+
+    set_ = api("put", path, key=operator.key, data=limits)
+    cleared = api("put", path, key=operator.key, data={name: None for name in limits})
+    refused = api("put", path, key=operator.key, data={**limits, "llm_tokens_per_day": 0})
+
+    assert {name: set_.json()[name] for name in limits} == limits
+    assert all(cleared.json()[name] is None for name in limits)
+    assert refused.status_code == 400
+    tenant = Tenant.objects.get(pk=tenant_a.tenant.pk)
+    assert (tenant.storage_quota_bytes, tenant.llm_tokens_per_day) == (None, None)
+    changes = AuditEvent.objects.filter(action="tenant.limits_changed", target_id="tenant_a").order_by("id")
+    assert [event.detail["to"]["llm_tokens_per_day"] for event in changes] == [200_000, None]
