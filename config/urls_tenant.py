@@ -3,6 +3,7 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from chat import data_pages
 from chat import views as chat_views
 from chat.openai_api import ChatCompletionsApi, ModelDetailApi, ModelListApi
 from config.urls_common import health_patterns, session_patterns
@@ -50,6 +51,15 @@ urlpatterns = [
     ),
     path("documents/<uuid:document_id>/delete/", ingestion_views.document_delete, name="document-delete"),
     path("chat/", chat_views.chat_view, name="chat"),
+    path("data/", data_pages.data_page, name="data-page"),
+    path("data/memory/", data_pages.memory_switch, name="data-memory-switch"),
+    path("data/memories/", data_pages.memory_add, name="data-memory-add"),
+    path("data/memories/forget/", data_pages.memory_forget_all, name="data-memory-forget-all"),
+    path("data/memories/<uuid:fact_id>/forget/", data_pages.memory_forget_one, name="data-memory-forget"),
+    path("data/consent/", data_pages.consent_set, name="data-consent"),
+    path("data/retention/", data_pages.retention_set, name="data-retention"),
+    path("data/exports/", data_pages.export_create, name="data-export-create"),
+    path("data/exports/<uuid:export_id>/delete/", data_pages.export_delete, name="data-export-delete"),
     path("safety/", safety_views.policy_page, name="safety-policy-page"),
 ]
 

@@ -77,6 +77,7 @@ PROBES: dict[str, list[Probe]] = {
     "document-edit": [Probe("post", "/documents/{foreign_document}/edit/", {"acl": "everyone"}, page=True)],
     "document-version-upload": [Probe("post", "/documents/{foreign_document}/versions/", page=True)],
     "document-delete": [Probe("post", "/documents/{foreign_document}/delete/", {"confirm": "x"}, page=True)],
+    "data-page": [Probe("get", "/data/", page=True)],
     "schema": [Probe("get", "/api/v1/schema/")],
     "accounts:me": [Probe("get", "/api/v1/me/")],
     "accounts:me-training": [
@@ -206,6 +207,15 @@ PROBES: dict[str, list[Probe]] = {
     ],
     "openai-models": [Probe("get", "/v1/models")],
     "openai-model-detail": [Probe("get", "/v1/models/enclave-grounded"), Probe("get", "/v1/models/other")],
+    # After the chat probes: forgetting the memory would hide it from them in the positive control.
+    "data-memory-switch": [Probe("post", "/data/memory/", {"enabled": "false"}, page=True)],
+    "data-memory-add": [Probe("post", "/data/memories/", {"content": "probe"}, page=True)],
+    "data-memory-forget-all": [Probe("post", "/data/memories/forget/", page=True)],
+    "data-memory-forget": [Probe("post", "/data/memories/{foreign_memory}/forget/", page=True)],
+    "data-consent": [Probe("post", "/data/consent/", {"training_consent": "false"}, page=True)],
+    "data-retention": [Probe("post", "/data/retention/", {"conversation_days": ""}, page=True)],
+    "data-export-create": [Probe("post", "/data/exports/", page=True)],
+    "data-export-delete": [Probe("post", "/data/exports/{foreign_export}/delete/", page=True)],
     # The public URL conf (operator host). Deleting or suspending a real tenant would end the run:
     # those are probed with an id no tenant has.
     "operator-console": [Probe("get", "/", page=True)],
@@ -238,6 +248,8 @@ PROBES: dict[str, list[Probe]] = {
 # change or erase the owner, delete the document, switch consent or sign-in. Tenant A's own admin is
 # probed with everything else: without using these powers (each audited), the admin sees nothing.
 ADMIN_POWERS = {
+    ("data-consent", "post"),
+    ("data-export-delete", "post"),
     ("console-user-update", "post"),
     ("console-user-erase", "post"),
     ("console-group-delete", "post"),
@@ -519,6 +531,8 @@ def test_the_probes_find_the_canaries_where_they_may_be_seen(
         "chat:conversation-detail",
         "chat:conversation-messages",
         "chat:memory-list",
+        "data-page",
+        "document-page",
     } <= found
     assert any(CANARY in json.dumps(r["body"]) for r in fake_llm.requests)
 

@@ -17,7 +17,7 @@ def _export_data(export: TrainingExport) -> dict:
     }
 
 
-def _export_get(export_id) -> TrainingExport:
+def export_get(export_id) -> TrainingExport:
     export = TrainingExport.objects.filter(public_id=export_id).select_related("created_by").first()
     if export is None:
         raise Http404
@@ -57,17 +57,17 @@ class TrainingExportListApi(TenantAdminApi):
 
 class TrainingExportDetailApi(TenantAdminApi):
     def get(self, request, export_id):
-        return Response(_export_data(_export_get(export_id)))
+        return Response(_export_data(export_get(export_id)))
 
     def delete(self, request, export_id):
-        return Response({"receipt": services.export_delete(export=_export_get(export_id), actor=request.user)})
+        return Response({"receipt": services.export_delete(export=export_get(export_id), actor=request.user)})
 
 
 class TrainingExportFileApi(TenantAdminApi):
     def get(self, request, export_id, part):
         if part not in services.PARTS:
             raise Http404
-        data = services.export_part(tenant=self.tenant, export=_export_get(export_id), part=part)
+        data = services.export_part(tenant=self.tenant, export=export_get(export_id), part=part)
         response = HttpResponse(data, content_type="application/jsonl")
         response["Content-Disposition"] = f'attachment; filename="{part}"'
         return response

@@ -8,9 +8,11 @@ import httpx
 import pytest
 from django_tenants.utils import schema_context
 
+from chat.models import MemoryFact, TrainingExport
 from tenants import services
 from tenants.accounts import services as accounts
 from tenants.accounts.models import ApiKey, Group, User
+from tenants.models import Tenant
 from tests.browser.conftest import serious_accessibility_violations, sign_in
 from tests.conftest import PASSWORD
 from tests.processes import in_own_connection
@@ -204,3 +206,59 @@ def test_the_dashboard_draws_its_charts_from_the_apps_own_files_with_tables_behi
     assert all(url.startswith(f"http://{console_tenant}:{server_port}/") for url in requested), requested
     assert any(url.endswith("/static/chart.js/chart.umd.min.js") for url in requested)
     assert serious_accessibility_violations(page) == []
+
+
+def test_a_member_keeps_and_forgets_memories_on_the_data_page(browser_page, server_port, console_tenant):
+    page = browser_page
+    sign_in(page, host=console_tenant, port=server_port, username="mia", password=PASSWORD, next_path="/data/")
+    page.wait_for_selector("#memory-state")
+    with page.expect_navigation():
+        page.click("text=Turn memory on")
+    for fact in ("I work in the Lyon office", "My manager is Ana"):
+        page.fill("input[name=content]", fact)
+        with page.expect_navigation():
+            page.click("button:text-is('Add')")
+    assert serious_accessibility_violations(page) == []
+
+    facts = lambda: MemoryFact.objects.filter(user__username="mia").count()  # noqa: E731
+    assert _in_tenant(facts) == 2
+    with page.expect_navigation():
+        page.click("button[aria-label='Forget: My manager is Ana']")
+    assert _in_tenant(facts) == 1
+    assert page.locator("#facts").inner_text().strip().startswith("I work in the Lyon office")
+    with page.expect_navigation():
+        page.click("text=Forget everything")
+    assert _in_tenant(facts) == 0
+    assert page.locator("#training").count() == 0  # consent and exports are an admin's
+
+
+def test_an_admin_gives_consent_makes_and_deletes_an_export_and_sets_retention(
+    browser_page, server_port, console_tenant
+):
+    page = browser_page
+    sign_in(page, host=console_tenant, port=server_port, username="boss", password=PASSWORD, next_path="/data/")
+    page.wait_for_selector("#consent-state")
+    with page.expect_navigation():
+        page.click("text=Give consent")
+    tenant = lambda: Tenant.objects.get(schema_name=SCHEMA)  # noqa: E731
+    assert in_own_connection(tenant).training_consent is True
+
+    with page.expect_navigation():
+        page.click("text=Make an export now")
+    assert _in_tenant(TrainingExport.objects.count) == 1
+    assert serious_accessibility_violations(page) == []
+    with page.expect_navigation():
+        page.locator("#exports button:text-is('Delete')").click()
+    assert page.locator("h1").inner_text() == "The training export was deleted"
+    assert _in_tenant(TrainingExport.objects.count) == 0
+
+    page.goto(f"http://{console_tenant}:{server_port}/data/")
+    page.fill("input[name=conversation_days]", "90")
+    with page.expect_navigation():
+        page.click("text=Save retention")
+    kept = in_own_connection(tenant)
+    assert (kept.conversation_retention_days, kept.trace_retention_days) == (90, None)
+
+    with page.expect_navigation():
+        page.click("text=Withdraw consent")
+    assert in_own_connection(tenant).training_consent is False

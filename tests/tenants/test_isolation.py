@@ -51,6 +51,8 @@ PAGE_ID_ENDPOINTS = {
     "console-group-member-add": (["post"], "/console/groups/{group}/members/"),
     "console-group-member-remove": (["post"], "/console/groups/{group}/members/{user}/remove/"),
     "console-api-key-revoke": (["post"], "/console/api-keys/{api_key}/revoke/"),
+    "data-memory-forget": (["post"], "/data/memories/{memory}/forget/"),
+    "data-export-delete": (["post"], "/data/exports/{export}/delete/"),
 }
 OPERATOR_PAGE_ID_ENDPOINTS = {
     "console-tenant-suspend": (["post"], "/console/tenants/{tenant}/suspend/"),
