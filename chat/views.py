@@ -3,6 +3,8 @@ from django.http import HttpResponseForbidden
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from chat import dashboard
+
 
 @login_required
 @ensure_csrf_cookie
@@ -11,3 +13,29 @@ def chat_view(request):
     if request.tenant is None:
         return HttpResponseForbidden()
     return render(request, "chat/chat.html", {"tenant": request.tenant})
+
+
+@login_required
+def dashboard_page(request):
+    if request.tenant is None or not request.user.is_tenant_admin:
+        return HttpResponseForbidden()
+    data = dashboard.tenant_dashboard(tenant=request.tenant)
+    return render(request, "console/dashboard.html", {"tenant": request.tenant, "data": data, "rows": _by_day(data)})
+
+
+def _by_day(data: dict) -> list[dict]:
+    """The charts' numbers as table rows, one per day: what a screen reader or a copy-paste gets."""
+    return [
+        {
+            "day": day,
+            "answers": {status: series[i] for status, series in data["answers"].items()},
+            "thumbs_up_rate": data["thumbs_up_rate"][i],
+            "rated": data["rated"][i],
+            "p50": data["first_token_ms"]["p50"][i],
+            "p95": data["first_token_ms"]["p95"][i],
+            "tokens": data["tokens"][i],
+            "indexed": data["ingestion"]["indexed"][i],
+            "failed": data["ingestion"]["failed"][i],
+        }
+        for i, day in enumerate(data["days"])
+    ]

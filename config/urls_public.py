@@ -3,21 +3,22 @@
 from django.urls import include, path
 
 from chat.training.apis import OperatorTrainingExportApi
+from config import operator_pages
 from config.urls_common import health_patterns, session_patterns
-from tenants import operator_actions, views
+from tenants import operator_actions
 from tenants.apis import MetricsApi
 
 urlpatterns = [
     *health_patterns,
     *session_patterns,
-    path("", views.operator_console, name="operator-console"),
+    path("", operator_pages.operator_console, name="operator-console"),
     path("console/tenants/", operator_actions.tenant_create, name="console-tenant-create"),
     path("console/tenants/<int:tenant_id>/suspend/", operator_actions.tenant_suspend, name="console-tenant-suspend"),
     path("console/tenants/<int:tenant_id>/resume/", operator_actions.tenant_resume, name="console-tenant-resume"),
     path("console/tenants/<int:tenant_id>/delete/", operator_actions.tenant_delete, name="console-tenant-delete"),
     path("console/tenants/<int:tenant_id>/limits/", operator_actions.tenant_limits, name="console-tenant-limits"),
     path("console/tenants/<int:tenant_id>/usage/", operator_actions.tenant_usage_refresh, name="console-tenant-usage"),
-    path("system/", views.operator_system, name="operator-system"),
+    path("system/", operator_pages.operator_system, name="operator-system"),
     path("metrics", MetricsApi.as_view(), name="metrics"),
     path("api/v1/operator/", include("tenants.urls")),
     path("api/v1/operator/training-export/", OperatorTrainingExportApi.as_view(), name="operator-training-export"),

@@ -16,7 +16,7 @@ urlpatterns = [
     *health_patterns,
     *session_patterns,
     path("", views.tenant_console, name="tenant-console"),
-    path("dashboard/", views.tenant_dashboard, name="tenant-dashboard"),
+    path("dashboard/", chat_views.dashboard_page, name="tenant-dashboard"),
     path("api/v1/schema/", SpectacularAPIView.as_view(permission_classes=[], authentication_classes=[]), name="schema"),
     path("api/v1/", include("tenants.accounts.urls")),
     path("api/v1/", include("ingestion.urls")),

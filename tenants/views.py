@@ -1,4 +1,4 @@
-"""Server-rendered pages: sign-in, the tenant console and the operator console."""
+"""A tenant's server-rendered pages: sign-in and the tenant console (operators: config/operator_pages.py)."""
 
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
@@ -7,9 +7,6 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from config import health, metrics
-from tenants import dashboard
-from tenants import selectors as tenant_selectors
 from tenants.accounts import oidc, selectors, throttle
 from tenants.accounts.base import client_ip
 from tenants.accounts.models import User
@@ -102,57 +99,3 @@ def tenant_console(request):
         "scopes": scopes_grantable(user=request.user, created_by_key=None),
     }
     return render(request, "console/tenant.html", context)
-
-
-@login_required
-def tenant_dashboard(request):
-    if request.tenant is None or not request.user.is_tenant_admin:
-        return HttpResponseForbidden()
-    data = dashboard.tenant_dashboard(tenant=request.tenant)
-    return render(request, "console/dashboard.html", {"tenant": request.tenant, "data": data, "rows": _by_day(data)})
-
-
-def _by_day(data: dict) -> list[dict]:
-    """The charts' numbers as table rows, one per day: what a screen reader or a copy-paste gets."""
-    return [
-        {
-            "day": day,
-            "answers": {status: series[i] for status, series in data["answers"].items()},
-            "thumbs_up_rate": data["thumbs_up_rate"][i],
-            "rated": data["rated"][i],
-            "p50": data["first_token_ms"]["p50"][i],
-            "p95": data["first_token_ms"]["p95"][i],
-            "tokens": data["tokens"][i],
-            "indexed": data["ingestion"]["indexed"][i],
-            "failed": data["ingestion"]["failed"][i],
-        }
-        for i, day in enumerate(data["days"])
-    ]
-
-
-@login_required
-def operator_console(request):
-    if request.user.role != User.Role.OPERATOR:
-        return HttpResponseForbidden()
-    tenants = list(tenant_selectors.tenant_list())
-    overview = dashboard.appliance_overview(tenants=tenants)
-    chart = {
-        "tenants": [row["tenant"].name for row in overview],
-        "answers": {status: [row["answers"][status] for row in overview] for status in dashboard.OUTCOMES},
-    }
-    context = {"tenants": tenants, "overview": overview, "chart": chart}
-    return render(request, "console/operator.html", context)
-
-
-@login_required
-def operator_system(request):
-    """Is everything up: database, broker, model server, workers; and what waits in ingestion."""
-    if request.user.role != User.Role.OPERATOR:
-        return HttpResponseForbidden()
-    ingestion = [(schema, metrics.queue_depth(counts), counts) for schema, counts, _ in metrics.ingestion_by_tenant()]
-    context = {
-        "checks": {**health.readiness_checks(), "workers": health.workers()},
-        "ingestion": ingestion,
-        "statuses": list(ingestion[0][2]) if ingestion else [],
-    }
-    return render(request, "console/system.html", context)

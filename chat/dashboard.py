@@ -1,12 +1,17 @@
 """A tenant's activity by day, for the dashboard page: answers by outcome, thumbs-up rate, time to first
 token, model tokens against the daily quota, ingestion and its failures. Each series is one aggregate
-query in the current tenant's schema; no content is read (it is encrypted and not needed)."""
+query in the current tenant's schema; no content is read (it is encrypted and not needed). Model calls
+and ingestion are read with SQL: this module only counts their rows."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 from django.db import connection
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django_tenants.utils import schema_context
+
+from chat.models import Feedback, Message
 
 OUTCOMES = ("complete", "abstained", "refused", "ungrounded", "incomplete", "failed")
 
@@ -22,22 +27,20 @@ def _rows(sql: str, since) -> list[tuple]:
         return cursor.fetchall()
 
 
+def _by_day(queryset):
+    return queryset.annotate(day=TruncDate("created_at", tzinfo=UTC)).values("day")
+
+
 def answers_by_outcome(days: list[date]) -> dict[str, list[int]]:
-    rows = _rows(
-        """SELECT (created_at AT TIME ZONE 'UTC')::date, status, count(*) FROM chat_message
-           WHERE role = 'assistant' AND created_at >= %s GROUP BY 1, 2""",
-        days[0],
-    )
+    answers = Message.objects.filter(role=Message.Role.ASSISTANT, created_at__date__gte=days[0])
+    rows = _by_day(answers).values_list("day", "status").annotate(n=Count("id"))
     counts = {(day, status): n for day, status, n in rows}
     return {status: [counts.get((day, status), 0) for day in days] for status in OUTCOMES}
 
 
 def thumbs_up_rate(days: list[date]) -> tuple[list[float | None], list[int]]:
-    rows = _rows(
-        """SELECT (created_at AT TIME ZONE 'UTC')::date, count(*) FILTER (WHERE rating > 0), count(*)
-           FROM chat_feedback WHERE created_at >= %s GROUP BY 1""",
-        days[0],
-    )
+    ratings = _by_day(Feedback.objects.filter(created_at__date__gte=days[0]))
+    rows = ratings.values_list("day").annotate(up=Count("id", filter=Q(rating__gt=0)), total=Count("id"))
     by_day = {day: (up, total) for day, up, total in rows}
     rates = [round(by_day[d][0] / by_day[d][1], 3) if d in by_day else None for d in days]
     return rates, [by_day.get(d, (0, 0))[1] for d in days]

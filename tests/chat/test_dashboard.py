@@ -6,11 +6,11 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from chat.dashboard import tenant_dashboard
 from chat.services import answer_store, conversation_create, feedback_give
 from inference.models import LlmCall
 from ingestion.models import DocumentVersion
 from ingestion.services import document_upload
-from tenants.dashboard import tenant_dashboard
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

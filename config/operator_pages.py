@@ -1,0 +1,39 @@
+"""The operator's pages on the public host: tenants with their usage and limits, and system health.
+They aggregate across apps (health, metrics, the chat dashboard), hence they live in config."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseForbidden
+from django.shortcuts import render
+
+from chat import dashboard
+from config import health, metrics
+from tenants import selectors as tenant_selectors
+from tenants.accounts.models import User
+
+
+@login_required
+def operator_console(request):
+    if request.user.role != User.Role.OPERATOR:
+        return HttpResponseForbidden()
+    tenants = list(tenant_selectors.tenant_list())
+    overview = dashboard.appliance_overview(tenants=tenants)
+    chart = {
+        "tenants": [row["tenant"].name for row in overview],
+        "answers": {status: [row["answers"][status] for row in overview] for status in dashboard.OUTCOMES},
+    }
+    context = {"tenants": tenants, "overview": overview, "chart": chart}
+    return render(request, "console/operator.html", context)
+
+
+@login_required
+def operator_system(request):
+    """Is everything up: database, broker, model server, workers; and what waits in ingestion."""
+    if request.user.role != User.Role.OPERATOR:
+        return HttpResponseForbidden()
+    ingestion = [(schema, metrics.queue_depth(counts), counts) for schema, counts, _ in metrics.ingestion_by_tenant()]
+    context = {
+        "checks": {**health.readiness_checks(), "workers": health.workers()},
+        "ingestion": ingestion,
+        "statuses": list(ingestion[0][2]) if ingestion else [],
+    }
+    return render(request, "console/system.html", context)
