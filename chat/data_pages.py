@@ -10,23 +10,23 @@ from chat.memory_apis import MemoryListApi, MemorySettingsApi
 from chat.models import TrainingExport
 from chat.training import apis as training_apis
 from chat.training import services as training
-from config.pages import console_action, done, receipt_lines, refused, shown_once, validated
-from tenants.accounts.models import User
+from config.pages import (
+    console_action,
+    done,
+    receipt_lines,
+    refused,
+    shown_once,
+    tenant_admin,
+    tenant_member,
+    validated,
+)
 
 PAGE = "/data/"
 
 
-def _member(request) -> bool:
-    return request.tenant is not None and request.user.role in (User.Role.ADMIN, User.Role.MEMBER)
-
-
-def _admin(request) -> bool:
-    return request.tenant is not None and request.user.is_tenant_admin
-
-
 @login_required
 def data_page(request):
-    if not _member(request):
+    if not tenant_member(request):
         return HttpResponseForbidden()
     tenant = request.tenant
     context = {
@@ -40,14 +40,14 @@ def data_page(request):
     return render(request, "chat/data.html", context)
 
 
-@console_action(may=_member, back=PAGE + "#memory")
+@console_action(may=tenant_member, back=PAGE + "#memory")
 def memory_switch(request):
     on = validated(MemorySettingsApi.InputSerializer, {"enabled": request.POST.get("enabled", "")})["enabled"]
     memory.enable(user=request.user, on=on)
     return done(request, "Memory is on." if on else "Memory is off; what it holds stays until you forget it.", PAGE)
 
 
-@console_action(may=_member, back=PAGE + "#memory")
+@console_action(may=tenant_member, back=PAGE + "#memory")
 def memory_add(request):
     text = validated(MemoryListApi.InputSerializer, {"content": request.POST.get("content", "")})["content"]
     if not memory.enabled(user=request.user):
@@ -56,19 +56,19 @@ def memory_add(request):
     return done(request, "Remembered.", PAGE + "#memory")
 
 
-@console_action(may=_member, back=PAGE + "#memory")
+@console_action(may=tenant_member, back=PAGE + "#memory")
 def memory_forget_one(request, fact_id):
     receipt = memory.forget(user=request.user, fact=memory.fact_get(user=request.user, public_id=fact_id))
     return done(request, f"Forgotten ({receipt['facts_deleted']}).", PAGE + "#memory")
 
 
-@console_action(may=_member, back=PAGE + "#memory")
+@console_action(may=tenant_member, back=PAGE + "#memory")
 def memory_forget_all(request):
     receipt = memory.forget(user=request.user)
     return done(request, f"Everything forgotten ({receipt['facts_deleted']}).", PAGE + "#memory")
 
 
-@console_action(may=_admin, back=PAGE + "#training")
+@console_action(may=tenant_admin, back=PAGE + "#training")
 def consent_set(request):
     fields = {"training_consent": request.POST.get("training_consent", "")}
     consent = validated(training_apis.TrainingConsentApi.InputSerializer, fields)["training_consent"]
@@ -77,7 +77,7 @@ def consent_set(request):
     return done(request, text, PAGE + "#training")
 
 
-@console_action(may=_admin, back=PAGE + "#retention")
+@console_action(may=tenant_admin, back=PAGE + "#retention")
 def retention_set(request):
     names = ("conversation_days", "trace_days")
     data = validated(apis.RetentionSettingsApi.InputSerializer, {n: request.POST.get(n) or None for n in names})
@@ -90,13 +90,13 @@ def retention_set(request):
     return done(request, "Retention saved.", PAGE + "#retention")
 
 
-@console_action(may=_admin, back=PAGE + "#training")
+@console_action(may=tenant_admin, back=PAGE + "#training")
 def export_create(request):
     export = training.export_create(tenant=request.tenant, actor=request.user)
     return done(request, f"Export made: {export.manifest.get('counts', export.manifest)}.", PAGE + "#training")
 
 
-@console_action(may=_admin, back=PAGE + "#training")
+@console_action(may=tenant_admin, back=PAGE + "#training")
 def export_delete(request, export_id):
     receipt = training.export_delete(export=training_apis.export_get(export_id), actor=request.user)
     return shown_once(

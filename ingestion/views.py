@@ -3,10 +3,17 @@ from django.http import HttpResponseForbidden
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from config.pages import console_action, done, receipt_lines, refused, shown_once, validated
+from config.pages import (
+    console_action,
+    done,
+    receipt_lines,
+    refused,
+    shown_once,
+    tenant_member,
+    validated,
+)
 from ingestion import apis, selectors, services
 from tenants.accounts import selectors as account_selectors
-from tenants.accounts.models import User
 
 PAGE = "/documents/{document_id}/"
 
@@ -41,16 +48,12 @@ def document_page(request, document_id):
     return render(request, "ingestion/document.html", context)
 
 
-def _member(request) -> bool:
-    return request.tenant is not None and request.user.role in (User.Role.ADMIN, User.Role.MEMBER)
-
-
 def _managed(request, document_id):
     principals = account_selectors.user_principals(user=request.user)
     return selectors.document_get_for_manager(user=request.user, principals=principals, public_id=document_id)
 
 
-@console_action(may=_member, back=PAGE, gone="/documents/")
+@console_action(may=tenant_member, back=PAGE, gone="/documents/")
 def document_edit(request, document_id):
     document = _managed(request, document_id)
     data = validated(
@@ -73,7 +76,7 @@ def document_edit(request, document_id):
     return done(request, "Saved.", PAGE.format(document_id=document_id))
 
 
-@console_action(may=_member, back=PAGE, gone="/documents/")
+@console_action(may=tenant_member, back=PAGE, gone="/documents/")
 def document_version_upload(request, document_id):
     document = _managed(request, document_id)
     upload = request.FILES.get("file")
@@ -87,7 +90,7 @@ def document_version_upload(request, document_id):
     return done(request, text, PAGE.format(document_id=document_id))
 
 
-@console_action(may=_member, back=PAGE, gone="/documents/")
+@console_action(may=tenant_member, back=PAGE, gone="/documents/")
 def document_delete(request, document_id):
     document = _managed(request, document_id)
     if request.POST.get("confirm", "") != document.filename:

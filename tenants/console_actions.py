@@ -1,22 +1,23 @@
 """The tenant console's forms: people, groups, API keys and one's own training opt-out. Each validates
 with the REST API's input serializer and calls the same service, so page and API cannot disagree."""
 
-from config.pages import console_action, done, posted, receipt_lines, refused, shown_once, validated
+from config.pages import (
+    console_action,
+    done,
+    posted,
+    receipt_lines,
+    refused,
+    shown_once,
+    tenant_admin,
+    tenant_member,
+    validated,
+)
 from tenants.accounts import apis, selectors, services
-from tenants.accounts.models import User
 
 HOME = "/"
 
 
-def _admin(request) -> bool:
-    return request.tenant is not None and request.user.is_tenant_admin
-
-
-def _member(request) -> bool:
-    return request.tenant is not None and request.user.role in (User.Role.ADMIN, User.Role.MEMBER)
-
-
-@console_action(may=_admin, back=HOME + "#users")
+@console_action(may=tenant_admin, back=HOME + "#users")
 def user_create(request):
     data = validated(apis.UserListApi.InputSerializer, posted(request, "username", "email", "password", "role"))
     user, password = services.user_create(**data, actor=request.user)
@@ -30,7 +31,7 @@ def user_create(request):
     )
 
 
-@console_action(may=_admin, back=HOME + "#users")
+@console_action(may=tenant_admin, back=HOME + "#users")
 def user_update(request, user_id):
     user = selectors.user_get(public_id=user_id)
     fields = {key: request.POST[key] for key in ("role", "is_active") if key in request.POST}
@@ -38,7 +39,7 @@ def user_update(request, user_id):
     return done(request, f"{user.username}: saved.", HOME + "#users")
 
 
-@console_action(may=_admin, back=HOME + "#users")
+@console_action(may=tenant_admin, back=HOME + "#users")
 def user_erase(request, user_id):
     user = selectors.user_get(public_id=user_id)
     if request.POST.get("confirm", "") != user.username:
@@ -52,20 +53,20 @@ def user_erase(request, user_id):
     )
 
 
-@console_action(may=_admin, back=HOME + "#groups")
+@console_action(may=tenant_admin, back=HOME + "#groups")
 def group_create(request):
     group = services.group_create(**validated(apis.GroupListApi.InputSerializer, request.POST), actor=request.user)
     return done(request, f"Group {group.name} was created.", HOME + "#groups")
 
 
-@console_action(may=_admin, back=HOME + "#groups")
+@console_action(may=tenant_admin, back=HOME + "#groups")
 def group_delete(request, group_id):
     group = selectors.group_get(public_id=group_id)
     services.group_delete(group=group, actor=request.user)
     return done(request, f"Group {group.name} was deleted.", HOME + "#groups")
 
 
-@console_action(may=_admin, back=HOME + "#groups")
+@console_action(may=tenant_admin, back=HOME + "#groups")
 def group_member_add(request, group_id):
     group = selectors.group_get(public_id=group_id)
     data = validated(apis.GroupMemberListApi.InputSerializer, request.POST)
@@ -74,7 +75,7 @@ def group_member_add(request, group_id):
     return done(request, f"{user.username} joined {group.name}.", HOME + "#groups")
 
 
-@console_action(may=_admin, back=HOME + "#groups")
+@console_action(may=tenant_admin, back=HOME + "#groups")
 def group_member_remove(request, group_id, user_id):
     group = selectors.group_get(public_id=group_id)
     user = selectors.user_get(public_id=user_id)
@@ -82,7 +83,7 @@ def group_member_remove(request, group_id, user_id):
     return done(request, f"{user.username} left {group.name}.", HOME + "#groups")
 
 
-@console_action(may=_member, back=HOME + "#api-keys")
+@console_action(may=tenant_member, back=HOME + "#api-keys")
 def api_key_create(request):
     fields = {"name": request.POST.get("name", "")}
     if request.POST.getlist("scopes"):
@@ -103,14 +104,14 @@ def api_key_create(request):
     )
 
 
-@console_action(may=_member, back=HOME + "#api-keys")
+@console_action(may=tenant_member, back=HOME + "#api-keys")
 def api_key_revoke(request, key_id):
     api_key = selectors.api_key_get_for_user(user=request.user, public_id=key_id)
     services.api_key_revoke(api_key=api_key, actor=request.user)
     return done(request, f"API key {api_key.name} was revoked.", HOME + "#api-keys")
 
 
-@console_action(may=_member, back=HOME + "#my-data")
+@console_action(may=tenant_member, back=HOME + "#my-data")
 def my_training_set(request):
     opt_out = request.POST.get("opt_out") == "true"
     services.training_opt_out_set(user=request.user, opt_out=opt_out)

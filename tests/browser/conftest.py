@@ -1,3 +1,4 @@
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -60,3 +61,28 @@ def sign_in(page, *, host: str, port: int, username: str, password: str, next_pa
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_load_state()
+
+
+@contextlib.contextmanager
+def own_tenant(django_db_blocker, *, name: str, schema: str, members: tuple[str, ...]):
+    """A tenant of one test module, committed so the server sees it, with an admin "boss" and members
+    (password PASSWORD); deleted afterwards. Yields (tenant, {username: user})."""
+    from django_tenants.utils import schema_context
+
+    from tenants import services
+    from tenants.accounts import services as accounts
+    from tests.conftest import PASSWORD
+    from tests.processes import in_own_connection
+
+    def create():
+        created = services.tenant_create(name=name, schema_name=schema, admin_username="boss", admin_password=PASSWORD)
+        with schema_context(schema):
+            users = {username: accounts.user_create(username=username, password=PASSWORD)[0] for username in members}
+        return created.tenant, {"boss": created.admin, **users}
+
+    with django_db_blocker.unblock():
+        tenant, users = in_own_connection(create)
+        try:
+            yield tenant, users
+        finally:
+            in_own_connection(lambda: services.tenant_delete(tenant=tenant))

@@ -10,7 +10,7 @@ from ingestion.models import Document
 from ingestion.services import document_upload
 from tenants import services
 from tenants.accounts import services as accounts
-from tests.browser.conftest import serious_accessibility_violations, sign_in
+from tests.browser.conftest import own_tenant, serious_accessibility_violations, sign_in
 from tests.conftest import PASSWORD
 from tests.processes import in_own_connection
 
@@ -21,20 +21,16 @@ SCHEMA = "tenant_docpage"
 
 @pytest.fixture(scope="module")
 def docs_tenant(world, django_db_blocker):
-    def create():
-        tenant = services.tenant_create(
-            name="Docs Co", schema_name=SCHEMA, admin_username="boss", admin_password=PASSWORD
-        ).tenant
+    def finance_group():
         with schema_context(SCHEMA):
-            uploader, _ = accounts.user_create(username="uma", password=PASSWORD)
-            accounts.user_create(username="vic", password=PASSWORD)
-            accounts.group_create(name="finance", actor=uploader)
-        return tenant, uploader
+            accounts.group_create(name="finance", actor=users["uma"])
 
-    with django_db_blocker.unblock(), override_settings(ENCLAVE_INGESTION_QUEUE="document-page-no-worker"):
-        tenant, uploader = in_own_connection(create)
-        yield {"host": services.tenant_domain(SCHEMA), "tenant": tenant, "uploader": uploader}
-        in_own_connection(lambda: services.tenant_delete(tenant=tenant))
+    with (
+        own_tenant(django_db_blocker, name="Docs Co", schema=SCHEMA, members=("uma", "vic")) as (tenant, users),
+        override_settings(ENCLAVE_INGESTION_QUEUE="document-page-no-worker"),
+    ):
+        in_own_connection(finance_group)
+        yield {"host": services.tenant_domain(SCHEMA), "tenant": tenant, "uploader": users["uma"]}
 
 
 def _upload(docs_tenant, name: str) -> str:

@@ -13,7 +13,7 @@ from tenants import services
 from tenants.accounts import services as accounts
 from tenants.accounts.models import ApiKey, Group, User
 from tenants.models import Tenant
-from tests.browser.conftest import serious_accessibility_violations, sign_in
+from tests.browser.conftest import own_tenant, serious_accessibility_violations, sign_in
 from tests.conftest import PASSWORD
 from tests.processes import in_own_connection
 
@@ -24,18 +24,8 @@ SCHEMA = "tenant_console"
 
 @pytest.fixture(scope="module")
 def console_tenant(world, django_db_blocker):
-    def create():
-        created = services.tenant_create(
-            name="Console Co", schema_name=SCHEMA, admin_username="boss", admin_password=PASSWORD
-        )
-        with schema_context(SCHEMA):
-            accounts.user_create(username="mia", password=PASSWORD)
-        return created.tenant
-
-    with django_db_blocker.unblock():
-        tenant = in_own_connection(create)
+    with own_tenant(django_db_blocker, name="Console Co", schema=SCHEMA, members=("mia",)):
         yield services.tenant_domain(SCHEMA)
-        in_own_connection(lambda: services.tenant_delete(tenant=tenant))
 
 
 def _in_tenant(read):
