@@ -11,6 +11,7 @@ health_patterns = [
 session_patterns = [
     path("login/", views.login_view, name="login"),
     path("logout/", views.logout_view, name="logout"),
+    path("audit/", views.audit_page, name="audit-page"),
     path("login/oidc/", oidc_views.oidc_start, name="oidc-start"),
     path("login/oidc/callback/", oidc_views.oidc_callback, name="oidc-callback"),
 ]

@@ -1,7 +1,10 @@
 """A tenant's server-rendered pages: sign-in and the tenant console (operators: config/operator_pages.py)."""
 
+import json
+
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -99,3 +102,21 @@ def tenant_console(request):
         "scopes": scopes_grantable(user=request.user, created_by_key=None),
     }
     return render(request, "console/tenant.html", context)
+
+
+AUDIT_PAGE_SIZE = 50
+
+
+@login_required
+def audit_page(request):
+    """The audit log, newest first, filtered by action: a tenant's for its admins, the appliance's for operators."""
+    operator_here = request.tenant is None and request.user.role == User.Role.OPERATOR
+    if not (operator_here or (request.tenant is not None and request.user.is_tenant_admin)):
+        return HttpResponseForbidden()
+    action = request.GET.get("action", "")
+    events = selectors.audit_event_list(action=action or None).order_by("-created_at", "-id")
+    page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    for event in page:
+        event.detail_text = json.dumps(event.detail, default=str)
+    context = {"tenant": request.tenant, "page": page, "action": action, "actions": selectors.audit_actions()}
+    return render(request, "console/audit.html", context)

@@ -53,6 +53,7 @@ PROBES: dict[str, list[Probe]] = {
     "health-ready": [Probe("get", "/health/ready")],
     "tenant-console": [Probe("get", "/", page=True)],
     "tenant-dashboard": [Probe("get", "/dashboard/", page=True)],
+    "audit-page": [Probe("get", "/audit/", page=True), Probe("get", "/audit/?action=auth.login&page=2", page=True)],
     "portal": [Probe("get", "/documents/", page=True)],
     "chat": [Probe("get", "/chat/", page=True)],
     "safety-policy-page": [

@@ -63,6 +63,10 @@ def audit_event_list(*, action: str | None = None, actor_id=None) -> QuerySet[Au
     return events
 
 
+def audit_actions() -> list[str]:
+    return list(AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct())
+
+
 def people_names() -> list[str]:
     """Names that identify the tenant's people (first, last, full, user name, e-mail local part), longest first,
     for PII redaction."""

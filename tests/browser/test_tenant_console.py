@@ -12,6 +12,7 @@ from chat.models import MemoryFact, TrainingExport
 from tenants import services
 from tenants.accounts import services as accounts
 from tenants.accounts.models import ApiKey, Group, User
+from tenants.accounts.services import audit_record
 from tenants.models import Tenant
 from tests.browser.conftest import own_tenant, serious_accessibility_violations, sign_in
 from tests.conftest import PASSWORD
@@ -252,3 +253,26 @@ def test_an_admin_gives_consent_makes_and_deletes_an_export_and_sets_retention(
     with page.expect_navigation():
         page.click("text=Withdraw consent")
     assert in_own_connection(tenant).training_consent is False
+
+
+def test_the_audit_log_filters_by_action_and_pages_back(browser_page, server_port, console_tenant):
+    def sixty_events():
+        for number in range(60):
+            audit_record(action="test.marker", actor_label="boss", detail={"number": number})
+
+    _in_tenant(sixty_events)
+    page = browser_page
+    _admin_page(page, console_tenant, server_port)
+    page.click("text=Audit log")
+    page.select_option("select[name=action]", "test.marker")
+    with page.expect_navigation():
+        page.click("button:text-is('Filter')")
+
+    rows = page.locator("#audit tr[data-action]")
+    assert rows.count() == 50
+    assert {rows.nth(i).get_attribute("data-action") for i in range(50)} == {"test.marker"}
+    assert '"number": 59' in rows.first.inner_text()  # newest first
+    assert serious_accessibility_violations(page) == []
+    with page.expect_navigation():
+        page.click("text=Older")
+    assert page.locator("#audit tr[data-action=test\\.marker]").count() == 10

@@ -101,3 +101,11 @@ def test_tenant_users_cannot_use_the_operator_forms(client, tenant_a):
         assert client.post(path, {"confirm": "tenant_a"}, HTTP_HOST=tenant_a.host).status_code == 404
         assert client.post(path, {"confirm": "tenant_a"}, HTTP_HOST="localhost").status_code == 302
     assert Tenant.objects.get(pk=tenant_id).status == Tenant.Status.ACTIVE
+
+
+def test_the_audit_page_is_for_admins_and_operators_only(client, tenant_a):
+    client.post("/login/", {"username": "fay", "password": PASSWORD}, HTTP_HOST=tenant_a.host)
+    assert client.get("/audit/", HTTP_HOST=tenant_a.host).status_code == 403
+    assert client.get("/audit/", HTTP_HOST="localhost")["Location"].startswith("/login/")
+    client.post("/login/", {"username": "ops", "password": PASSWORD}, HTTP_HOST="localhost")
+    assert client.get("/audit/", HTTP_HOST="localhost").status_code == 200
