@@ -9,7 +9,7 @@ from django_tenants.utils import schema_context
 
 from chat.models import Conversation, Feedback, Message, Preference
 from chat.selectors import conversation_title
-from chat.services import conversation_create
+from chat.services import answer_store, conversation_create
 from tests.browser.conftest import serious_accessibility_violations, sign_in
 from tests.chat.conftest import committed_handbook  # noqa: F401  (fixture)
 from tests.conftest import PASSWORD
@@ -203,3 +203,50 @@ def test_conversations_are_found_renamed_and_deleted_on_the_chat_page(browser_pa
     page.wait_for_selector(".conversation")
     assert serious_accessibility_violations(page) == []
     assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1
+
+
+MARKDOWN_ANSWER = """Two rules apply:
+
+- economy **under six hours**
+- business `above` that
+
+| class | hours |
+| --- | --- |
+| economy | < 6 |
+
+<img src="x" onerror="window.pwned = 1"> ![chart](http://images.invalid/leak.png) <script>window.pwned = 2</script>"""
+
+
+def test_answers_render_as_markdown_without_raw_html_links_or_remote_images(browser_page, server_port, world):
+    tenant_b = world["b"]
+
+    def create():
+        with schema_context("tenant_b"):
+            conversation = conversation_create(tenant=tenant_b.tenant, user=tenant_b.finance, title="Markdown")
+            answer_store(
+                tenant=tenant_b.tenant,
+                conversation=conversation,
+                content=MARKDOWN_ANSWER,
+                status="complete",
+                error_code="",
+                citations=[],
+                trace={},
+                context_documents=[],
+            )
+
+    in_own_connection(create)
+    page = browser_page
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    sign_in(page, host=tenant_b.host, port=server_port, username="fay", password=PASSWORD, next_path="/chat/")
+    page.click("button.open:text-is('Markdown')")
+    answer = page.locator(".turn.assistant").first
+    answer.locator("ul li").first.wait_for()
+
+    assert answer.locator("ul li").count() == 2 and answer.locator("strong").inner_text() == "under six hours"
+    assert answer.locator("table td").first.inner_text() == "economy"
+    assert answer.locator("img, script, a[href^='http']").count() == 0
+    assert '<img src="x"' in answer.inner_text()  # raw HTML is shown as text, not run
+    assert page.evaluate("window.pwned") is None
+    assert not any("images.invalid" in url for url in requested)
+    assert serious_accessibility_violations(page) == []
