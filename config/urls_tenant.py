@@ -41,6 +41,12 @@ urlpatterns = [
     path("console/api-keys/", console.api_key_create, name="console-api-key-create"),
     path("console/api-keys/<uuid:key_id>/revoke/", console.api_key_revoke, name="console-api-key-revoke"),
     path("console/me/training/", console.my_training_set, name="console-my-training"),
+    path("console/identity-provider/", console.identity_provider_save, name="console-identity-provider"),
+    path(
+        "console/identity-provider/remove/",
+        console.identity_provider_remove,
+        name="console-identity-provider-remove",
+    ),
     path("documents/", ingestion_views.portal, name="portal"),
     path("documents/<uuid:document_id>/", ingestion_views.document_page, name="document-page"),
     path("documents/<uuid:document_id>/edit/", ingestion_views.document_edit, name="document-edit"),

@@ -1,6 +1,10 @@
 """The tenant console's forms: people, groups, API keys and one's own training opt-out. Each validates
 with the REST API's input serializer and calls the same service, so page and API cannot disagree."""
 
+import json
+
+from rest_framework.exceptions import ValidationError
+
 from config.pages import (
     console_action,
     done,
@@ -12,7 +16,7 @@ from config.pages import (
     tenant_member,
     validated,
 )
-from tenants.accounts import apis, selectors, services
+from tenants.accounts import apis, oidc, oidc_apis, selectors, services
 
 HOME = "/"
 
@@ -117,3 +121,25 @@ def my_training_set(request):
     services.training_opt_out_set(user=request.user, opt_out=opt_out)
     text = "Your conversations are left out of training exports." if opt_out else "Your opt-out was withdrawn."
     return done(request, text, HOME + "#my-data")
+
+
+@console_action(may=tenant_admin, back=HOME + "#sign-in")
+def identity_provider_save(request):
+    fields = posted(request, "display_name", "issuer", "client_id", "scopes", "role_claim", "groups_claim")
+    for name in ("role_map", "group_map"):
+        try:
+            fields[name] = json.loads(request.POST.get(name) or "{}")
+        except json.JSONDecodeError as exc:
+            raise ValidationError({name: [f"not JSON: {exc.msg}"]}) from exc
+    fields["passwords_enabled"] = request.POST.get("passwords_enabled") == "on"
+    data = dict(validated(oidc_apis.IdentityProviderApi.InputSerializer, fields))
+    data.pop("client_secret", None)
+    secret = request.POST.get("client_secret") or None  # empty: keep the stored secret
+    oidc.provider_configure(tenant=request.tenant, actor=request.user, client_secret=secret, **data)
+    return done(request, "Company sign-in saved.", HOME + "#sign-in")
+
+
+@console_action(may=tenant_admin, back=HOME + "#sign-in")
+def identity_provider_remove(request):
+    oidc.provider_remove(actor=request.user)
+    return done(request, "Company sign-in removed: people sign in with passwords.", HOME + "#sign-in")

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from tenants.accounts import oidc, selectors, throttle
 from tenants.accounts.base import client_ip
 from tenants.accounts.models import User
+from tenants.accounts.oidc_apis import CALLBACK_PATH
 from tenants.accounts.services import audit_record, scopes_grantable
 
 
@@ -101,6 +102,14 @@ def tenant_console(request):
         "roles": [User.Role.ADMIN, User.Role.MEMBER],
         "scopes": scopes_grantable(user=request.user, created_by_key=None),
     }
+    if admin:
+        provider = oidc.provider_get()
+        context |= {
+            "provider": provider,
+            "role_map_json": json.dumps(provider.role_map) if provider else "{}",
+            "group_map_json": json.dumps(provider.group_map) if provider else "{}",
+            "redirect_uri": request.build_absolute_uri(CALLBACK_PATH),
+        }
     return render(request, "console/tenant.html", context)
 
 

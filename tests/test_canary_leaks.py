@@ -74,6 +74,10 @@ PROBES: dict[str, list[Probe]] = {
     "console-api-key-create": [Probe("post", "/console/api-keys/", {"name": "p"}, page=True)],
     "console-api-key-revoke": [Probe("post", "/console/api-keys/{foreign_api_key}/revoke/", page=True)],
     "console-my-training": [Probe("post", "/console/me/training/", {"opt_out": "false"}, page=True)],
+    "console-identity-provider": [
+        Probe("post", "/console/identity-provider/", {"issuer": "https://idp.example", "client_id": "x"}, page=True)
+    ],
+    "console-identity-provider-remove": [Probe("post", "/console/identity-provider/remove/", page=True)],
     "document-page": [Probe("get", "/documents/{foreign_document}/", page=True)],
     "document-edit": [Probe("post", "/documents/{foreign_document}/edit/", {"acl": "everyone"}, page=True)],
     "document-version-upload": [Probe("post", "/documents/{foreign_document}/versions/", page=True)],
@@ -249,6 +253,8 @@ PROBES: dict[str, list[Probe]] = {
 # change or erase the owner, delete the document, switch consent or sign-in. Tenant A's own admin is
 # probed with everything else: without using these powers (each audited), the admin sees nothing.
 ADMIN_POWERS = {
+    ("console-identity-provider", "post"),
+    ("console-identity-provider-remove", "post"),
     ("data-consent", "post"),
     ("data-export-delete", "post"),
     ("console-user-update", "post"),

@@ -3,6 +3,7 @@ and its effect is checked in the database. The actions run on a tenant of this m
 the server commits never reaches the shared test tenants."""
 
 import re
+import time
 
 import httpx
 import pytest
@@ -11,7 +12,7 @@ from django_tenants.utils import schema_context
 from chat.models import MemoryFact, TrainingExport
 from tenants import services
 from tenants.accounts import services as accounts
-from tenants.accounts.models import ApiKey, Group, User
+from tenants.accounts.models import ApiKey, Group, IdentityProvider, User
 from tenants.accounts.services import audit_record
 from tenants.models import Tenant
 from tests.browser.conftest import own_tenant, serious_accessibility_violations, sign_in
@@ -276,3 +277,49 @@ def test_the_audit_log_filters_by_action_and_pages_back(browser_page, server_por
     with page.expect_navigation():
         page.click("text=Older")
     assert page.locator("#audit tr[data-action=test\\.marker]").count() == 10
+
+
+def test_an_admin_sets_up_and_removes_company_sign_in(browser_page, server_port, console_tenant):
+    page = browser_page
+    _admin_page(page, console_tenant, server_port)
+    form = page.locator("#sign-in form").first
+    form.locator("input[name=issuer]").fill("https://login.example.test")
+    form.locator("input[name=client_id]").fill("enclave-console")
+    form.locator("input[name=client_secret]").fill("s3cret-from-the-provider")
+    form.locator("textarea[name=role_map]").fill('{"it-admins": "admin"}')
+    with page.expect_navigation():
+        form.locator("button").click()
+    provider = _in_tenant(lambda: IdentityProvider.objects.first())
+    assert (provider.issuer, provider.client_id, provider.role_map) == (
+        "https://login.example.test",
+        "enclave-console",
+        {"it-admins": "admin"},
+    )
+    assert provider.client_secret_encrypted and b"s3cret" not in bytes(provider.client_secret_encrypted)
+    assert "s3cret" not in page.content()  # the secret is write-only
+
+    page.locator("#sign-in textarea[name=group_map]").fill("{not json")
+    with page.expect_navigation():
+        page.click("button:text-is('Save company sign-in')")
+    assert "group map: not JSON" in page.locator(".messages .error").inner_text()
+    with page.expect_navigation():
+        page.click("text=Remove company sign-in")
+    assert _in_tenant(lambda: IdentityProvider.objects.exists()) is False
+
+
+def test_the_portal_opens_the_file_picker_from_the_keyboard(browser_page, server_port, console_tenant):
+    page = browser_page
+    choosers = []
+    page.on(
+        "filechooser", lambda chooser: choosers.append(chooser)
+    )  # before navigating: Chromium intercepts pickers from then on
+    sign_in(page, host=console_tenant, port=server_port, username="mia", password=PASSWORD, next_path="/documents/")
+    page.wait_for_selector("#drop-zone")
+    page.wait_for_load_state("load")  # the page's script, which listens for the key, has run
+    page.focus("#drop-zone")
+    page.keyboard.press("Enter")
+    deadline = time.monotonic() + 10
+    while not choosers and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert len(choosers) == 1 and choosers[0].is_multiple()
+    assert serious_accessibility_violations(page) == []
