@@ -1,9 +1,15 @@
+from datetime import timedelta
+from uuid import UUID
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseForbidden
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from chat import dashboard
+from inference.metering import usage_summary
+from tenants.accounts.models import User
 
 
 @login_required
@@ -20,7 +26,14 @@ def dashboard_page(request):
     if request.tenant is None or not request.user.is_tenant_admin:
         return HttpResponseForbidden()
     data = dashboard.tenant_dashboard(tenant=request.tenant)
-    return render(request, "console/dashboard.html", {"tenant": request.tenant, "data": data, "rows": _by_day(data)})
+    usage = usage_summary(since=timezone.now() - timedelta(days=30))
+    names = dict(User.objects.values_list("public_id", "username"))
+    people = [
+        {**row, "name": names.get(UUID(row["user_id"]), "[erased]") if row["user_id"] else "(system)"}
+        for row in usage["by_user"]
+    ]
+    context = {"tenant": request.tenant, "data": data, "rows": _by_day(data), "usage": usage, "people": people}
+    return render(request, "console/dashboard.html", context)
 
 
 def _by_day(data: dict) -> list[dict]:

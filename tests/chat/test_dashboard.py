@@ -69,5 +69,8 @@ def test_only_a_tenant_admin_opens_the_dashboard(client, tenant_a):
     assert client.get("/dashboard/", HTTP_HOST=tenant_a.host).status_code == 403
     client.post("/logout/", HTTP_HOST=tenant_a.host)
     client.post("/login/", {"username": "admin", "password": PASSWORD}, HTTP_HOST=tenant_a.host)
+    with schema_context("tenant_a"):
+        LlmCall.objects.create(purpose="chat", status="complete", user_id=tenant_a.finance.public_id, prompt_tokens=321)
     page = client.get("/dashboard/", HTTP_HOST=tenant_a.host)
     assert page.status_code == 200 and b'id="dashboard-table"' in page.content
+    assert b'<th scope="row">fay</th><td>1</td><td>321</td>' in page.content  # model usage by person
