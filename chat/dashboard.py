@@ -3,7 +3,7 @@ token, model tokens against the daily quota, ingestion and its failures. Each se
 query in the current tenant's schema; no content is read (it is encrypted and not needed). Model calls
 and ingestion are read with SQL: this module only counts their rows."""
 
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection
 from django.db.models import Count, Q
@@ -21,9 +21,14 @@ def _days(days: int) -> list[date]:
     return [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
 
 
-def _rows(sql: str, since) -> list[tuple]:
+def _since(days: list[date]) -> datetime:
+    """The first day's start: a bound on created_at itself, so its index serves every query."""
+    return datetime.combine(days[0], time.min, tzinfo=UTC)
+
+
+def _rows(sql: str, days: list[date]) -> list[tuple]:
     with connection.cursor() as cursor:
-        cursor.execute(sql, [since])
+        cursor.execute(sql, [_since(days)])
         return cursor.fetchall()
 
 
@@ -32,14 +37,14 @@ def _by_day(queryset):
 
 
 def answers_by_outcome(days: list[date]) -> dict[str, list[int]]:
-    answers = Message.objects.filter(role=Message.Role.ASSISTANT, created_at__date__gte=days[0])
+    answers = Message.objects.filter(role=Message.Role.ASSISTANT, created_at__gte=_since(days))
     rows = _by_day(answers).values_list("day", "status").annotate(n=Count("id"))
     counts = {(day, status): n for day, status, n in rows}
     return {status: [counts.get((day, status), 0) for day in days] for status in OUTCOMES}
 
 
 def thumbs_up_rate(days: list[date]) -> tuple[list[float | None], list[int]]:
-    ratings = _by_day(Feedback.objects.filter(created_at__date__gte=days[0]))
+    ratings = _by_day(Feedback.objects.filter(created_at__gte=_since(days)))
     rows = ratings.values_list("day").annotate(up=Count("id", filter=Q(rating__gt=0)), total=Count("id"))
     by_day = {day: (up, total) for day, up, total in rows}
     rates = [round(by_day[d][0] / by_day[d][1], 3) if d in by_day else None for d in days]
@@ -52,7 +57,7 @@ def first_token_ms(days: list[date]) -> dict[str, list[float | None]]:
                   percentile_cont(0.5) WITHIN GROUP (ORDER BY ttft_ms),
                   percentile_cont(0.95) WITHIN GROUP (ORDER BY ttft_ms)
            FROM inference_llmcall WHERE purpose = 'chat' AND ttft_ms IS NOT NULL AND created_at >= %s GROUP BY 1""",
-        days[0],
+        days,
     )
     by_day = {day: (p50, p95) for day, p50, p95 in rows}
     return {
@@ -65,7 +70,7 @@ def tokens(days: list[date]) -> list[int]:
     rows = _rows(
         """SELECT (created_at AT TIME ZONE 'UTC')::date, sum(prompt_tokens + completion_tokens)
            FROM inference_llmcall WHERE created_at >= %s GROUP BY 1""",
-        days[0],
+        days,
     )
     by_day = dict(rows)
     return [int(by_day.get(d, 0)) for d in days]
@@ -76,20 +81,20 @@ def ingestion(days: list[date]) -> dict:
         _rows(
             """SELECT (indexed_at AT TIME ZONE 'UTC')::date, count(*) FROM ingestion_documentversion
                WHERE status = 'indexed' AND indexed_at >= %s GROUP BY 1""",
-            days[0],
+            days,
         )
     )
     failed = dict(
         _rows(
             """SELECT (created_at AT TIME ZONE 'UTC')::date, count(*) FROM ingestion_documentversion
                WHERE status = 'failed' AND created_at >= %s GROUP BY 1""",
-            days[0],
+            days,
         )
     )
     reasons = _rows(
         """SELECT split_part(error, ':', 1), count(*) FROM ingestion_documentversion
            WHERE status = 'failed' AND created_at >= %s GROUP BY 1 ORDER BY 2 DESC LIMIT 8""",
-        days[0],
+        days,
     )
     return {
         "indexed": [indexed.get(d, 0) for d in days],

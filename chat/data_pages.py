@@ -93,7 +93,8 @@ def retention_set(request):
 @console_action(may=tenant_admin, back=PAGE + "#training")
 def export_create(request):
     export = training.export_create(tenant=request.tenant, actor=request.user)
-    return done(request, f"Export made: {export.manifest.get('counts', export.manifest)}.", PAGE + "#training")
+    counts = ", ".join(f"{name} {n}" for name, n in export.manifest.get("counts", {}).items())
+    return done(request, f"Export made: {counts or 'nothing eligible'}.", PAGE + "#training")
 
 
 @console_action(may=tenant_admin, back=PAGE + "#training")

@@ -27,7 +27,8 @@ def dashboard_page(request):
         return HttpResponseForbidden()
     data = dashboard.tenant_dashboard(tenant=request.tenant)
     usage = usage_summary(since=timezone.now() - timedelta(days=30))
-    names = dict(User.objects.values_list("public_id", "username"))
+    ids = [row["user_id"] for row in usage["by_user"] if row["user_id"]]
+    names = dict(User.objects.filter(public_id__in=ids).values_list("public_id", "username"))
     people = [
         {**row, "name": names.get(UUID(row["user_id"]), "[erased]") if row["user_id"] else "(system)"}
         for row in usage["by_user"]

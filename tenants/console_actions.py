@@ -38,8 +38,8 @@ def user_create(request):
 @console_action(may=tenant_admin, back=HOME + "#users")
 def user_update(request, user_id):
     user = selectors.user_get(public_id=user_id)
-    fields = {key: request.POST[key] for key in ("role", "is_active") if key in request.POST}
-    services.user_update(user=user, actor=request.user, **validated(apis.UserDetailApi.InputSerializer, fields))
+    fields = validated(apis.UserDetailApi.InputSerializer, posted(request, "role", "is_active"))
+    services.user_update(user=user, actor=request.user, **fields)
     return done(request, f"{user.username}: saved.", HOME + "#users")
 
 
