@@ -8,6 +8,7 @@ from django.shortcuts import render
 from chat import dashboard
 from config import health, metrics
 from tenants import selectors as tenant_selectors
+from tenants.accounts import selectors as account_selectors
 from tenants.accounts.models import User
 
 
@@ -21,7 +22,8 @@ def operator_console(request):
         "tenants": [row["tenant"].name for row in overview],
         "answers": {status: [row["answers"][status] for row in overview] for status in dashboard.OUTCOMES},
     }
-    context = {"tenants": tenants, "overview": overview, "chart": chart}
+    operators = account_selectors.operator_list()
+    context = {"tenants": tenants, "overview": overview, "chart": chart, "operators": operators}
     return render(request, "console/operator.html", context)
 
 

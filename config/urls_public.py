@@ -18,6 +18,8 @@ urlpatterns = [
     path("console/tenants/<int:tenant_id>/delete/", operator_actions.tenant_delete, name="console-tenant-delete"),
     path("console/tenants/<int:tenant_id>/limits/", operator_actions.tenant_limits, name="console-tenant-limits"),
     path("console/tenants/<int:tenant_id>/usage/", operator_actions.tenant_usage_refresh, name="console-tenant-usage"),
+    path("console/operators/", operator_actions.operator_create, name="console-operator-create"),
+    path("console/operators/<uuid:user_id>/", operator_actions.operator_update, name="console-operator-update"),
     path("system/", operator_pages.operator_system, name="operator-system"),
     path("metrics", MetricsApi.as_view(), name="metrics"),
     path("api/v1/operator/", include("tenants.urls")),

@@ -1,12 +1,16 @@
 """The operator API (public schema): tenant lifecycle. Operators never see tenant content."""
 
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.http import HttpResponse
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from config import metrics
 from tenants import selectors, services
+from tenants.accounts import selectors as account_selectors
+from tenants.accounts import services as account_services
 from tenants.accounts.base import OperatorApi
+from tenants.accounts.models import User
 from tenants.tasking import tenant_task_enqueue
 from tenants.tasks import tenant_usage_compute
 
@@ -95,6 +99,46 @@ class TenantUsageRefreshApi(OperatorApi):
         tenant = selectors.tenant_get(tenant_id=tenant_id)
         result = tenant_task_enqueue(tenant_usage_compute, tenant=tenant)
         return Response({"task_id": result.id}, status=status.HTTP_202_ACCEPTED)
+
+
+class OperatorOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    username = serializers.CharField()
+    email = serializers.EmailField()
+    is_active = serializers.BooleanField()
+    date_joined = serializers.DateTimeField()
+    last_login = serializers.DateTimeField()
+
+
+class OperatorListApi(OperatorApi):
+    """The appliance's operators. A new one gets a generated password, returned once."""
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
+        email = serializers.EmailField(required=False, default="")
+
+    def get(self, request):
+        return Response({"results": OperatorOutputSerializer(account_selectors.operator_list(), many=True).data})
+
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user, password = account_services.user_create(
+            **serializer.validated_data, role=User.Role.OPERATOR, actor=request.user
+        )
+        return Response({**OperatorOutputSerializer(user).data, "password": password}, status=status.HTTP_201_CREATED)
+
+
+class OperatorDetailApi(OperatorApi):
+    class InputSerializer(serializers.Serializer):
+        is_active = serializers.BooleanField()
+
+    def patch(self, request, user_id):
+        user = account_selectors.operator_get(public_id=user_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        account_services.user_update(user=user, actor=request.user, **serializer.validated_data)
+        return Response(OperatorOutputSerializer(account_selectors.operator_get(public_id=user_id)).data)
 
 
 class MetricsApi(OperatorApi):

@@ -1,8 +1,11 @@
-"""The operator console's forms: tenants created with their first admin, suspended, resumed and deleted.
+"""The operator console's forms: tenants created with their first admin, suspended, resumed and deleted;
+operators added, deactivated and reactivated.
 Same input serializers and services as the operator API."""
 
 from config.pages import console_action, done, posted, receipt_lines, refused, shown_once, validated
 from tenants import apis, selectors, services
+from tenants.accounts import selectors as account_selectors
+from tenants.accounts import services as account_services
 from tenants.accounts.models import User
 from tenants.tasking import tenant_task_enqueue
 from tenants.tasks import tenant_usage_compute
@@ -74,3 +77,24 @@ def tenant_usage_refresh(request, tenant_id):
     tenant = selectors.tenant_get(tenant_id=tenant_id)
     tenant_task_enqueue(tenant_usage_compute, tenant=tenant)
     return done(request, f"{tenant.name}: usage is being counted; reload in a moment.", HOME)
+
+
+@console_action(may=_operator, back=HOME + "#operators")
+def operator_create(request):
+    data = validated(apis.OperatorListApi.InputSerializer, posted(request, "username", "email"))
+    user, password = account_services.user_create(**data, role=User.Role.OPERATOR, actor=request.user)
+    return shown_once(
+        request,
+        title=f"Operator {user.username} was added",
+        lines=[("Username", user.username), ("Password", password)],
+        note="Give this password to them now: it is shown only once and never stored in clear.",
+    )
+
+
+@console_action(may=_operator, back=HOME + "#operators")
+def operator_update(request, user_id):
+    user = account_selectors.operator_get(public_id=user_id)
+    data = validated(apis.OperatorDetailApi.InputSerializer, posted(request, "is_active"))
+    account_services.user_update(user=user, actor=request.user, **data)
+    state = "active" if data["is_active"] else "deactivated: their sessions and keys no longer work"
+    return done(request, f"Operator {user.username} is {state}.", HOME + "#operators")

@@ -11,4 +11,6 @@ urlpatterns = [
     path("tenants/<int:tenant_id>/resume/", apis.TenantResumeApi.as_view(), name="tenant-resume"),
     path("tenants/<int:tenant_id>/limits/", apis.TenantLimitsApi.as_view(), name="tenant-limits"),
     path("tenants/<int:tenant_id>/usage/", apis.TenantUsageRefreshApi.as_view(), name="tenant-usage"),
+    path("operators/", apis.OperatorListApi.as_view(), name="operator-list"),
+    path("operators/<uuid:user_id>/", apis.OperatorDetailApi.as_view(), name="operator-detail"),
 ]

@@ -234,6 +234,13 @@ PROBES: dict[str, list[Probe]] = {
     "operator:tenant-resume": [Probe("post", "/api/v1/operator/tenants/{tenant_missing}/resume/")],
     "operator:tenant-usage": [Probe("post", "/api/v1/operator/tenants/{tenant_a}/usage/")],
     "operator:tenant-limits": [Probe("put", "/api/v1/operator/tenants/{tenant_missing}/limits/", {})],
+    "operator:operator-list": [
+        Probe("get", "/api/v1/operator/operators/"),
+        Probe("post", "/api/v1/operator/operators/", {}),
+    ],
+    "operator:operator-detail": [
+        Probe("patch", "/api/v1/operator/operators/{operator_missing}/", {"is_active": False})
+    ],
     "operator-training-export": [Probe("post", "/api/v1/operator/training-export/")],
     "console-tenant-create": [Probe("post", "/console/tenants/", {}, page=True)],
     "console-tenant-suspend": [Probe("post", "/console/tenants/{tenant_missing}/suspend/", page=True)],
@@ -241,6 +248,10 @@ PROBES: dict[str, list[Probe]] = {
     "console-tenant-delete": [Probe("post", "/console/tenants/{tenant_missing}/delete/", page=True)],
     "console-tenant-limits": [Probe("post", "/console/tenants/{tenant_missing}/limits/", page=True)],
     "console-tenant-usage": [Probe("post", "/console/tenants/{tenant_a}/usage/", page=True)],
+    "console-operator-create": [Probe("post", "/console/operators/", {}, page=True)],
+    "console-operator-update": [
+        Probe("post", "/console/operators/{operator_missing}/", {"is_active": "false"}, page=True)
+    ],
     "operator-system": [Probe("get", "/system/", page=True)],
     # Last: signing out ends the page session of the probes above.
     "login": [Probe("get", "/login/", page=True), Probe("post", "/login/", {"username": "fay"}, page=True)],
@@ -380,6 +391,7 @@ def _plant(a) -> dict:
         "foreign_export": export.public_id,
         "tenant_a": a.tenant.pk,
         "tenant_missing": 2**31 - 1,
+        "operator_missing": "00000000-0000-4000-8000-000000000000",
     }
 
 

@@ -25,6 +25,17 @@ def user_get(*, public_id) -> User:
     return user
 
 
+def operator_list() -> QuerySet[User]:
+    return User.objects.filter(role=User.Role.OPERATOR).order_by("username")
+
+
+def operator_get(*, public_id) -> User:
+    user = operator_list().filter(public_id=public_id).first()
+    if user is None:
+        raise Http404
+    return user
+
+
 def group_list() -> QuerySet[Group]:
     return Group.objects.annotate(member_count=Count("members")).order_by("name")
 

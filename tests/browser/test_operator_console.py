@@ -109,3 +109,26 @@ def test_the_usage_chart_and_the_system_page_show_each_tenant_and_each_part(brow
     assert page.locator("tr[data-check=workers]").count() == 1 and page.locator("tr[data-check=llm]").count() == 1
     assert page.locator("tr[data-queue=tenant_a]").count() == 1
     assert serious_accessibility_violations(page) == []
+
+
+def test_an_operator_adds_another_who_signs_in_and_is_then_deactivated(browser_page, server_port, world):
+    page = browser_page
+    sign_in(page, host="localhost", port=server_port, username="ops", password=PASSWORD)
+    form = page.locator("form[aria-label='Add an operator']")
+    form.locator("input[name=username]").fill("night_shift")
+    with page.expect_navigation():
+        form.locator("button").click()
+    password = page.locator("#shown-once tr:has(th:text-is('Password')) code").inner_text()
+    added = in_own_connection(lambda: User.objects.get(username="night_shift"))
+    assert added.role == User.Role.OPERATOR and added.check_password(password)
+
+    page.goto(f"http://localhost:{server_port}/#operators")
+    assert serious_accessibility_violations(page) == []
+    with page.expect_navigation():
+        page.locator("tr[data-operator=night_shift] button:text-is('Deactivate')").click()
+    assert in_own_connection(lambda: User.objects.get(username="night_shift").is_active) is False
+    assert page.locator("tr[data-operator=ops] button").count() == 0
+
+    with page.expect_navigation():
+        page.locator("tr[data-operator=night_shift] button:text-is('Reactivate')").click()
+    assert in_own_connection(lambda: User.objects.get(username="night_shift").is_active) is True

@@ -96,11 +96,14 @@ def test_tenant_users_cannot_use_the_operator_forms(client, tenant_a):
         "/console/tenants/",
         f"/console/tenants/{tenant_id}/suspend/",
         f"/console/tenants/{tenant_id}/delete/",
+        "/console/operators/",
     ):
         # On a tenant's host these pages do not exist; on the public host a tenant session is not signed in.
-        assert client.post(path, {"confirm": "tenant_a"}, HTTP_HOST=tenant_a.host).status_code == 404
-        assert client.post(path, {"confirm": "tenant_a"}, HTTP_HOST="localhost").status_code == 302
+        data = {"confirm": "tenant_a", "username": "sneaky"}
+        assert client.post(path, data, HTTP_HOST=tenant_a.host).status_code == 404
+        assert client.post(path, data, HTTP_HOST="localhost").status_code == 302
     assert Tenant.objects.get(pk=tenant_id).status == Tenant.Status.ACTIVE
+    assert not User.objects.filter(username="sneaky").exists()
 
 
 def test_the_audit_page_is_for_admins_and_operators_only(client, tenant_a):

@@ -12,7 +12,7 @@ from chat.memory import remember
 from chat.models import TrainingExport
 from chat.services import answer_store, conversation_create
 from ingestion.services import document_upload
-from tenants.accounts.models import ApiKey
+from tenants.accounts.models import ApiKey, User
 
 pytestmark = pytest.mark.django_db
 
@@ -60,6 +60,7 @@ OPERATOR_PAGE_ID_ENDPOINTS = {
     "console-tenant-delete": (["post"], "/console/tenants/{tenant}/delete/"),
     "console-tenant-limits": (["post"], "/console/tenants/{tenant}/limits/"),
     "console-tenant-usage": (["post"], "/console/tenants/{tenant}/usage/"),
+    "console-operator-update": (["post"], "/console/operators/{operator}/"),
 }
 OPERATOR_ID_ENDPOINTS = {
     "operator:tenant-detail": (["get", "delete"], "/api/v1/operator/tenants/{tenant}/"),
@@ -67,6 +68,7 @@ OPERATOR_ID_ENDPOINTS = {
     "operator:tenant-resume": (["post"], "/api/v1/operator/tenants/{tenant}/resume/"),
     "operator:tenant-usage": (["post"], "/api/v1/operator/tenants/{tenant}/usage/"),
     "operator:tenant-limits": (["put"], "/api/v1/operator/tenants/{tenant}/limits/"),
+    "operator:operator-detail": (["patch"], "/api/v1/operator/operators/{operator}/"),
 }
 
 
@@ -97,6 +99,7 @@ def _paths(world) -> dict:
         "group": world.finance_group.public_id,
         "api_key": api_key.public_id,
         "tenant": world.tenant.pk,
+        "operator": User.objects.filter(role=User.Role.OPERATOR).values_list("public_id", flat=True).first(),
     }
 
 

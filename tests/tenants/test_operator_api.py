@@ -1,7 +1,8 @@
 import pytest
 from django_tenants.utils import schema_exists
 
-from tenants.accounts.models import AuditEvent
+from tenants.accounts.models import AuditEvent, User
+from tenants.accounts.services import api_key_create
 from tenants.models import Tenant
 
 pytestmark = pytest.mark.django_db
@@ -101,3 +102,34 @@ def test_an_operator_sets_and_clears_a_tenants_limits_and_it_is_audited(api, ope
     assert (tenant.storage_quota_bytes, tenant.llm_tokens_per_day) == (None, None)
     changes = AuditEvent.objects.filter(action="tenant.limits_changed", target_id="tenant_a").order_by("id")
     assert [event.detail["to"]["llm_tokens_per_day"] for event in changes] == [200_000, None]
+
+
+def test_an_operator_adds_an_operator_whose_deactivation_revokes_their_keys(api, operator):
+    created = api("post", "/api/v1/operator/operators/", key=operator.key, data={"username": "second"})
+    second = User.objects.get(username="second")
+    _, key = api_key_create(user=second, name="scrape", actor=second)
+
+    listed = api("get", "/api/v1/operator/operators/", key=key).json()["results"]
+    deactivated = api(
+        "patch", f"/api/v1/operator/operators/{second.public_id}/", key=operator.key, data={"is_active": False}
+    )
+    refused = api("get", "/api/v1/operator/operators/", key=key)
+    self_deactivation = api(
+        "patch", f"/api/v1/operator/operators/{operator.user.public_id}/", key=operator.key, data={"is_active": False}
+    )
+
+    assert created.status_code == 201 and second.check_password(created.json()["password"])
+    assert second.role == User.Role.OPERATOR
+    assert {row["username"] for row in listed} >= {"ops", "second"} and "password" not in str(listed)
+    assert deactivated.json()["is_active"] is False
+    assert refused.status_code == 401
+    assert self_deactivation.status_code == 409
+    assert AuditEvent.objects.filter(action="user.created", target_id=str(second.public_id)).exists()
+
+
+def test_a_tenant_user_is_not_an_operator_the_operator_api_can_find(api, operator, tenant_a):
+    response = api(
+        "patch", f"/api/v1/operator/operators/{tenant_a.admin.public_id}/", key=operator.key, data={"is_active": False}
+    )
+
+    assert response.status_code == 404
