@@ -56,6 +56,7 @@ urlpatterns = [
         name="document-version-upload",
     ),
     path("documents/<uuid:document_id>/delete/", ingestion_views.document_delete, name="document-delete"),
+    path("documents/<uuid:document_id>/reingest/", ingestion_views.document_reingest, name="document-reingest"),
     path("chat/", chat_views.chat_view, name="chat"),
     path("data/", data_pages.data_page, name="data-page"),
     path("data/memory/", data_pages.memory_switch, name="data-memory-switch"),

@@ -209,6 +209,18 @@ class DocumentVersionListApi(TenantApi):
         return Response(data, status=status.HTTP_200_OK if outcome.unchanged else status.HTTP_201_CREATED)
 
 
+class DocumentReingestApi(TenantApi):
+    write_scope = "upload"
+
+    def post(self, request, document_id):
+        document = selectors.document_get_for_manager(
+            user=request.user, principals=self.principals, public_id=document_id
+        )
+        services.document_reingest(tenant=self.tenant, document=document, actor=request.user)
+        document = selectors.document_get_for_user(user=request.user, principals=self.principals, public_id=document_id)
+        return Response(DocumentOutputSerializer(document).data, status=status.HTTP_202_ACCEPTED)
+
+
 class IngestionQueueApi(TenantApi):
     def get(self, request):
         return Response(selectors.ingestion_queue(user=request.user, principals=self.principals))

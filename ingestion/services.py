@@ -40,6 +40,10 @@ class AclError(ServiceError):
     code = "invalid_acl"
 
 
+class ReingestRefused(ServiceError):
+    code = "reingest_refused"
+
+
 @dataclass(frozen=True)
 class UploadOutcome:
     document: Document
@@ -324,6 +328,33 @@ def document_delete(*, tenant: Tenant, document: Document, actor: User) -> dict:
         )
         transaction.on_commit(lambda: [storage.blob_delete(tenant=tenant, sha256=sha) for sha in orphaned])
     return receipt
+
+
+def document_reingest(*, tenant: Tenant, document: Document, actor: User) -> DocumentVersion:
+    """Parse, chunk and embed the latest version again: after a failure that has since been fixed, or to
+    pick up a better parser. Search keeps serving the indexed chunks until the new ones replace them."""
+    with transaction.atomic():
+        document = Document.objects.select_for_update().get(pk=document.pk)
+        version = document.versions.get(number=document.latest_version)
+        if version.status not in (IngestionStatus.INDEXED, IngestionStatus.FAILED):
+            raise ReingestRefused(f"version {version.number} is being ingested already ({version.status})")
+        if not version.file_kind:
+            raise ReingestRefused(f"{document.filename} is not a file type Enclave reads: upload a supported file")
+        DocumentVersion.objects.filter(pk=version.pk).update(
+            status=IngestionStatus.QUEUED, progress=0, error="", attempts=0, claimed_by="", heartbeat_at=None
+        )
+        Document.objects.filter(pk=document.pk).update(
+            status=IngestionStatus.QUEUED, progress=0, error="", updated_at=timezone.now()
+        )
+        audit_record(
+            action="document.reingested",
+            actor=actor,
+            target_type="document",
+            target_id=str(document.public_id),
+            detail={"version": version.number, "was": version.status, "error": version.error[:200] or None},
+        )
+        transaction.on_commit(lambda: _enqueue(tenant=tenant, version=version))
+    return version
 
 
 def versions_requeue_stale(*, tenant: Tenant, older_than) -> int:

@@ -8,5 +8,6 @@ urlpatterns = [
     path("documents/", apis.DocumentListApi.as_view(), name="document-list"),
     path("documents/<uuid:document_id>/", apis.DocumentDetailApi.as_view(), name="document-detail"),
     path("documents/<uuid:document_id>/versions/", apis.DocumentVersionListApi.as_view(), name="document-version-list"),
+    path("documents/<uuid:document_id>/reingest/", apis.DocumentReingestApi.as_view(), name="document-reingest"),
     path("ingestion/queue/", apis.IngestionQueueApi.as_view(), name="queue"),
 ]

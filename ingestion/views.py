@@ -104,3 +104,10 @@ def document_delete(request, document_id):
         note="Its chunks are gone from search and its stored file is destroyed; the receipt is in the audit log.",
         back="/documents/",
     )
+
+
+@console_action(may=tenant_member, back=PAGE, gone="/documents/")
+def document_reingest(request, document_id):
+    document = _managed(request, document_id)
+    version = services.document_reingest(tenant=request.tenant, document=document, actor=request.user)
+    return done(request, f"Version {version.number} is queued to be read again.", PAGE.format(document_id=document_id))

@@ -82,6 +82,7 @@ PROBES: dict[str, list[Probe]] = {
     "document-edit": [Probe("post", "/documents/{foreign_document}/edit/", {"acl": "everyone"}, page=True)],
     "document-version-upload": [Probe("post", "/documents/{foreign_document}/versions/", page=True)],
     "document-delete": [Probe("post", "/documents/{foreign_document}/delete/", {"confirm": "x"}, page=True)],
+    "document-reingest": [Probe("post", "/documents/{foreign_document}/reingest/", page=True)],
     "data-page": [Probe("get", "/data/", page=True)],
     "schema": [Probe("get", "/api/v1/schema/")],
     "accounts:me": [Probe("get", "/api/v1/me/")],
@@ -125,6 +126,7 @@ PROBES: dict[str, list[Probe]] = {
         Probe("delete", "/api/v1/documents/{foreign_document}/"),
     ],
     "ingestion:document-version-list": [Probe("post", "/api/v1/documents/{foreign_document}/versions/", {})],
+    "ingestion:document-reingest": [Probe("post", "/api/v1/documents/{foreign_document}/reingest/")],
     "ingestion:queue": [Probe("get", "/api/v1/ingestion/queue/")],
     "retrieval:search": [
         Probe("post", "/api/v1/search/", {"query": QUESTION}),

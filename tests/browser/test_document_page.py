@@ -7,6 +7,7 @@ from django.test import override_settings
 from django_tenants.utils import schema_context
 
 from ingestion.models import Document
+from ingestion.pipeline import version_fail
 from ingestion.services import document_upload
 from tenants import services
 from tenants.accounts import services as accounts
@@ -90,6 +91,33 @@ def test_a_member_who_did_not_upload_it_sees_the_document_but_no_settings(browse
     assert page.locator("h1").inner_text() == "shared"  # the title, from the file name
     assert page.locator("form[action$='/edit/']").count() == 0
     assert page.locator("form[action$='/delete/']").count() == 0
+    assert page.locator("form[action$='/reingest/']").count() == 0
+
+
+def test_a_failed_document_is_queued_again_from_its_page(browser_page, server_port, docs_tenant):
+    public_id = _upload(docs_tenant, "scan.txt")
+
+    def fail():
+        with schema_context(SCHEMA):
+            version_fail(
+                version_id=Document.objects.get(public_id=public_id).versions.get().pk, reason="parser crashed"
+            )
+
+    in_own_connection(fail)
+    page = browser_page
+    sign_in(page, host=docs_tenant["host"], port=server_port, username="uma", password=PASSWORD)
+    page.goto(f"http://{docs_tenant['host']}:{server_port}/documents/{public_id}/")
+    assert "parser crashed" in page.locator("#state").inner_text()
+
+    with page.expect_navigation():
+        page.click("button:text-is('Re-ingest')")
+    assert page.locator(".messages").inner_text() == "Version 1 is queued to be read again."
+    document = _document(public_id)
+    assert (document.status, document.error, document.latest_version) == ("queued", "", 1)
+
+    with page.expect_navigation():
+        page.click("button:text-is('Re-ingest')")
+    assert "being ingested already" in page.locator(".messages .error").inner_text()
 
 
 def test_deleting_needs_the_filename_typed_and_shows_a_receipt(browser_page, server_port, docs_tenant):

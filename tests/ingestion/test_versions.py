@@ -3,10 +3,12 @@ from django_tenants.utils import schema_context
 
 from ingestion import storage
 from ingestion.models import Document, DocumentVersion, IngestionStatus, OriginalPart
+from ingestion.pipeline import version_fail
 from ingestion.services import document_acl_update, document_delete, document_upload
 from ingestion.tasks import document_version_ingest
 from retrieval.embeddings import Embedder
 from retrieval.models import Chunk
+from tenants.accounts.models import AuditEvent
 from tenants.tasking import TENANT_KWARG
 
 pytestmark = pytest.mark.django_db
@@ -215,3 +217,39 @@ def test_a_transient_error_that_persists_ends_failed_with_the_reason(tenant_a, m
         version = DocumentVersion.objects.get(pk=outcome.version.pk)
     assert version.status == IngestionStatus.FAILED
     assert "failed 6 times: database is down" in version.error
+
+
+def test_a_failed_version_is_read_again_on_request_and_indexed(api, tenant_a):
+    with schema_context("tenant_a"):
+        outcome = document_upload(tenant=tenant_a.tenant, user=tenant_a.admin, filename="w.txt", data=TEXT_V1)
+        version_fail(version_id=outcome.version.pk, reason="the embedding model was not loaded")
+    path = f"/api/v1/documents/{outcome.document.public_id}/reingest/"
+
+    by_a_reader = api("post", path, key=tenant_a.finance_key)
+    queued = api("post", path, key=tenant_a.admin_key)
+    again_while_queued = api("post", path, key=tenant_a.admin_key)
+    _run(outcome.version.pk)
+
+    assert by_a_reader.status_code == 403  # a member key has no upload scope
+    assert queued.status_code == 202 and queued.json()["status"] == "queued" and queued.json()["error"] == ""
+    assert (
+        again_while_queued.status_code == 409
+        and "being ingested already" in again_while_queued.json()["error"]["message"]
+    )
+    with schema_context("tenant_a"):
+        document = Document.objects.get(pk=outcome.document.pk)
+        audit = AuditEvent.objects.get(action="document.reingested", target_id=str(document.public_id))
+    assert (document.status, document.current_version) == (IngestionStatus.INDEXED, 1)
+    assert audit.detail == {"version": 1, "was": "failed", "error": "the embedding model was not loaded"}
+    assert len(_chunks(document)) > 1
+
+
+def test_an_unreadable_file_type_is_not_queued_again(api, tenant_a):
+    with schema_context("tenant_a"):
+        outcome = document_upload(tenant=tenant_a.tenant, user=tenant_a.admin, filename="x.bin", data=b"\x00\x01" * 50)
+
+    response = api("post", f"/api/v1/documents/{outcome.document.public_id}/reingest/", key=tenant_a.admin_key)
+
+    assert response.status_code == 409 and "not a file type" in response.json()["error"]["message"]
+    with schema_context("tenant_a"):
+        assert Document.objects.get(pk=outcome.document.pk).status == IngestionStatus.FAILED
