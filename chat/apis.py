@@ -3,7 +3,7 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from chat import retention, selectors, services
+from chat import retention, selectors, services, transcripts
 from chat.answer import Turn, answer_collect, answer_events
 from chat.models import Feedback
 from chat.sse import stream_response
@@ -18,58 +18,10 @@ class ConversationPagination(CursorPagination):
     ordering = ("-updated_at", "-id")
 
 
-def _conversation_data(tenant, conversation) -> dict:
-    return {
-        "id": str(conversation.public_id),
-        "title": selectors.conversation_title(tenant=tenant, conversation=conversation),
-        "no_train": conversation.no_train,
-        "created_at": conversation.created_at.isoformat(),
-        "updated_at": conversation.updated_at.isoformat(),
-    }
-
-
-WITHHELD = "This answer is withheld: {count} of its sources are no longer available to you."
-
-
-def _citation_data(citation, withheld: set) -> dict:
-    if citation.document_id in withheld:
-        return {"number": citation.number, "available": False}
-    return {
-        "number": citation.number,
-        "available": True,
-        "chunk_id": str(citation.chunk_id),
-        "document_id": str(citation.document_id),
-        "version": citation.version,
-        "page": citation.page,
-        "section": citation.section,
-        "title": citation.title,
-        "quote": citation.quote,
-    }
-
-
-def _message_data(tenant, message, withheld: set) -> dict:
-    """A message as its reader may see it now: an answer drawn on a document the reader can no longer read
-    is withheld whole (its sentences came from that document), and that citation is reduced to its number."""
-    hidden = selectors.drawn_on(message) & withheld
-    content = (
-        WITHHELD.format(count=len(hidden)) if hidden else selectors.message_content(tenant=tenant, message=message)
-    )
-    return {
-        "id": str(message.public_id),
-        "role": message.role,
-        "status": message.status,
-        "regenerated_from": str(message.regenerated_from.public_id) if message.regenerated_from else None,
-        "content": content,
-        "sources_withheld": len(hidden),
-        "citations": [_citation_data(c, withheld) for c in message.citations.all()],
-        "created_at": message.created_at.isoformat(),
-    }
-
-
 def _messages_data(api, messages) -> list[dict]:
-    messages = list(messages)
-    withheld = selectors.withheld_documents(messages=messages, user=api.request.user, principals=api.principals)
-    return [_message_data(api.tenant, m, withheld) for m in messages]
+    return transcripts.messages_data(
+        tenant=api.tenant, user=api.request.user, principals=api.principals, messages=messages
+    )
 
 
 class TitleSerializer(serializers.Serializer):
@@ -85,7 +37,7 @@ class ConversationListApi(TenantApi):
     def get(self, request):
         paginator = ConversationPagination()
         page = paginator.paginate_queryset(selectors.conversation_list(user=request.user), request, view=self)
-        return paginator.get_paginated_response([_conversation_data(self.tenant, c) for c in page])
+        return paginator.get_paginated_response([transcripts.conversation_data(self.tenant, c) for c in page])
 
     def post(self, request):
         serializer = TitleSerializer(data=request.data)
@@ -93,13 +45,22 @@ class ConversationListApi(TenantApi):
         conversation = services.conversation_create(
             tenant=self.tenant, user=request.user, title=serializer.validated_data["title"]
         )
-        return Response(_conversation_data(self.tenant, conversation), status=status.HTTP_201_CREATED)
+        return Response(transcripts.conversation_data(self.tenant, conversation), status=status.HTTP_201_CREATED)
+
+
+class ConversationExportApi(TenantApi):
+    """All of the caller's conversations as one JSON download."""
+
+    def get(self, request):
+        export = transcripts.my_conversations_export(tenant=self.tenant, user=request.user, principals=self.principals)
+        filename = f"conversations-{request.user.username}-{export['exported_at'][:10]}.json"
+        return Response(export, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 class ConversationDetailApi(TenantApi):
     def get(self, request, conversation_id):
         conversation = selectors.conversation_get(user=request.user, public_id=conversation_id)
-        data = _conversation_data(self.tenant, conversation)
+        data = transcripts.conversation_data(self.tenant, conversation)
         data["messages"] = _messages_data(self, selectors.messages_of(conversation=conversation))
         return Response(data)
 
@@ -118,7 +79,7 @@ class ConversationDetailApi(TenantApi):
                 no_train=serializer.validated_data["no_train"],
                 actor=request.user,
             )
-        return Response(_conversation_data(self.tenant, conversation))
+        return Response(transcripts.conversation_data(self.tenant, conversation))
 
     def delete(self, request, conversation_id):
         conversation = selectors.conversation_get(user=request.user, public_id=conversation_id)
@@ -230,7 +191,7 @@ class TraceApi(TenantAdminApi):
         audit_record(action="trace.read", actor=request.user, target_type="message", target_id=str(message.public_id))
         withheld = selectors.withheld_documents(messages=[message], user=request.user, principals=self.principals)
         data = selectors.trace_of(tenant=self.tenant, message=message)
-        data["message"] = _message_data(self.tenant, message, withheld)
+        data["message"] = transcripts.message_data(self.tenant, message, withheld)
         data["feedback"] = [
             {"rating": "up" if f.rating > 0 else "down", "reason": f.reason} for f in message.feedback.all()
         ]

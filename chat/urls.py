@@ -7,6 +7,7 @@ app_name = "chat"
 
 urlpatterns = [
     path("conversations/", apis.ConversationListApi.as_view(), name="conversation-list"),
+    path("conversations/export/", apis.ConversationExportApi.as_view(), name="conversation-export"),
     path("conversations/<uuid:conversation_id>/", apis.ConversationDetailApi.as_view(), name="conversation-detail"),
     path("conversations/<uuid:conversation_id>/messages/", apis.MessageListApi.as_view(), name="conversation-messages"),
     path("messages/<uuid:message_id>/regenerate/", apis.RegenerateApi.as_view(), name="message-regenerate"),

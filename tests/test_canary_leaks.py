@@ -139,6 +139,7 @@ PROBES: dict[str, list[Probe]] = {
         Probe("get", "/api/v1/conversations/"),
         Probe("post", "/api/v1/conversations/", {"title": "probe"}),
     ],
+    "chat:conversation-export": [Probe("get", "/api/v1/conversations/export/")],
     "chat:conversation-detail": [
         Probe("get", "/api/v1/conversations/{foreign_conversation}/"),
         Probe("get", "/api/v1/conversations/{own_conversation}/"),
@@ -551,6 +552,7 @@ def test_the_probes_find_the_canaries_where_they_may_be_seen(
         "ingestion:document-detail",
         "chat:conversation-detail",
         "chat:conversation-messages",
+        "chat:conversation-export",
         "chat:memory-list",
         "data-page",
         "document-page",

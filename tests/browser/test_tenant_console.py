@@ -2,17 +2,20 @@
 and its effect is checked in the database. The actions run on a tenant of this module's own, so what
 the server commits never reaches the shared test tenants."""
 
+import json
 import re
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 from django_tenants.utils import schema_context
 
 from chat.models import MemoryFact, TrainingExport
+from chat.services import conversation_create, message_add
 from tenants import services
 from tenants.accounts import services as accounts
-from tenants.accounts.models import ApiKey, Group, IdentityProvider, User
+from tenants.accounts.models import ApiKey, AuditEvent, Group, IdentityProvider, User
 from tenants.accounts.services import audit_record
 from tenants.models import Tenant
 from tests.browser.conftest import own_tenant, serious_accessibility_violations, sign_in
@@ -222,6 +225,25 @@ def test_a_member_keeps_and_forgets_memories_on_the_data_page(browser_page, serv
         page.click("text=Forget everything")
     assert _in_tenant(facts) == 0
     assert page.locator("#training").count() == 0  # consent and exports are an admin's
+
+
+def test_a_member_downloads_her_conversations_from_the_data_page(browser_page, server_port, console_tenant):
+    def converse():
+        tenant = Tenant.objects.get(schema_name=SCHEMA)
+        conversation = conversation_create(tenant=tenant, user=User.objects.get(username="mia"), title="Lyon move")
+        message_add(tenant=tenant, conversation=conversation, role="user", content="Who pays the removal van?")
+
+    _in_tenant(converse)
+    page = browser_page
+    sign_in(page, host=console_tenant, port=server_port, username="mia", password=PASSWORD, next_path="/data/")
+    with page.expect_download() as download:
+        page.click("#conversations-export")
+    export = json.loads(Path(download.value.path()).read_text())
+
+    assert export["user"] == "mia"
+    titles = {conversation["title"]: conversation for conversation in export["conversations"]}
+    assert titles["Lyon move"]["messages"][0]["content"] == "Who pays the removal van?"
+    assert _in_tenant(lambda: AuditEvent.objects.filter(action="conversations.exported").count()) == 1
 
 
 def test_an_admin_gives_consent_makes_and_deletes_an_export_and_sets_retention(

@@ -10,6 +10,7 @@ from django_tenants.utils import schema_context
 from ingestion.models import Document
 from ingestion.services import document_acl_update, document_delete, document_upload
 from ingestion.tasks import document_version_ingest
+from tenants.accounts.models import AuditEvent
 from tenants.accounts.selectors import EVERYONE
 from tenants.accounts.services import group_member_remove
 from tenants.tasking import TENANT_KWARG
@@ -145,3 +146,26 @@ def test_the_admin_trace_of_an_answer_whose_document_was_deleted_is_gone(api, te
     response = api("get", f"/api/v1/messages/{message}/trace/", key=tenant_a.admin_key)
 
     assert response.status_code == 404 and SECRET not in response.content.decode()
+
+
+def test_my_conversations_download_is_mine_only_and_withholds_what_i_lost(api, tenant_a, memo, answered):
+    path = "/api/v1/conversations/export/"
+    before = api("get", path, key=tenant_a.finance_key)
+    others = api("get", path, key=tenant_a.legal_key).json()
+    with schema_context("tenant_a"):
+        narrow_the_acl(tenant_a, Document.objects.get(public_id=memo))
+    after = api("get", path, key=tenant_a.finance_key).json()
+
+    assert before.status_code == 200 and before["Content-Disposition"].startswith(
+        'attachment; filename="conversations-fay-'
+    )
+    mine = before.json()["conversations"]
+    assert [c["id"] for c in mine] == [answered] and mine[0]["title"] == "Deal"
+    assert [m["role"] for m in mine[0]["messages"]] == ["user", "assistant"] and SECRET in json.dumps(mine)
+    assert others["user"] == "leo" and others["conversations"] == [] and SECRET not in json.dumps(others)
+    answer = after["conversations"][0]["messages"][1]
+    assert answer["sources_withheld"] == 1 and SECRET not in json.dumps(after)
+    with schema_context("tenant_a"):
+        assert (
+            AuditEvent.objects.filter(action="conversations.exported", actor_id=tenant_a.finance.public_id).count() == 2
+        )

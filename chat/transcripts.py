@@ -1,0 +1,89 @@
+"""Conversations as their owner may read them now, for the API and for "download my conversations".
+
+An answer drawn on a document the reader can no longer read (ACL narrowed, group left, deleted) is withheld
+whole, since its sentences came from that document, and its citation is reduced to its number."""
+
+from django.utils import timezone
+
+from chat import selectors
+from chat.models import Conversation, Message
+from tenants.accounts.models import User
+from tenants.accounts.services import audit_record
+from tenants.models import Tenant
+
+WITHHELD = "This answer is withheld: {count} of its sources are no longer available to you."
+
+
+def conversation_data(tenant: Tenant, conversation: Conversation) -> dict:
+    return {
+        "id": str(conversation.public_id),
+        "title": selectors.conversation_title(tenant=tenant, conversation=conversation),
+        "no_train": conversation.no_train,
+        "created_at": conversation.created_at.isoformat(),
+        "updated_at": conversation.updated_at.isoformat(),
+    }
+
+
+def citation_data(citation, withheld: set) -> dict:
+    if citation.document_id in withheld:
+        return {"number": citation.number, "available": False}
+    return {
+        "number": citation.number,
+        "available": True,
+        "chunk_id": str(citation.chunk_id),
+        "document_id": str(citation.document_id),
+        "version": citation.version,
+        "page": citation.page,
+        "section": citation.section,
+        "title": citation.title,
+        "quote": citation.quote,
+    }
+
+
+def message_data(tenant: Tenant, message: Message, withheld: set) -> dict:
+    hidden = selectors.drawn_on(message) & withheld
+    content = (
+        WITHHELD.format(count=len(hidden)) if hidden else selectors.message_content(tenant=tenant, message=message)
+    )
+    return {
+        "id": str(message.public_id),
+        "role": message.role,
+        "status": message.status,
+        "regenerated_from": str(message.regenerated_from.public_id) if message.regenerated_from else None,
+        "content": content,
+        "sources_withheld": len(hidden),
+        "citations": [citation_data(c, withheld) for c in message.citations.all()],
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+def messages_data(*, tenant: Tenant, user: User, principals: list[str], messages) -> list[dict]:
+    messages = list(messages)
+    withheld = selectors.withheld_documents(messages=messages, user=user, principals=principals)
+    return [message_data(tenant, m, withheld) for m in messages]
+
+
+def my_conversations_export(*, tenant: Tenant, user: User, principals: list[str]) -> dict:
+    """Every conversation of `user` with its messages, as they may read them now; the export is audited."""
+    conversations = []
+    for conversation in selectors.conversation_list(user=user):
+        messages = selectors.messages_of(conversation=conversation)
+        conversations.append(
+            {
+                **conversation_data(tenant, conversation),
+                "messages": messages_data(tenant=tenant, user=user, principals=principals, messages=messages),
+            }
+        )
+    audit_record(
+        action="conversations.exported",
+        actor=user,
+        target_type="user",
+        target_id=str(user.public_id),
+        detail={"conversations": len(conversations)},
+    )
+    return {
+        "exported_at": timezone.now().isoformat(),
+        "user": user.username,
+        "tenant": tenant.name,
+        "conversations": conversations,
+    }
