@@ -10,6 +10,8 @@ from django_tenants.utils import schema_context
 from chat.models import Conversation, Feedback, Message, Preference
 from chat.selectors import conversation_title
 from chat.services import answer_store, conversation_create
+from tenants.crypto import decrypt_text
+from tenants.models import Tenant
 from tests.browser.conftest import serious_accessibility_violations, sign_in
 from tests.chat.conftest import committed_handbook  # noqa: F401  (fixture)
 from tests.conftest import PASSWORD
@@ -31,9 +33,23 @@ def _stored_statuses(schema: str) -> list[str]:
     return in_own_connection(read)
 
 
-def _feedback_of(schema: str) -> list[int]:
+def _feedback_of(schema: str) -> list[tuple[int, str, str]]:
     with schema_context(schema):
-        return list(Feedback.objects.values_list("rating", flat=True))
+        tenant = Tenant.objects.get(schema_name=schema)
+        return [
+            (
+                f.rating,
+                f.reason,
+                decrypt_text(
+                    tenant=tenant,
+                    object_id=f"feedback:{f.message.public_id}:{f.user.public_id}",
+                    blob=bytes(f.comment_encrypted),
+                )
+                if f.comment_encrypted
+                else "",
+            )
+            for f in Feedback.objects.select_related("message", "user")
+        ]
 
 
 ORDER_WATCH = """
@@ -94,6 +110,9 @@ def test_ask_see_sources_first_stream_open_a_citation_and_stop_grounded_and_ungr
         assert "economy class for flights shorter than six hours" in page.text_content("#passage-text")
         assert page.text_content("#conversation-list").strip().startswith("Which class")
         page.click("button.rate-up")
+        page.wait_for_function("document.activeElement.name === 'comment'")
+        page.keyboard.type("Clear, and the passage was right there")  # the comment box takes the focus
+        page.keyboard.press("Enter")
         page.wait_for_selector(".feedback[data-sent='up']")
 
         fake.scenario = "endless"
@@ -123,7 +142,9 @@ def test_ask_see_sources_first_stream_open_a_citation_and_stop_grounded_and_ungr
         while _stored_statuses("tenant_a") != expected and time.monotonic() < deadline:
             time.sleep(0.2)
         assert _stored_statuses("tenant_a") == expected
-        assert in_own_connection(lambda: _feedback_of("tenant_a")) == [1]
+        assert in_own_connection(lambda: _feedback_of("tenant_a")) == [
+            (1, "", "Clear, and the passage was right there")
+        ]
 
 
 def _preferences(schema: str) -> list[tuple[str, str]]:
@@ -150,6 +171,10 @@ def test_regenerate_and_prefer_the_new_answer(browser_page, committed_handbook):
         page.fill("#question", "Which class may I book for a four hour flight?")
         page.click("#send")
         page.wait_for_selector(".turn.assistant[data-status='complete']")
+        page.click("button.rate-down")
+        page.select_option("select[name=reason]", "incomplete")
+        page.click(".feedback-form button:text-is('Send')")
+        page.wait_for_selector(".feedback[data-sent='down']")
 
         fake.answer("Economy class applies to flights shorter than six hours [1].")
         page.click("button.regenerate")
@@ -160,6 +185,7 @@ def test_regenerate_and_prefer_the_new_answer(browser_page, committed_handbook):
         page.wait_for_selector(".preferred")
 
     assert _preferences("tenant_a") == [("complete", "True")]
+    assert (-1, "incomplete", "") in in_own_connection(lambda: _feedback_of("tenant_a"))
 
 
 def _conversation_titles(tenant) -> list[str]:
