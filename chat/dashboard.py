@@ -1,7 +1,7 @@
 """A tenant's activity by day, for the dashboard page: answers by outcome, thumbs-up rate, time to first
-token, model tokens against the daily quota, ingestion and its failures. Each series is one aggregate
-query in the current tenant's schema; no content is read (it is encrypted and not needed). Model calls
-and ingestion are read with SQL: this module only counts their rows."""
+token, model tokens against the daily quota, ingestion and its failures, moderation by category. Each
+series is one aggregate query in the current tenant's schema; no content is read (it is encrypted and not
+needed). Model calls and ingestion are read with SQL: this module only counts their rows."""
 
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -103,6 +103,21 @@ def ingestion(days: list[date]) -> dict:
     }
 
 
+def moderation_by_category(days: list[date]) -> list[dict]:
+    """Answers moderation cautioned or refused over the period, by taxonomy category, most first."""
+    answers = Message.objects.filter(role=Message.Role.ASSISTANT, created_at__gte=_since(days))
+    rows = (
+        answers.exclude(moderation_action="")
+        .values_list("moderation_category")
+        .annotate(
+            caution=Count("id", filter=Q(moderation_action="caution")),
+            refuse=Count("id", filter=Q(moderation_action="refuse")),
+        )
+    )
+    found = [{"category": category or "(none)", "caution": c, "refuse": r} for category, c, r in rows]
+    return sorted(found, key=lambda row: (-(row["caution"] + row["refuse"]), row["category"]))
+
+
 def tenant_dashboard(*, tenant, days: int = 30) -> dict:
     span = _days(days)
     rates, rated = thumbs_up_rate(span)
@@ -115,12 +130,13 @@ def tenant_dashboard(*, tenant, days: int = 30) -> dict:
         "tokens": tokens(span),
         "token_quota": tenant.llm_tokens_per_day,
         "ingestion": ingestion(span),
+        "moderation": moderation_by_category(span),
     }
 
 
 def appliance_overview(*, tenants, days: int = 30) -> list[dict]:
-    """Per tenant, the last `days` summed: answers by outcome, thumbs-up rate and model tokens. Counts
-    only: the operator never reads a tenant's content."""
+    """Per tenant, the last `days` summed: answers by outcome, thumbs-up rate, model tokens and moderation
+    by category. Counts only: the operator never reads a tenant's content."""
     span = _days(days)
     found = []
     for tenant in tenants:
@@ -128,6 +144,7 @@ def appliance_overview(*, tenants, days: int = 30) -> list[dict]:
             answers = {status: sum(series) for status, series in answers_by_outcome(span).items()}
             rates, rated = thumbs_up_rate(span)
             used = sum(tokens(span))
+            moderated = moderation_by_category(span)
         ups = sum(rate * n for rate, n in zip(rates, rated, strict=True) if rate is not None)
         found.append(
             {
@@ -136,6 +153,8 @@ def appliance_overview(*, tenants, days: int = 30) -> list[dict]:
                 "answer_total": sum(answers.values()),
                 "thumbs_up_rate": round(ups / sum(rated), 3) if sum(rated) else None,
                 "tokens": used,
+                "cautioned": sum(row["caution"] for row in moderated),
+                "refused_by_category": {row["category"]: row["refuse"] for row in moderated if row["refuse"]},
             }
         )
     return found

@@ -44,6 +44,10 @@ class Message(models.Model):
     # Documents whose passages were in the model's context for this answer (null: not recorded, as for
     # answers stored before this was kept; the training gate treats that as ineligible).
     context_documents = ArrayField(models.UUIDField(), null=True, blank=True)
+    # The most severe moderation decision other than "allow" (of the question or of the answer) and its
+    # taxonomy category, in the clear for the dashboard: a category id says nothing of the content.
+    moderation_action = models.CharField(max_length=8, blank=True)
+    moderation_category = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

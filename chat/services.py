@@ -94,6 +94,7 @@ def answer_store(
     trace: dict,
     context_documents: list | None,  # None: the context held more than documents (see Answer.context_private)
     regenerated_from: Message | None = None,
+    moderation: tuple[str, str] = ("", ""),  # (action, category) of the most severe decision, if not "allow"
 ) -> Message:
     with transaction.atomic():
         message = message_add(
@@ -104,6 +105,8 @@ def answer_store(
             status=status,
             error_code=error_code,
             regenerated_from=regenerated_from,
+            moderation_action=moderation[0],
+            moderation_category=moderation[1] or "",
             context_documents=None
             if context_documents is None
             else sorted({str(document_id) for document_id in context_documents}),

@@ -101,6 +101,19 @@ def usage(answer: Answer) -> dict:
     }
 
 
+def moderation_of(answer: Answer) -> tuple[str, str]:
+    """The most severe decision that was not "allow": a stopped answer, else the question's, else a caution
+    raised while the answer streamed."""
+    if answer.guard is not None and answer.guard.stopped:
+        return answer.guard.stopped.action, answer.guard.stopped.category or ""
+    decision = answer.request_decision
+    if decision is not None and decision.action != "allow":
+        return decision.action, decision.category or ""
+    if answer.guard is not None and answer.guard.notes:
+        return "caution", sorted(answer.guard.notes)[0]
+    return "", ""
+
+
 def answer_store(answer: Answer) -> Message:
     turn = answer.turn
     answer.mark("total")
@@ -115,4 +128,5 @@ def answer_store(answer: Answer) -> Message:
         trace=trace_of(answer),
         context_documents=None if answer.context_private else [p.document_id for p in answer.passages],
         regenerated_from=turn.regenerate_of,
+        moderation=moderation_of(answer),
     )

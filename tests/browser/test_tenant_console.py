@@ -188,12 +188,28 @@ def test_the_console_pages_have_no_serious_accessibility_violations(browser_page
 def test_the_dashboard_draws_its_charts_from_the_apps_own_files_with_tables_behind_them(
     browser_page, server_port, console_tenant
 ):
+    def refused_once():
+        tenant = Tenant.objects.get(schema_name=SCHEMA)
+        conversation = conversation_create(tenant=tenant, user=User.objects.get(username="mia"), title="t")
+        message_add(
+            tenant=tenant,
+            conversation=conversation,
+            role="assistant",
+            content="I can't help with that.",
+            status="refused",
+            moderation_action="refuse",
+            moderation_category="weapons",
+        )
+
+    _in_tenant(refused_once)
     page = browser_page
     _admin_page(page, console_tenant, server_port)
     requested = []
     page.on("request", lambda request: requested.append(request.url))
     page.goto(f"http://{console_tenant}:{server_port}/dashboard/")
-    page.wait_for_function("window.Chart && Chart.getChart('chart-ingestion')")
+    page.wait_for_function("window.Chart && Chart.getChart('chart-moderation')")
+    assert page.evaluate("Chart.getChart('chart-moderation').data.labels") == ["weapons"]
+    assert page.locator("#moderation-table tr[data-category=weapons] td").all_inner_texts() == ["0", "1"]
 
     labels = page.evaluate("Chart.getChart('chart-answers').data.datasets.map((d) => d.label)")
     assert labels == ["complete", "abstained", "refused", "ungrounded", "incomplete", "failed"]

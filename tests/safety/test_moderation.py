@@ -83,6 +83,10 @@ def test_each_category_gets_its_default_action(api, tenant_a, travel, fake_llm, 
         assert "[1]" in answer["text"]
     else:
         assert answer["status"] == "complete" and answer["text"] == ANSWER
+    with schema_context("tenant_a"):
+        stored = Message.objects.filter(role="assistant").latest("id")
+    recorded = (default.default, category) if default.default in ("refuse", "caution") else ("", "")
+    assert (stored.moderation_action, stored.moderation_category) == recorded  # the dashboard counts these
 
 
 def test_a_tenant_tightens_its_policy_but_cannot_loosen_it(api, tenant_a, travel, fake_llm, fresh_breaker, marked):
@@ -129,6 +133,7 @@ def test_the_stream_stops_at_the_window_that_breaks_the_policy(api, tenant_a, tr
         stored = Message.objects.filter(role="assistant").latest("id")
         trace = trace_of(tenant=tenant_a.tenant, message=stored)
     assert stored.status == "refused" and trace["safety"]["output"]["stopped"]["category"] == "weapons"
+    assert (stored.moderation_action, stored.moderation_category) == ("refuse", "weapons")
 
 
 def test_refusals_are_the_same_on_rest_stream_rest_json_and_the_openai_endpoint(
