@@ -4,6 +4,7 @@ from rest_framework.response import Response
 
 from config.api import CursorPagination, error_body
 from ingestion import selectors, services
+from ingestion.detect import MIME_TYPES
 from tenants.accounts.base import TenantApi
 
 UPLOAD_PARSERS = [parsers.MultiPartParser, parsers.FormParser]
@@ -97,17 +98,27 @@ class DocumentListApi(TenantApi):
     parser_classes = [*UPLOAD_PARSERS, parsers.JSONParser]
 
     class FilterSerializer(serializers.Serializer):
-        status = serializers.ChoiceField(choices=[s for s, _ in selectors.IngestionStatus.choices], required=False)
+        status = serializers.ChoiceField(
+            choices=[s for s, _ in selectors.IngestionStatus.choices], required=False, allow_blank=True
+        )
+        q = serializers.CharField(max_length=200, required=False, allow_blank=True)
+        tag = serializers.CharField(max_length=100, required=False, allow_blank=True)
+        kind = serializers.ChoiceField(choices=sorted(MIME_TYPES), required=False, allow_blank=True)
         ids = serializers.CharField(required=False)
 
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        documents = selectors.document_list_for_user(user=request.user, principals=self.principals)
-        if filters.validated_data.get("status"):
-            documents = documents.filter(status=filters.validated_data["status"])
-        if filters.validated_data.get("ids"):
-            ids = [item for item in filters.validated_data["ids"].split(",") if item][:100]
+        given = filters.validated_data
+        documents = selectors.document_filter(
+            selectors.document_list_for_user(user=request.user, principals=self.principals),
+            text=given.get("q", "").strip(),
+            status=given.get("status", ""),
+            tag=given.get("tag", ""),
+            kind=given.get("kind", ""),
+        )
+        if given.get("ids"):
+            ids = [item for item in given["ids"].split(",") if item][:100]
             documents = documents.filter(public_id__in=_uuids(ids))
         paginator = DocumentPagination()
         page = paginator.paginate_queryset(documents, request, view=self)

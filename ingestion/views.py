@@ -13,6 +13,8 @@ from config.pages import (
     validated,
 )
 from ingestion import apis, selectors, services
+from ingestion.detect import MIME_TYPES
+from ingestion.models import IngestionStatus
 from tenants.accounts import selectors as account_selectors
 
 PAGE = "/documents/{document_id}/"
@@ -24,9 +26,13 @@ def portal(request):
     """The upload portal: drag and drop, per-file upload progress, then live ingestion state."""
     if request.tenant is None:
         return HttpResponseForbidden()
-    return render(
-        request, "ingestion/portal.html", {"tenant": request.tenant, "groups": account_selectors.group_list()}
-    )
+    context = {
+        "tenant": request.tenant,
+        "groups": account_selectors.group_list(),
+        "states": IngestionStatus.values,
+        "kinds": sorted(MIME_TYPES),
+    }
+    return render(request, "ingestion/portal.html", context)
 
 
 @login_required

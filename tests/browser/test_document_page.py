@@ -34,11 +34,11 @@ def docs_tenant(world, django_db_blocker):
         yield {"host": services.tenant_domain(SCHEMA), "tenant": tenant, "uploader": users["uma"]}
 
 
-def _upload(docs_tenant, name: str) -> str:
+def _upload(docs_tenant, name: str, data: bytes = b"Depot hours. " * 40, tags=()) -> str:
     def run():
         with schema_context(SCHEMA), override_settings(ENCLAVE_INGESTION_QUEUE="document-page-no-worker"):
             outcome = document_upload(
-                tenant=docs_tenant["tenant"], user=docs_tenant["uploader"], filename=name, data=b"Depot hours. " * 40
+                tenant=docs_tenant["tenant"], user=docs_tenant["uploader"], filename=name, data=data, tags=list(tags)
             )
             return str(outcome.document.public_id)
 
@@ -137,3 +137,30 @@ def test_deleting_needs_the_filename_typed_and_shows_a_receipt(browser_page, ser
     assert page.locator("h1").inner_text() == "old-plan.txt was deleted"
     assert page.locator("#shown-once tr:has(th:text-is('Document')) code").inner_text() == public_id
     assert _document(public_id) is None
+
+
+def test_the_portal_asks_the_server_for_documents_matching_text_tag_and_type(browser_page, server_port, docs_tenant):
+    _upload(docs_tenant, "fleet-budget.md", b"# Fleet\n\nBudget lines.", tags=["finance"])
+    _upload(docs_tenant, "fleet-routes.txt", b"Routes north and south.", tags=["ops"])
+    page = browser_page
+    sign_in(
+        page, host=docs_tenant["host"], port=server_port, username="uma", password=PASSWORD, next_path="/documents/"
+    )
+    listed = lambda: sorted(page.locator("#documents td.name").all_inner_texts())  # noqa: E731
+
+    with page.expect_response(lambda response: "q=fleet" in response.url):
+        page.fill("#filter-text", "fleet")
+    page.wait_for_function("document.getElementById('listed').textContent === '2 documents.'")
+    assert listed() == ["fleet-budget.md", "fleet-routes.txt"]
+
+    with page.expect_response(lambda response: "kind=md" in response.url):
+        page.select_option("#filter-kind", "md")
+    page.wait_for_function("document.getElementById('listed').textContent === '1 document.'")
+    assert listed() == ["fleet-budget.md"]
+
+    page.select_option("#filter-kind", "")
+    with page.expect_response(lambda response: "tag=ops" in response.url):
+        page.fill("#filter-tag", "ops")
+    page.wait_for_function("document.getElementById('listed').textContent === '1 document.'")
+    assert listed() == ["fleet-routes.txt"]
+    assert serious_accessibility_violations(page) == []

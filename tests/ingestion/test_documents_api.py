@@ -85,6 +85,32 @@ def test_members_list_only_documents_their_principals_may_read(api, client, tena
     assert {doc["filename"] for doc in as_admin["results"]} == {"finance.txt", "all.txt"}
 
 
+def test_the_list_is_filtered_by_text_state_tag_and_type_within_the_callers_acl(api, client, tenant_a):
+    finance = [str(tenant_a.finance_group.public_id)]
+    _upload(client, tenant_a, tenant_a.admin_key, ("budget-2027.md", b"# Budget\n\nNumbers."), tags=["Finance"])
+    _upload(client, tenant_a, tenant_a.admin_key, ("budget-secret.md", b"# Secret\n\nMore."), groups=finance)
+    _upload(client, tenant_a, tenant_a.admin_key, ("travel.txt", b"Flights."), tags=["finance"])
+    _upload(client, tenant_a, tenant_a.admin_key, ("blob.bin", b"\x00\x01\x02" * 40))
+
+    def names(key, query):
+        response = api("get", f"/api/v1/documents/?{query}", key=key)
+        assert response.status_code == 200, response.content
+        return sorted(doc["filename"] for doc in response.json()["results"])
+
+    assert names(tenant_a.admin_key, "q=BUDGET") == ["budget-2027.md", "budget-secret.md"]
+    assert names(tenant_a.legal_key, "q=budget") == ["budget-2027.md"]  # the filter stays inside the ACL
+    assert names(tenant_a.admin_key, "tag=finance") == ["budget-2027.md", "travel.txt"]
+    assert names(tenant_a.admin_key, "kind=md&tag=finance") == ["budget-2027.md"]
+    assert names(tenant_a.admin_key, "status=failed") == ["blob.bin"]
+    assert names(tenant_a.admin_key, "q=&status=&tag=&kind=") == [
+        "blob.bin",
+        "budget-2027.md",
+        "budget-secret.md",
+        "travel.txt",
+    ]
+    assert api("get", "/api/v1/documents/?kind=exe", key=tenant_a.admin_key).status_code == 400
+
+
 def test_a_document_outside_the_callers_acl_is_404(api, client, tenant_a):
     doc = _upload(
         client, tenant_a, tenant_a.admin_key, ("f.txt", b"f"), groups=[str(tenant_a.finance_group.public_id)]
