@@ -66,6 +66,17 @@ def first_token_ms(days: list[date]) -> dict[str, list[float | None]]:
     }
 
 
+def first_token_ms_over(days: list[date]) -> dict[str, int | None]:
+    """p50 and p95 over the whole period (not an average of the daily ones)."""
+    ((p50, p95),) = _rows(
+        """SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ttft_ms),
+                  percentile_cont(0.95) WITHIN GROUP (ORDER BY ttft_ms)
+           FROM inference_llmcall WHERE purpose = 'chat' AND ttft_ms IS NOT NULL AND created_at >= %s""",
+        days,
+    )
+    return {"p50": None if p50 is None else round(p50), "p95": None if p95 is None else round(p95)}
+
+
 def tokens(days: list[date]) -> list[int]:
     rows = _rows(
         """SELECT (created_at AT TIME ZONE 'UTC')::date, sum(prompt_tokens + completion_tokens)
@@ -135,8 +146,9 @@ def tenant_dashboard(*, tenant, days: int = 30) -> dict:
 
 
 def appliance_overview(*, tenants, days: int = 30) -> list[dict]:
-    """Per tenant, the last `days` summed: answers by outcome, thumbs-up rate, model tokens and moderation
-    by category. Counts only: the operator never reads a tenant's content."""
+    """Per tenant, the last `days` summed: answers by outcome, thumbs-up rate, time to first token, model
+    tokens, versions indexed and failed, and moderation by category. Counts only: the operator never
+    reads a tenant's content."""
     span = _days(days)
     found = []
     for tenant in tenants:
@@ -145,6 +157,8 @@ def appliance_overview(*, tenants, days: int = 30) -> list[dict]:
             rates, rated = thumbs_up_rate(span)
             used = sum(tokens(span))
             moderated = moderation_by_category(span)
+            latency = first_token_ms_over(span)
+            ingested = ingestion(span)
         ups = sum(rate * n for rate, n in zip(rates, rated, strict=True) if rate is not None)
         found.append(
             {
@@ -153,6 +167,9 @@ def appliance_overview(*, tenants, days: int = 30) -> list[dict]:
                 "answer_total": sum(answers.values()),
                 "thumbs_up_rate": round(ups / sum(rated), 3) if sum(rated) else None,
                 "tokens": used,
+                "first_token_ms": latency,
+                "indexed": sum(ingested["indexed"]),
+                "ingestion_failed": sum(ingested["failed"]),
                 "cautioned": sum(row["caution"] for row in moderated),
                 "refused_by_category": {row["category"]: row["refuse"] for row in moderated if row["refuse"]},
             }

@@ -21,7 +21,7 @@ from ingestion.models import Document
 from ingestion.services import document_upload
 from tenants import services
 from tenants.accounts import services as accounts
-from tests.browser.conftest import own_tenant, sign_in
+from tests.browser.conftest import own_tenant, serious_accessibility_violations, sign_in
 from tests.conftest import PASSWORD
 from tests.processes import celery_worker, in_own_connection
 
@@ -50,6 +50,7 @@ PAGES = {
     "documents": "/documents/",
     "data": "/data/",
     "audit": "/audit/",
+    "safety": "/safety/",
 }
 
 
@@ -119,7 +120,12 @@ def demo(world, django_db_blocker):
         yield services.tenant_domain(SCHEMA)
 
 
-def _shoot(page, folder: Path, name: str, url: str, prepare=None) -> list[Path]:
+SIDEWAYS = "document.documentElement.scrollWidth - window.innerWidth"
+
+
+def _shoot(page, folder: Path, name: str, url: str, prepare=None, problems: list | None = None) -> list[Path]:
+    """Photographs the page at both widths; at each, what axe finds serious and any sideways scroll of
+    the whole page go to `problems` (wide tables scroll inside their own region, which is fine)."""
     written = []
     for label, width, height in (("desktop", 1280, 900), ("375px", 375, 812)):
         page.set_viewport_size({"width": width, "height": height})
@@ -127,6 +133,10 @@ def _shoot(page, folder: Path, name: str, url: str, prepare=None) -> list[Path]:
         page.wait_for_load_state("networkidle")
         if prepare:
             prepare(page)
+        if problems is not None:
+            overflow = page.evaluate(SIDEWAYS)
+            problems += [(name, label, "scrolls sideways", overflow)] if overflow > 0 else []
+            problems += [(name, label, v["id"], v["nodes"]) for v in serious_accessibility_violations(page)]
         path = folder / f"{name}-{label}.jpg"
         page.screenshot(path=str(path), full_page=True, type="jpeg", quality=70)
         written.append(path)
@@ -143,22 +153,25 @@ def test_every_page_is_photographed_at_desktop_and_phone_width(browser_page, ser
     folder.mkdir(parents=True, exist_ok=True)
     page = browser_page
     tenant_url = f"http://{demo}:{server_port}"
+    problems = []
+    written = _shoot(page, folder, "sign-in", tenant_url + "/login/", problems=problems)
     sign_in(page, host=demo, port=server_port, username="boss", password=PASSWORD)
-    written = []
     for name, path in PAGES.items():
-        written += _shoot(page, folder, name, tenant_url + path)
+        written += _shoot(page, folder, name, tenant_url + path, problems=problems)
     page.goto(tenant_url + "/documents/")
     page.wait_for_selector("#documents a")
-    written += _shoot(page, folder, "document", tenant_url + page.locator("#documents a").first.get_attribute("href"))
+    document_url = tenant_url + page.locator("#documents a").first.get_attribute("href")
+    written += _shoot(page, folder, "document", document_url, problems=problems)
 
     page.context.clear_cookies()
     sign_in(page, host=demo, port=server_port, username="ana", password=PASSWORD)
-    written += _shoot(page, folder, "chat", tenant_url + "/chat/", _open_conversation)
+    written += _shoot(page, folder, "chat", tenant_url + "/chat/", _open_conversation, problems=problems)
 
     page.context.clear_cookies()
     sign_in(page, host="localhost", port=server_port, username="ops", password=PASSWORD)
-    written += _shoot(page, folder, "operator-console", f"http://localhost:{server_port}/")
-    written += _shoot(page, folder, "system", f"http://localhost:{server_port}/system/")
+    written += _shoot(page, folder, "operator-console", f"http://localhost:{server_port}/", problems=problems)
+    written += _shoot(page, folder, "system", f"http://localhost:{server_port}/system/", problems=problems)
 
-    assert len(written) == 2 * (len(PAGES) + 4)
+    assert len(written) == 2 * (len(PAGES) + 5)
     assert all(path.stat().st_size > 5_000 for path in written)
+    assert problems == []

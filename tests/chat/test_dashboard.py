@@ -95,3 +95,5 @@ def test_the_operator_overview_sums_moderation_per_tenant(tenant_a):
     assert after["cautioned"] - before["cautioned"] == 2
     assert after["refused_by_category"].get("weapons", 0) - before["refused_by_category"].get("weapons", 0) == 1
     assert after["answers"]["refused"] - before["answers"]["refused"] == 2  # one refused without a category
+    assert after["ingestion_failed"] - before["ingestion_failed"] == 1
+    assert after["first_token_ms"]["p50"] is not None and after["first_token_ms"]["p95"] >= 200
