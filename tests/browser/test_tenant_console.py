@@ -13,6 +13,7 @@ from django_tenants.utils import schema_context
 
 from chat.models import MemoryFact, TrainingExport
 from chat.services import conversation_create, message_add
+from safety.models import PolicyVersion
 from tenants import services
 from tenants.accounts import services as accounts
 from tenants.accounts.models import ApiKey, AuditEvent, Group, IdentityProvider, User
@@ -276,6 +277,9 @@ def test_an_admin_gives_consent_makes_and_deletes_an_export_and_sets_retention(
     with page.expect_navigation():
         page.click("text=Make an export now")
     assert _in_tenant(TrainingExport.objects.count) == 1
+    with page.expect_download() as download:
+        page.locator("#exports a", has_text="sft.jsonl").click()
+    assert download.value.suggested_filename.endswith("sft.jsonl") and download.value.failure() is None
     assert serious_accessibility_violations(page) == []
     with page.expect_navigation():
         page.locator("#exports button:text-is('Delete')").click()
@@ -292,6 +296,28 @@ def test_an_admin_gives_consent_makes_and_deletes_an_export_and_sets_retention(
     with page.expect_navigation():
         page.click("text=Withdraw consent")
     assert in_own_connection(tenant).training_consent is False
+
+
+def test_an_admin_makes_the_safety_policy_stricter_and_cannot_make_it_looser(browser_page, server_port, console_tenant):
+    page = browser_page
+    sign_in(page, host=console_tenant, port=server_port, username="boss", password=PASSWORD, next_path="/safety/")
+    page.select_option("select[name=political_persuasion]", "refuse")
+    page.fill("input[name=note]", "no campaigning at work")
+    with page.expect_navigation():
+        page.click("text=Save as a new version")
+    latest = lambda: PolicyVersion.objects.order_by("-number").first()  # noqa: E731
+    version = _in_tenant(latest)
+    assert (version.overrides.get("political_persuasion"), version.note) == ("refuse", "no campaigning at work")
+    assert serious_accessibility_violations(page) == []
+
+    loosen = (
+        "() => { const s = document.querySelector('[name=weapons]'); s.add(new Option('allow')); s.value = 'allow' }"
+    )
+    page.evaluate(loosen)  # a looser choice than the page offers, as a crafted form would send it
+    with page.expect_navigation():
+        page.click("text=Save as a new version")
+    assert "cannot be looser" in page.locator("[role=alert]").inner_text()
+    assert _in_tenant(latest).number == version.number
 
 
 def test_the_audit_log_filters_by_action_and_pages_back(browser_page, server_port, console_tenant):
