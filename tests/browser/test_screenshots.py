@@ -44,6 +44,7 @@ CONVERSATION = [
     ("How long do I have to file receipts?", "Receipts are filed within **30 days** [1].", 1),
     ("What is the meal allowance abroad?", "I found nothing about that in your documents.", -1),
 ]
+MODERATED = {1: ("caution", "specialized_advice"), 3: ("refuse", "weapons"), 5: ("caution", "privacy")}
 PAGES = {
     "tenant-console": "/",
     "dashboard": "/dashboard/",
@@ -89,12 +90,15 @@ def _seed(tenant, users) -> None:
                     ttft_ms=400 + 37 * ((day * 7 + index) % 11),
                 )
                 LlmCall.objects.filter(pk=call.pk).update(created_at=when)
+            moderated = MODERATED.get(day % 7, ("", ""))
             answered = message_add(
                 tenant=tenant,
                 conversation=history,
                 role="assistant",
                 content="(earlier)",
-                status="complete" if day % 5 else "abstained",
+                status="refused" if moderated[0] == "refuse" else "complete" if day % 5 else "abstained",
+                moderation_action=moderated[0],
+                moderation_category=moderated[1],
             )
             Message.objects.filter(pk=answered.pk).update(created_at=when)
 
