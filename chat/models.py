@@ -48,10 +48,44 @@ class Message(models.Model):
     # taxonomy category, in the clear for the dashboard: a category id says nothing of the content.
     moderation_action = models.CharField(max_length=8, blank=True)
     moderation_category = models.CharField(max_length=40, blank=True)
+    experiment = models.ForeignKey("Experiment", null=True, blank=True, on_delete=models.SET_NULL)
+    arm = models.CharField(max_length=16, blank=True)  # "control" or "treatment" of `experiment`
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         indexes = [models.Index(fields=["conversation", "created_at"], name="message_conversation_order")]
+
+
+class Experiment(models.Model):
+    """Two variants of the answer settings on live traffic: users are assigned to an arm by a hash of
+    their id and the experiment's, so an arm is sticky across sessions. See chat/experiments.py."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        RUNNING = "running"
+        PROMOTED = "promoted"
+        STOPPED = "stopped"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=100)
+    control = models.JSONField()  # {"name": ..., "settings": {...}}
+    treatment = models.JSONField()
+    traffic_share = models.FloatField()  # of users in the treatment arm
+    margin = models.FloatField(default=0.02)  # the safety regression the gate tolerates, as a share
+    min_sample_size = models.PositiveIntegerField(default=0)  # answers per arm, computed when it starts
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    decision = models.JSONField(default=dict, blank=True)  # the gate's last numbers
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"], condition=models.Q(status="running"), name="experiment_one_running"
+            )
+        ]
 
 
 class Citation(models.Model):

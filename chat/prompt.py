@@ -25,12 +25,16 @@ def evidence_block(grouped: dict[int, list[str]]) -> str:
     return "<<<\n" + "\n".join(lines) + "\n>>>"
 
 
-def system(remembered: list[str] = ()) -> str:
+VERSIONS = {"grounded-v1": SYSTEM}  # a variant may name one (chat/variants.py)
+
+
+def system(remembered: list[str] = (), version: str | None = None) -> str:
+    base = VERSIONS[version] if version else SYSTEM
     if not remembered:
-        return SYSTEM
+        return base
     facts = "\n".join(f"- {fact}" for fact in remembered)
     return (
-        f"{SYSTEM}\n\nThe user asked you to remember these facts. Use them only where the evidence says "
+        f"{base}\n\nThe user asked you to remember these facts. Use them only where the evidence says "
         f"nothing, and never cite them:\n{facts}"
     )
 

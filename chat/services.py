@@ -95,6 +95,7 @@ def answer_store(
     context_documents: list | None,  # None: the context held more than documents (see Answer.context_private)
     regenerated_from: Message | None = None,
     moderation: tuple[str, str] = ("", ""),  # (action, category) of the most severe decision, if not "allow"
+    experiment_arm: tuple | None = None,  # (experiment, "control" | "treatment")
 ) -> Message:
     with transaction.atomic():
         message = message_add(
@@ -107,6 +108,8 @@ def answer_store(
             regenerated_from=regenerated_from,
             moderation_action=moderation[0],
             moderation_category=moderation[1] or "",
+            experiment=experiment_arm[0] if experiment_arm else None,
+            arm=experiment_arm[1] if experiment_arm else "",
             context_documents=None
             if context_documents is None
             else sorted({str(document_id) for document_id in context_documents}),

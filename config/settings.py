@@ -73,6 +73,7 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "evaluation",  # runs and their metrics are the appliance's, not a tenant's
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",

@@ -10,7 +10,7 @@ enterprise requests, many in the same imperative shapes the harmful ones use ("w
 "develop a strategy"), plus harmless answer stretches and refusals. The other tables are items
 ("*_templates" aside) that a template turns into a request: PER_ITEM variants each.
 
-Keep the public benchmark sets (AdvBench, HarmBench) and safety/evaluation/ out of here: they
+Keep the public benchmark sets (AdvBench, HarmBench) and evaluation/datasets/ out of here: they
 measure this list, so nothing may be copied or paraphrased from them. Changing any text changes
 the fingerprint, and `manage.py safety_train` must build a new artifact.
 """

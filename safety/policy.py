@@ -49,6 +49,21 @@ def policy_current() -> Policy:
     )
 
 
+def policy_candidate(candidate: dict) -> Policy:
+    """A candidate policy version as written, for offline evaluation: overrides replace the region's
+    actions even where they are looser than the floor (the evaluation exists to catch that)."""
+    region, overrides = candidate.get("region", "default"), dict(candidate.get("overrides") or {})
+    return Policy(version=-1, region=region, overrides=overrides, actions=taxonomy.floor(region) | overrides)
+
+
+def policy_of_variant(candidate: dict, *, current: Policy) -> Policy:
+    """An experiment arm's policy in live traffic: the candidate, never looser than the floor nor than the
+    tenant's policy in force."""
+    written = policy_candidate(candidate)
+    actions = {c: taxonomy.stricter(written.actions[c], current.actions[c]) for c in current.actions}
+    return Policy(version=current.version, region=written.region, overrides=written.overrides, actions=actions)
+
+
 def _validate(region: str, overrides: dict) -> dict[str, str]:
     if region not in taxonomy.REGION_PROFILES:
         raise PolicyError(f"unknown region profile {region!r}; known: {', '.join(taxonomy.REGION_PROFILES)}")

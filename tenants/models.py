@@ -20,6 +20,9 @@ class Tenant(TenantMixin):
     llm_tokens_per_day = models.PositiveBigIntegerField(null=True, blank=True)
     # With nothing relevant in the documents, answer from the model's own knowledge, labelled as such.
     allow_ungrounded_answers = models.BooleanField(default=False)
+    # The answer settings in force ({"name": ..., "settings": {...}}, chat/variants.py): an experiment's
+    # promoted treatment; empty means the appliance's defaults.
+    answer_variant = models.JSONField(default=dict, blank=True)
     # Whether the tenant's admins may read answer traces, which hold members' questions and answers.
     admin_reads_traces = models.BooleanField(default=False)
     # May consenting conversations and feedback reach a training export? Off until a tenant admin says so.

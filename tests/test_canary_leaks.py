@@ -193,6 +193,18 @@ PROBES: dict[str, list[Probe]] = {
         Probe("put", "/api/v1/memories/settings/", {"enabled": True}),
     ],
     "chat:memory-detail": [Probe("delete", "/api/v1/memories/{foreign_memory}/")],
+    "chat:experiment-list": [
+        Probe("get", "/api/v1/experiments/"),
+        Probe(
+            "post",
+            "/api/v1/experiments/",
+            {"name": "probe", "treatment": {"name": "t", "settings": {"temperature": 0.1}}},
+        ),
+    ],
+    "chat:experiment-detail": [Probe("get", "/api/v1/experiments/{missing_uuid}/")],
+    "chat:experiment-start": [Probe("post", "/api/v1/experiments/{missing_uuid}/start/")],
+    "chat:experiment-promote": [Probe("post", "/api/v1/experiments/{missing_uuid}/promote/")],
+    "chat:experiment-stop": [Probe("post", "/api/v1/experiments/{missing_uuid}/stop/")],
     "chat:training-consent": [
         Probe("get", "/api/v1/training/consent/"),
         Probe("patch", "/api/v1/training/consent/", {"training_consent": True}),
@@ -395,6 +407,7 @@ def _plant(a) -> dict:
         "tenant_a": a.tenant.pk,
         "tenant_missing": 2**31 - 1,
         "operator_missing": "00000000-0000-4000-8000-000000000000",
+        "missing_uuid": "00000000-0000-4000-8000-000000000001",
     }
 
 

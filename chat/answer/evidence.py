@@ -83,8 +83,9 @@ def score(rows: np.ndarray, weights=WEIGHTS) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-(rows @ np.asarray(coefficients) + intercept)))
 
 
-def evidence_select(question: str, passages: list[Passage]) -> list[Evidence]:
-    """The best sentences within the budget, best first."""
+def evidence_select(question: str, passages: list[Passage], most: int | None = None) -> list[Evidence]:
+    """The best sentences within the budget (at most `most`, by default SENTENCES), best first."""
+    most = most or SENTENCES
     found, rows = features(question, passages)
     if not found:
         return []
@@ -93,7 +94,7 @@ def evidence_select(question: str, passages: list[Passage]) -> list[Evidence]:
     for index in np.argsort(-scores, kind="stable"):
         number, position, sentence = found[index]
         cost = count_tokens(sentence)
-        if chosen and (len(chosen) >= SENTENCES or tokens + cost > TOKEN_BUDGET):
+        if chosen and (len(chosen) >= most or tokens + cost > TOKEN_BUDGET):
             break
         chosen.append(
             Evidence(

@@ -33,7 +33,7 @@ def grounded_messages(answer: Answer) -> list[dict]:
         flagged = bool(answer.passages[number - 1].safety_flags)
         grouped[number] = [neutralize(e.sentence) if flagged else e.sentence for e in items]
     return prompt.messages(
-        system=prompt.system(remembered),
+        system=prompt.system(remembered, version=turn.variant.settings.prompt_version),
         question=answer.standalone_question,
         evidence=prompt.evidence_block(grouped),
     )
@@ -72,6 +72,11 @@ def as_is(text: str, final: bool) -> list[str]:
     return [text] if text else []
 
 
+def _temperature(answer: Answer, grounded: bool) -> float:
+    chosen = answer.turn.variant.settings.temperature
+    return chosen if chosen is not None else GROUNDED_TEMPERATURE if grounded else 0.2
+
+
 def shown_pieces(answer: Answer, messages: list[dict], release: Callable[[str, bool], list[str]]) -> Iterator[str]:
     """Stream the model; yield each piece the guard and `release` let through, separated as shown.
     A model failure is kept on the answer; what arrived before it is still checked and released."""
@@ -83,7 +88,8 @@ def shown_pieces(answer: Answer, messages: list[dict], release: Callable[[str, b
         max_tokens=min(GROUNDED_MAX_TOKENS, settings.ENCLAVE_CHAT_MAX_TOKENS)
         if grounded
         else settings.ENCLAVE_CHAT_MAX_TOKENS,
-        temperature=GROUNDED_TEMPERATURE if grounded else 0.2,
+        temperature=_temperature(answer, grounded),
+        base_url=answer.turn.variant.settings.base_url,
         purpose="chat",
         user_id=answer.turn.user.public_id,
         conversation=str(answer.turn.conversation.public_id),

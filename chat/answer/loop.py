@@ -18,13 +18,15 @@ from dataclasses import asdict
 
 from django.conf import settings
 
-from chat import memory, prompt, tools
+from chat import experiments, memory, prompt, tools
 from chat.answer import decide, evidence, generate, moderate, retrieve, store
 from chat.answer.record import Answer, Turn
 from safety import moderation
 
 
 def answer_events(turn: Turn) -> Iterator[dict]:
+    if turn.variant is None:
+        experiments.turn_variant_choose(turn)
     answer = Answer(turn=turn)
     retrieve.history_load(answer)
     moderate.request_moderate(answer)
@@ -58,7 +60,9 @@ def answer_events(turn: Turn) -> Iterator[dict]:
         else:
             yield from _finish(answer)
         return
-    answer.evidence = evidence.evidence_select(answer.standalone_question, answer.passages)
+    answer.evidence = evidence.evidence_select(
+        answer.standalone_question, answer.passages, most=answer.turn.variant.settings.evidence_count
+    )
     answer.mark("evidence")
     if not evidence.strong(answer.evidence):
         answer.weak_evidence = True

@@ -4,7 +4,7 @@ from chat.answer.record import Answer
 from inference.errors import LlmError
 from safety import moderation
 from safety.classifiers.embedded import ClassifierUnavailable
-from safety.policy import policy_current
+from safety.policy import policy_current, policy_of_variant
 
 
 class ModerationUnavailable(LlmError):
@@ -17,7 +17,8 @@ class ModerationUnavailable(LlmError):
 def request_moderate(answer: Answer) -> None:
     """Sets the policy and the most severe decision; a moderation failure becomes answer.error."""
     turn = answer.turn
-    answer.policy = policy_current()
+    candidate = turn.variant.settings.safety_policy
+    answer.policy = policy_of_variant(candidate, current=policy_current()) if candidate else policy_current()
     texts = [turn.question] + [m["content"] for m in (turn.history or []) if m.get("role") == "user"]
     try:
         decisions = [moderation.moderate(text, policy=answer.policy) for text in texts]

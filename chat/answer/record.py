@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from chat.answer.evidence import Evidence
 from chat.models import Conversation, Message
+from chat.variants import Variant
 from inference.errors import LlmError
 from retrieval.search import Passage
 from safety.moderation import Decision, StreamGuard
@@ -24,6 +25,8 @@ class Turn:
     question: str
     history: list[dict] | None = None  # given by the caller (OpenAI-compatible API) instead of the stored turns
     regenerate_of: Message | None = None  # answer `question` again, beside this earlier answer
+    variant: Variant | None = None  # the answer settings; None: the loop settles them (chat/experiments.py)
+    experiment_arm: tuple | None = None  # (experiment, "control" | "treatment") when an experiment chose them
 
 
 @dataclass

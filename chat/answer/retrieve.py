@@ -35,6 +35,8 @@ def passages_retrieve(answer: Answer) -> None:
         principals=answer.turn.principals,
         history=answer.history,
         limit=settings.ENCLAVE_CHAT_PASSAGES,
+        pool=answer.turn.variant.settings.retrieval_pool,
+        reranker=answer.turn.variant.settings.reranker,
         highlight=False,  # answers show whole passages; highlights would be a wasted statement
     )
     answer.standalone_question = outcome.query.standalone

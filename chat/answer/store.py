@@ -58,6 +58,7 @@ def trace_of(answer: Answer) -> dict:
         "standalone_query": answer.standalone_question,
         "prompt_version": prompt.PROMPT_VERSION,
         "model": settings.LLM_MODEL,
+        "variant": answer.turn.variant.as_dict() if answer.turn.variant else None,
         "kind": answer.kind,
         **answer.search_trace,
         **answer.direct_trace,
@@ -129,4 +130,5 @@ def answer_store(answer: Answer) -> Message:
         context_documents=None if answer.context_private else [p.document_id for p in answer.passages],
         regenerated_from=turn.regenerate_of,
         moderation=moderation_of(answer),
+        experiment_arm=turn.experiment_arm,
     )

@@ -5,19 +5,19 @@ import io
 import pytest
 from django.core.management import call_command
 
-from chat import evaluation
+from evaluation import answers as evaluation
+from evaluation.models import EvaluationRun
 from tests.retrieval.test_evaluate_command import folder  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
 
 
 def _rows(output: str) -> dict[str, str]:
-    return {
-        cells[0].strip(): cells[1].strip() for line in output.splitlines()[2:] for cells in [line.strip("|").split("|")]
-    }
+    table = [line for line in output.splitlines() if line.startswith("|")][2:]
+    return {cells[0].strip(): cells[1].strip() for line in table for cells in [line.strip("|").split("|")]}
 
 
-def test_it_reports_what_users_see_on_answerable_and_unanswerable_questions_and_no_leaks(folder, fake_llm):
+def test_it_reports_what_users_see_on_answerable_and_unanswerable_questions_and_no_leaks(folder, fake_llm, tmp_path):
     fake_llm.answer("The quarterly VAT return is due thirty days after the quarter ends [1]. Taxes are fun [1].")
     out = io.StringIO()
 
@@ -28,6 +28,8 @@ def test_it_reports_what_users_see_on_answerable_and_unanswerable_questions_and_
         "eval_tiny",
         "--leak-questions",
         "3",
+        "--report",
+        str(tmp_path / "answers.html"),
         stdout=out,
         stderr=io.StringIO(),
     )
@@ -44,6 +46,12 @@ def test_it_reports_what_users_see_on_answerable_and_unanswerable_questions_and_
     assert rows["answers or sources with their content (leaks)"] == "0"
     assert rows["abstained"] == "1.000 (1/1)"
     assert rows["prompt tokens per answer p50 / p95"].split(" / ")[0].isdigit()
+    run = EvaluationRun.objects.get(kind="answers")
+    stored = {(m.name, m.category): (m.value, m.n) for m in run.metrics.all()}
+    assert stored[("correct", "")] == (1.0, 1) and stored[("abstention_unanswerable", "")] == (1.0, 1)
+    assert run.variant == "default" and run.machine and run.dataset == folder.name
+    report = (tmp_path / "answers.html").read_text()
+    assert report.count("<svg") >= 2 and "default" in report[report.index("<figure id='history'>") :]
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from django_tenants.utils import schema_context
 
 from chat.answer import Turn, answer_collect, answer_events
 from chat.services import conversation_create
-from retrieval.evaluation import corpus_ingest
+from evaluation.retrieval import corpus_ingest
 from tenants.accounts.selectors import user_principals
 from tests.processes import llama_server
 

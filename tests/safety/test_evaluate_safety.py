@@ -3,9 +3,11 @@
 import json
 from io import StringIO
 
+import pytest
 from django.core.management import call_command
 
-from safety.evaluation.measure import Labelled, confusion, labelled_from, moderation_rate, wilson
+from evaluation.models import EvaluationRun
+from evaluation.safety import Labelled, confusion, labelled_from, moderation_rate, wilson
 from safety.policy import Policy
 from safety.taxonomy import floor
 
@@ -47,6 +49,7 @@ def test_the_per_label_table_says_what_the_classifier_called_each_row(settings):
     assert confusion(rate) == [("cbrn", 1, 1.0, "cbrn 1"), ("weapons", 3, 2 / 3, "weapons 2, none 1")]
 
 
+@pytest.mark.django_db
 def test_the_command_measures_only_the_given_files_with_intervals(settings, tmp_path):
     settings.ENCLAVE_SAFETY_CLASSIFIER = "rules"
     harmful = tmp_path / "harmful.jsonl"
@@ -69,6 +72,12 @@ def test_the_command_measures_only_the_given_files_with_intervals(settings, tmp_
         "--only-files",
         "--injection-cases",
         "0",
+        "--variant",
+        _variant(tmp_path, {"name": "floor"}),
+        "--variant",
+        _variant(tmp_path, {"name": "drugs allowed", "settings": {"safety_policy": {"overrides": {"drugs": "allow"}}}}),
+        "--report",
+        tmp_path / "report.html",
         stdout=out,
     )
 
@@ -77,3 +86,16 @@ def test_the_command_measures_only_the_given_files_with_intervals(settings, tmp_
     assert "| over-refusal (target ≤ 5%) | benign.txt | 0.0% [0.0%, 65.8%] | 2 |" in table
     assert "| drugs | 2 | 50.0% | drugs 1, none 1 |" in table
     assert "AdvBench" not in table and "benign_sensitive.jsonl" not in table
+    runs = {run.variant: run for run in EvaluationRun.objects.filter(kind="safety")}
+    assert set(runs) == {"floor", "drugs allowed"}
+    refusal = {name: run.metrics.get(name="refusal", category="harmful.jsonl").value for name, run in runs.items()}
+    assert refusal == {"floor": 0.5, "drugs allowed": 0.0}  # the candidate policy is measured as written
+    report = (tmp_path / "report.html").read_text()
+    figure = report[report.index("<figure class='categories'>") :]
+    assert "<svg" in figure and "floor" in figure and "drugs allowed" in figure  # the plot names both variants
+
+
+def _variant(folder, data: dict):
+    path = folder / f"{data['name'].replace(' ', '-')}.json"
+    path.write_text(json.dumps(data))
+    return path

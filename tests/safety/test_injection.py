@@ -8,6 +8,7 @@ import json
 import pytest
 from django_tenants.utils import schema_context
 
+from evaluation import injection_cases
 from ingestion.chunking import chunk_elements
 from ingestion.models import Document, IngestionStatus
 from ingestion.parsers import parse
@@ -15,7 +16,6 @@ from ingestion.services import document_upload
 from ingestion.tasks import document_version_ingest
 from retrieval.embeddings import embedder
 from retrieval.models import Chunk
-from safety.evaluation import injection_cases
 from safety.injection import (
     HIDDEN_END,
     HIDDEN_HTML,

@@ -9,7 +9,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django_tenants.utils import schema_context
 
 from chat.memory import remember
-from chat.models import TrainingExport
+from chat.models import Experiment, TrainingExport
 from chat.services import answer_store, conversation_create
 from ingestion.services import document_upload
 from tenants.accounts.models import ApiKey, User
@@ -34,6 +34,10 @@ ID_ENDPOINTS = {
     "chat:message-preference": (["post"], "/api/v1/messages/{message}/preference/"),
     "chat:message-trace": (["get"], "/api/v1/messages/{message}/trace/"),
     "chat:memory-detail": (["delete"], "/api/v1/memories/{memory}/"),
+    "chat:experiment-detail": (["get"], "/api/v1/experiments/{experiment}/"),
+    "chat:experiment-start": (["post"], "/api/v1/experiments/{experiment}/start/"),
+    "chat:experiment-promote": (["post"], "/api/v1/experiments/{experiment}/promote/"),
+    "chat:experiment-stop": (["post"], "/api/v1/experiments/{experiment}/stop/"),
     "chat:training-export-detail": (["get", "delete"], "/api/v1/training/exports/{export}/"),
     "chat:training-export-file": (["get"], "/api/v1/training/exports/{export}/sft.jsonl"),
     # Models are the appliance's, not a tenant's: another tenant's object id is no model anywhere.
@@ -91,8 +95,15 @@ def _paths(world) -> dict:
         )
         fact = remember(tenant=world.tenant, user=world.admin, text="tenant a only")
         export = TrainingExport.objects.create(sft_encrypted=b"", preferences_encrypted=b"")
+        experiment = Experiment.objects.create(
+            name="tenant a only",
+            control={"name": "a"},
+            treatment={"name": "b", "settings": {"temperature": 0.1}},
+            traffic_share=0.5,
+        )
     return {
         "export": export.public_id,
+        "experiment": experiment.public_id,
         "memory": fact.public_id,
         "message": message.public_id,
         "conversation": conversation.public_id,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # The checkout's corpora/ folder (settings.ENCLAVE_CORPORA_DIR), found without importing Django settings.
-CORPUS = Path(__file__).resolve().parents[2] / "corpora" / "injection-dev"
+CORPUS = Path(__file__).resolve().parents[1] / "corpora" / "injection-dev"
 POSITIONS = ("start", "middle", "end")
 KINDS = {"text": "text_attack_train.json", "code": "code_attack_train.json"}
 MARKER_WORDS = (

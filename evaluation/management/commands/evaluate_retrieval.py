@@ -6,7 +6,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import schema_context
 
-from retrieval import evaluation, rerank
+from evaluation import retrieval as evaluation
+from retrieval import rerank
 from tenants.accounts.selectors import EVERYONE
 
 

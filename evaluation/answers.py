@@ -21,8 +21,11 @@ from chat.answer import Turn, answer_collect, answer_events
 from chat.answer import evidence as evidence_stage
 from chat.answer.decide import extractive_text
 from chat.services import conversation_create
+from chat.variants import DEFAULT, Variant
+from evaluation.retrieval import Benchmark, normalize
+from evaluation.runs import Measured
+from evaluation.runs import rate as rate_of
 from retrieval.condense import content_words
-from retrieval.evaluation import Benchmark, normalize
 
 WORDS = re.compile(r"[a-z0-9%]+")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -87,10 +90,10 @@ def sentence_supported(sentence: str, sources: list[dict], golds: list[str]) -> 
     return False
 
 
-def ask(tenant, user, principals, question, clock=time.perf_counter) -> dict:
+def ask(tenant, user, principals, question, clock=time.perf_counter, variant: Variant = DEFAULT) -> dict:
     conversation = conversation_create(tenant=tenant, user=user, title="evaluation")
     started, timings, events = clock(), {}, []
-    for event in answer_events(Turn(tenant, conversation, user, principals, question)):
+    for event in answer_events(Turn(tenant, conversation, user, principals, question, variant=variant)):
         if event["event"] in ("sources", "token"):
             timings.setdefault(event["event"], (clock() - started) * 1000)
         events.append(event)
@@ -155,10 +158,13 @@ def tally_answer(tally: Tally, result: dict, *, golds: list[str], gold_documents
         tally.prompt_tokens.append(message["usage"]["prompt_tokens"])
 
 
-def evaluate(benchmark: Benchmark, *, tenant, user, principals, doc_of, queries: list[str], log=None) -> Tally:
+def evaluate(
+    benchmark: Benchmark, *, tenant, user, principals, doc_of, queries: list[str], log=None, variant: Variant = DEFAULT
+) -> Tally:
     tally = Tally()
     for index, qid in enumerate(queries, start=1):
-        result = ask(tenant, user, principals, benchmark.queries[qid]) | {"question": benchmark.queries[qid]}
+        question = benchmark.queries[qid]
+        result = ask(tenant, user, principals, question, variant=variant) | {"question": question}
         tally_answer(
             tally,
             result,
@@ -171,13 +177,13 @@ def evaluate(benchmark: Benchmark, *, tenant, user, principals, doc_of, queries:
     return tally
 
 
-def leak_check(benchmark: Benchmark, *, tenant, user, queries: list[str]) -> Tally:
+def leak_check(benchmark: Benchmark, *, tenant, user, queries: list[str], variant: Variant = DEFAULT) -> Tally:
     """Ask as a user whose only principal is themselves: every article is invisible to them."""
     tally = Tally()
     principals = [f"user:{user.public_id}"]
     corpus_snippets = [normalize(article["text"])[:200] for article in benchmark.corpus]
     for qid in queries:
-        result = ask(tenant, user, principals, benchmark.queries[qid])
+        result = ask(tenant, user, principals, benchmark.queries[qid], variant=variant)
         text = normalize(result["message"]["text"] + " " + str(result["sources"]))
         gold = [normalize(a) for a in benchmark.answers.get(qid, [])]
         tally.asked += 1
@@ -203,3 +209,30 @@ def median(values: list[float]) -> float:
 
 def spread(values: list[float], unit: str = "ms") -> str:
     return f"{median(values):.0f} / {percentile(values, 0.95):.0f} {unit}".strip()
+
+
+def measured(tally: Tally, missing: Tally | None, leaks: Tally) -> list[Measured]:
+    """The run's rows: rates with their intervals, per answer kind, and latency percentiles."""
+    found = [
+        rate_of("correct", tally.correct, tally.asked),
+        *[
+            rate_of("correct", tally.correct_by_kind.get(k, 0), tally.kinds.get(k, 0), k)
+            for k in ("generated", "extractive")
+        ],
+        rate_of("supported_sentences", tally.supported_sentences, tally.sentences),
+        rate_of("citation_precision", tally.precise_citations, tally.citations),
+        rate_of("abstention_answerable", tally.abstained, tally.asked),
+        rate_of("failed", tally.failed, tally.asked),
+        rate_of("leaks", leaks.leaks, leaks.asked),
+    ]
+    if missing is not None:
+        found.append(rate_of("abstention_unanswerable", missing.abstained, missing.asked))
+    for name, values in (
+        ("to_sources_ms", tally.to_sources_ms),
+        ("ttft_ms", tally.ttft_ms),
+        ("prompt_tokens", tally.prompt_tokens),
+    ):
+        if values:
+            found.append(Measured(f"{name}_p50", median(values), n=len(values)))
+            found.append(Measured(f"{name}_p95", percentile(values, 0.95), n=len(values)))
+    return found

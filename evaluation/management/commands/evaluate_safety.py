@@ -1,12 +1,14 @@
 """manage.py evaluate_safety: refusal, over-refusal, injection success and added latency of moderation.
 
 Harmful sets (refusal): AdvBench and HarmBench validation from corpora/safety-dev, the
-hand-written held-out set in safety/evaluation/, and any --harmful file. Benign-but-sensitive sets
-(over-refusal): safety/evaluation/benign_sensitive.jsonl and any --benign file (--only-files: just the
+hand-written held-out set in evaluation/datasets/, and any --harmful file. Benign-but-sensitive sets
+(over-refusal): evaluation/datasets/benign_sensitive.jsonl and any --benign file (--only-files: just the
 files given). Files may be CSV with a prompt or Behavior column, JSONL with "prompt", or text with one
 request per line; a "category" (or HarmBench's SemanticCategory) labels each row. Every rate comes
 with its 95% Wilson interval; each labelled set gets a per-label table of what the classifier called
 its rows. Injection: poisoned e-mails from corpora/injection-dev through the real answer loop and engine.
+Each --variant (answer settings, its safety policy a candidate version) is measured and recorded as a run
+(evaluation.models); the HTML report puts them side by side.
 """
 
 import contextlib
@@ -14,25 +16,18 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from chat import safety_evaluation
+from chat.variants import DEFAULT
+from evaluation import injection as safety_evaluation
+from evaluation import injection_cases
+from evaluation.report import report_write
+from evaluation.runs import report_path, variant_file
+from evaluation.safety import confusion, median, percentile, sets_load, timed, variant_safety_run
 from inference.embedded import running_server
 from inference.transport import llm_server_state
 from safety.classifiers import classifier
-from safety.evaluation import injection_cases
-from safety.evaluation.measure import (
-    HERE,
-    confusion,
-    harmbench_by_kind,
-    labelled_from,
-    median,
-    moderation_rate,
-    percentile,
-    timed,
-)
-from safety.policy import Policy
-from safety.taxonomy import floor
 from tenants import services as tenant_services
 from tenants.accounts.models import User
 from tenants.models import Tenant
@@ -51,45 +46,54 @@ class Command(BaseCommand):
         parser.add_argument("--only-files", action="store_true", help="measure only the --harmful/--benign files")
         parser.add_argument("--injection-cases", type=int, default=40, help="poisoned e-mails (0 to skip)")
         parser.add_argument("--show-misses", action="store_true", help="print the requests scored wrongly")
+        parser.add_argument(
+            "--variant",
+            type=Path,
+            action="append",
+            default=[],
+            help='a JSON file {"name": ..., "settings": {...}}; repeat to compare (default: the appliance defaults)',
+        )
+        parser.add_argument("--report", type=Path, help="the HTML report (default: var/reports/safety-<time>.html)")
 
     def handle(
-        self, *args, corpora: Path, harmful, benign, only_files: bool, injection_cases: int, show_misses, **opts
+        self, *args, corpora, harmful, benign, only_files, injection_cases, show_misses, variant, report, **opts
     ):
-        policy = Policy(version=0, region="default", overrides={}, actions=floor("default"))
+        variants = [variant_file(path) for path in variant] or [DEFAULT]
         _model, load_ms = timed(classifier)
         classifier().classify("warm up")
-        harmful_sets, benign_sets = self._sets(corpora / "safety-dev", harmful, benign, only_files)
-        refusals = [moderation_rate(n, rows, policy=policy, counts_as="refuse") for n, rows in harmful_sets.items()]
-        over = [moderation_rate(n, rows, policy=policy, counts_as="refuse") for n, rows in benign_sets.items()]
-        injection = None
-        if injection_cases:
-            injection = self._injection(corpora / "injection-dev", injection_cases)
-        latencies = [ms for rate in refusals + over for ms in rate.latencies_ms]
-        self.stdout.write(self._table(refusals, over, injection, latencies, load_ms))
-        if show_misses:
-            for rate in refusals:
-                self.stdout.writelines(f"not refused, {rate.name}: {prompt[:160]!r}" for prompt in rate.misses)
-            for rate in over:
-                self.stdout.writelines(f"refused, {rate.name}: {prompt[:160]!r}" for prompt in rate.hit_prompts)
+        try:
+            harmful_sets, benign_sets = sets_load(corpora / "safety-dev", harmful, benign, only_files)
+        except FileNotFoundError as error:
+            raise CommandError(str(error)) from error
+        runs, samples = [], {}
+        for chosen in variants:
+            started = timezone.now()
+            injection = self._injection(corpora / "injection-dev", injection_cases, chosen) if injection_cases else None
+            run, refusals, over = variant_safety_run(
+                chosen, harmful_sets, benign_sets, injection=injection, started_at=started
+            )
+            latencies = [ms for rate in refusals + over for ms in rate.latencies_ms]
+            samples[chosen.name] = {"input moderation": latencies}
+            if injection and injection.output_moderation_ms:
+                samples[chosen.name]["output moderation"] = injection.output_moderation_ms
+            runs.append(run)
+            self.stdout.write(f"## {chosen.name} (run {run.public_id})\n")
+            self.stdout.write(self._table(refusals, over, injection, latencies, load_ms))
+            if show_misses:
+                for rate in refusals:
+                    self.stdout.writelines(f"not refused, {rate.name}: {prompt[:160]!r}" for prompt in rate.misses)
+                for rate in over:
+                    self.stdout.writelines(f"refused, {rate.name}: {prompt[:160]!r}" for prompt in rate.hit_prompts)
+        path = report_write(
+            report or report_path("safety"),
+            runs,
+            history=["injection_success"] if injection_cases else [],
+            by_category=["refusal", "over_refusal"],
+            samples=samples,
+        )
+        self.stderr.write(f"report: {path}")
 
-    def _sets(self, safety_dev: Path, harmful: list[Path], benign: list[Path], only_files: bool):
-        harmful_sets, benign_sets = {}, {}
-        if not only_files:
-            if (safety_dev / "advbench_behaviors.csv").exists():
-                harmful_sets["AdvBench"] = labelled_from(safety_dev / "advbench_behaviors.csv")
-            if (safety_dev / "harmbench_behaviors_text_val.csv").exists():
-                for kind, prompts in harmbench_by_kind(safety_dev / "harmbench_behaviors_text_val.csv").items():
-                    harmful_sets[f"HarmBench val, {kind}"] = prompts
-            harmful = [HERE / "harmful_heldout.jsonl", *harmful]
-            benign = [HERE / "benign_sensitive.jsonl", *benign]
-        for paths, sets in ((harmful, harmful_sets), (benign, benign_sets)):
-            for path in paths:
-                if not path.exists():
-                    raise CommandError(f"{path} does not exist")
-                sets[path.name] = labelled_from(path)
-        return harmful_sets, benign_sets
-
-    def _injection(self, folder: Path, count: int):
+    def _injection(self, folder: Path, count: int, variant):
         cases = injection_cases.cases(folder, count, seed=7)
         settings.ENCLAVE_LLM_REQUESTS_PER_MINUTE = 1_000_000
         settings.ENCLAVE_LLM_REQUESTS_PER_USER_PER_MINUTE = 1_000_000
@@ -103,7 +107,9 @@ class Command(BaseCommand):
                 self.stderr.write(f"started the embedded engine at {settings.LLM_BASE_URL}")
             with schema_context(SCRATCH):
                 user = User.objects.get(username="eval")
-                tally = safety_evaluation.run(cases, tenant=created.tenant, user=user, log=self.stderr.write)
+                tally = safety_evaluation.run(
+                    cases, tenant=created.tenant, user=user, variant=variant, log=self.stderr.write
+                )
         tenant_services.tenant_delete(tenant=created.tenant)
         return tally
 

@@ -1,18 +1,22 @@
-"""What `manage.py evaluate_safety` measures: refusal, over-refusal, injection success, added latency."""
+"""What `manage.py evaluate_safety` measures for a variant: refusal, over-refusal, injection success, added
+latency; recorded as a run."""
 
 import csv
 import json
-import math
 import statistics
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chat.variants import Variant
+from evaluation.runs import Measured, run_record
+from evaluation.runs import rate as rate_of
+from evaluation.stats import wilson
 from safety import moderation
-from safety.policy import Policy
+from safety.policy import Policy, policy_candidate
 
-HERE = Path(__file__).resolve().parent
+DATASETS = Path(__file__).resolve().parent / "datasets"
 
 
 @dataclass(frozen=True)
@@ -38,16 +42,6 @@ class Rate:
     @property
     def interval(self) -> tuple[float, float]:
         return wilson(self.hits, self.total)
-
-
-def wilson(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The Wilson score interval of hits/n (95% for z = 1.96): sound near 0 and 1, unlike the normal one."""
-    if not n:
-        return (math.nan, math.nan)
-    p = hits / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def labelled_from(path: Path) -> list[Labelled]:
@@ -131,3 +125,61 @@ def timed(function, *args, **kwargs):
     started = time.perf_counter()
     result = function(*args, **kwargs)
     return result, (time.perf_counter() - started) * 1000
+
+
+def sets_load(safety_dev: Path, harmful: list[Path] = (), benign: list[Path] = (), only_files: bool = False):
+    """The harmful sets (refusal) and benign-but-sensitive sets (over-refusal), by name: AdvBench and
+    HarmBench validation from corpora/safety-dev, the held-out sets here, and any files given."""
+    harmful_sets, benign_sets = {}, {}
+    if not only_files:
+        if (safety_dev / "advbench_behaviors.csv").exists():
+            harmful_sets["AdvBench"] = labelled_from(safety_dev / "advbench_behaviors.csv")
+        if (safety_dev / "harmbench_behaviors_text_val.csv").exists():
+            for kind, prompts in harmbench_by_kind(safety_dev / "harmbench_behaviors_text_val.csv").items():
+                harmful_sets[f"HarmBench val, {kind}"] = prompts
+        harmful = [DATASETS / "harmful_heldout.jsonl", *harmful]
+        benign = [DATASETS / "benign_sensitive.jsonl", *benign]
+    for paths, sets in ((harmful, harmful_sets), (benign, benign_sets)):
+        for path in paths:
+            if not path.exists():
+                raise FileNotFoundError(f"{path} does not exist")
+            sets[path.name] = labelled_from(path)
+    return harmful_sets, benign_sets
+
+
+def variant_policy(variant: Variant) -> Policy:
+    return policy_candidate(variant.settings.safety_policy or {})
+
+
+def variant_rates(variant: Variant, harmful_sets: dict, benign_sets: dict) -> tuple[list[Rate], list[Rate]]:
+    policy = variant_policy(variant)
+    refusals = [moderation_rate(name, rows, policy=policy, counts_as="refuse") for name, rows in harmful_sets.items()]
+    over = [moderation_rate(name, rows, policy=policy, counts_as="refuse") for name, rows in benign_sets.items()]
+    return refusals, over
+
+
+def measured(refusals: list[Rate], over: list[Rate], injection=None) -> list[Measured]:
+    found = [rate_of("refusal", r.hits, r.total, r.name) for r in refusals]
+    found += [rate_of("over_refusal", r.hits, r.total, r.name) for r in over]
+    if injection is not None and injection.cases:
+        found.append(rate_of("injection_success", injection.followed_defended, injection.cases, "injection-dev"))
+        found.append(rate_of("injection_success_raw", injection.followed_baseline, injection.cases, "injection-dev"))
+    latencies = [ms for rate in refusals + over for ms in rate.latencies_ms]
+    if latencies:
+        found.append(Measured("moderation_ms_p50", median(latencies), n=len(latencies)))
+        found.append(Measured("moderation_ms_p95", percentile(latencies, 0.95), n=len(latencies)))
+    return found
+
+
+def variant_safety_run(variant: Variant, harmful_sets: dict, benign_sets: dict, *, injection=None, started_at=None):
+    """Measure `variant` on the sets and record the run; returns (run, refusals, over)."""
+    refusals, over = variant_rates(variant, harmful_sets, benign_sets)
+    names = ", ".join([*harmful_sets, *benign_sets])
+    run = run_record(
+        kind="safety",
+        dataset=names[:200],
+        variant=variant,
+        started_at=started_at,
+        metrics=measured(refusals, over, injection),
+    )
+    return run, refusals, over

@@ -14,12 +14,16 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from chat import evaluation
+from chat.variants import DEFAULT
+from evaluation import answers as evaluation
+from evaluation import retrieval as retrieval_evaluation
+from evaluation.report import report_write
+from evaluation.runs import report_path, run_record, variant_file
 from inference.embedded import running_server
 from inference.transport import llm_server_state
-from retrieval import evaluation as retrieval_evaluation
 from safety.classifiers import classifier
 from safety.classifiers.embedded import ClassifierUnavailable
 from tenants.accounts import services as accounts
@@ -48,10 +52,19 @@ class Command(BaseCommand):
         parser.add_argument("--no-unanswerable", action="store_true", help="skip the half-corpus tenant")
         parser.add_argument("--tenant", help="scratch tenant schema (default: eval_<folder name>)")
         parser.add_argument("--details", type=Path, help="write one JSON line per question asked here")
+        parser.add_argument(
+            "--variant",
+            type=Path,
+            action="append",
+            default=[],
+            help='a JSON file {"name": ..., "settings": {...}}; repeat to compare (default: the appliance defaults)',
+        )
+        parser.add_argument("--report", type=Path, help="the HTML report (default: var/reports/answers-<time>.html)")
 
     def handle(
         self, *args, folder: Path, limit, everything, dev, leak_questions, no_unanswerable, tenant, details, **options
     ):
+        variants = [variant_file(path) for path in options["variant"]] or [DEFAULT]
         if not (folder / "corpus.jsonl").exists():
             raise CommandError(f"{folder} has no corpus.jsonl")
         try:
@@ -67,28 +80,51 @@ class Command(BaseCommand):
         settings.ENCLAVE_LLM_REQUESTS_PER_MINUTE = 1_000_000
         settings.ENCLAVE_LLM_REQUESTS_PER_USER_PER_MINUTE = 1_000_000
         settings.ENCLAVE_LLM_TOKENS_PER_DAY = 10**12
+        half = None
+        if unanswerable and not no_unanswerable:
+            half = retrieval_evaluation.scratch_tenant(
+                f"{schema}_half",
+                retrieval_evaluation.Benchmark(benchmark.corpus[::2], {}, {}),
+                fresh=False,
+                log=self.stderr.write,
+            )
+        runs, samples, rows = [], {}, []
         with contextlib.ExitStack() as stack:
             if not llm_server_state().ok:
                 settings.LLM_BASE_URL = stack.enter_context(running_server())
                 self.stderr.write(f"started the embedded engine at {settings.LLM_BASE_URL}")
-            answerable = self._ask(full, benchmark, queries)
-            leaks = self._leaks(full, benchmark, queries[:leak_questions])
-            missing = None
-            if unanswerable and not no_unanswerable:
-                half = retrieval_evaluation.scratch_tenant(
-                    f"{schema}_half",
-                    retrieval_evaluation.Benchmark(benchmark.corpus[::2], {}, {}),
-                    fresh=False,
-                    log=self.stderr.write,
+            for variant in variants:
+                started = timezone.now()
+                answerable = self._ask(full, benchmark, queries, variant)
+                leaks = self._leaks(full, benchmark, queries[:leak_questions], variant)
+                missing = self._ask(half, benchmark, unanswerable, variant) if half else None
+                run = run_record(
+                    kind="answers",
+                    dataset=folder.resolve().name,
+                    variant=variant,
+                    started_at=started,
+                    metrics=evaluation.measured(answerable, missing, leaks),
                 )
-                missing = self._ask(half, benchmark, unanswerable)
-        self.stdout.write(self._table(answerable, missing, leaks))
+                runs.append(run)
+                samples[variant.name] = {"time to sources": answerable.to_sources_ms, "first token": answerable.ttft_ms}
+                self.stdout.write(f"## {variant.name} (run {run.public_id})\n")
+                self.stdout.write(self._table(answerable, missing, leaks))
+                rows += [row | {"variant": variant.name, "answerable": True} for row in answerable.details]
+                rows += [
+                    row | {"variant": variant.name, "answerable": False} for row in (missing.details if missing else [])
+                ]
         if details:
-            rows = [row | {"answerable": True} for row in answerable.details]
-            rows += [row | {"answerable": False} for row in (missing.details if missing else [])]
             details.write_text("".join(json.dumps(row) + "\n" for row in rows))
+        path = report_write(
+            options.get("report") or report_path("answers"),
+            runs,
+            history=["correct", "citation_precision", "supported_sentences"],
+            by_category=["correct"],
+            samples=samples,
+        )
+        self.stderr.write(f"report: {path}")
 
-    def _ask(self, tenant, benchmark, queries):
+    def _ask(self, tenant, benchmark, queries, variant):
         with schema_context(tenant.schema_name):
             reader = self._user("eval-reader")
             return evaluation.evaluate(
@@ -99,11 +135,13 @@ class Command(BaseCommand):
                 doc_of=retrieval_evaluation.corpus_ids_by_document(),
                 queries=queries,
                 log=self.stderr.write,
+                variant=variant,
             )
 
-    def _leaks(self, tenant, benchmark, queries):
+    def _leaks(self, tenant, benchmark, queries, variant):
         with schema_context(tenant.schema_name):
-            return evaluation.leak_check(benchmark, tenant=tenant, user=self._user("eval-outsider"), queries=queries)
+            outsider = self._user("eval-outsider")
+            return evaluation.leak_check(benchmark, tenant=tenant, user=outsider, queries=queries, variant=variant)
 
     def _user(self, username: str) -> User:
         user = User.objects.filter(username=username).first()

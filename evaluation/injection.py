@@ -13,6 +13,7 @@ from chat import prompt
 from chat.answer import Turn, answer_events
 from chat.selectors import trace_of
 from chat.services import conversation_create
+from chat.variants import DEFAULT, Variant
 from inference.client import chat_complete
 from ingestion import pipeline
 from ingestion.services import document_delete, document_upload
@@ -36,10 +37,10 @@ def _ingest(tenant, user, case, number: int):
     return upload.document
 
 
-def _shown(tenant, user, question: str) -> tuple[str, dict]:
+def _shown(tenant, user, question: str, variant: Variant) -> tuple[str, dict]:
     conversation = conversation_create(tenant=tenant, user=user, title="injection evaluation")
     drafted, final, trace = [], "", {}
-    for event in answer_events(Turn(tenant, conversation, user, [EVERYONE], question)):
+    for event in answer_events(Turn(tenant, conversation, user, [EVERYONE], question, variant=variant)):
         if event["event"] == "token":
             drafted.append(event["data"]["text"])
         elif event["event"] == "message":
@@ -50,18 +51,18 @@ def _shown(tenant, user, question: str) -> tuple[str, dict]:
     return "".join(drafted) + "\n" + final, trace
 
 
-def _baseline(case) -> str:
+def _baseline(case, variant: Variant) -> str:
     evidence = prompt.evidence_block({1: [case.context]})
     messages = prompt.messages(system=prompt.system(), question=case.question, evidence=evidence)
-    return chat_complete(messages, max_tokens=256, purpose="evaluation").text
+    return chat_complete(messages, max_tokens=256, purpose="evaluation", base_url=variant.settings.base_url).text
 
 
-def run(cases, *, tenant, user, baseline: bool = True, log=print) -> InjectionTally:
+def run(cases, *, tenant, user, variant: Variant = DEFAULT, baseline: bool = True, log=print) -> InjectionTally:
     tally = InjectionTally()
     for number, case in enumerate(cases, start=1):
         document = _ingest(tenant, user, case, number)
         flagged = Chunk.objects.filter(document_id=document.public_id).exclude(safety_flags=[]).exists()
-        shown, trace = _shown(tenant, user, case.question)
+        shown, trace = _shown(tenant, user, case.question, variant)
         tally.cases += 1
         tally.flagged_at_ingestion += flagged
         tally.followed_defended += case.followed(shown)
@@ -69,7 +70,7 @@ def run(cases, *, tenant, user, baseline: bool = True, log=print) -> InjectionTa
         if "ms" in output:
             tally.output_moderation_ms.append(output["ms"])
         if baseline:
-            tally.followed_baseline += case.followed(_baseline(case))
+            tally.followed_baseline += case.followed(_baseline(case, variant))
         document_delete(tenant=tenant, document=document, actor=user)
         log(f"case {number}/{len(cases)}: flagged={flagged} followed={case.followed(shown)}")
     return tally

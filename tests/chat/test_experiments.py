@@ -1,0 +1,158 @@
+"""Experiments: sticky, balanced assignment; answers record their arm; the safety gate refuses an unsafe
+treatment with its numbers, and promotes a treatment that keeps safety once each arm has enough answers."""
+
+import uuid
+from types import SimpleNamespace
+
+import pytest
+from django_tenants.utils import schema_context
+
+from chat import experiments
+from chat.models import Conversation, Experiment, Feedback, Message
+from chat.variants import DEFAULT, variant_from
+from evaluation.runs import run_record
+from evaluation.safety import DATASETS, measured, sets_load, variant_rates
+from tenants.accounts.models import AuditEvent
+from tenants.models import Tenant
+
+pytestmark = pytest.mark.django_db
+
+UNSAFE = {"name": "weapons allowed", "settings": {"safety_policy": {"overrides": {"weapons": "allow"}}}}
+COOLER = {"name": "cooler", "settings": {"temperature": 0.05}}
+QUESTION = "Which class may I book for a four hour flight?"
+ANSWER = "Flights shorter than six hours are booked in economy class [1]."
+
+
+@pytest.fixture(scope="module")
+def safety_sets():
+    """Each variant's rates on the held-out sets, every other row: the classifier runs once per variant."""
+    harmful, benign = sets_load(
+        DATASETS, [DATASETS / "harmful_heldout.jsonl"], [DATASETS / "benign_sensitive.jsonl"], True
+    )
+    halves = ({name: rows[::2] for name, rows in harmful.items()}, {name: rows[::2] for name, rows in benign.items()})
+    return {
+        variant.name: variant_rates(variant, *halves)
+        for variant in (DEFAULT, variant_from(UNSAFE), variant_from(COOLER))
+    }
+
+
+def _offline_runs(safety_sets, *variants):
+    """Each variant's offline safety run, recorded as `evaluate_safety --variant` records it."""
+    for variant in variants:
+        refusals, over = safety_sets[variant.name]
+        run_record(
+            kind="safety", dataset="held-out sets", variant=variant, started_at=None, metrics=measured(refusals, over)
+        )
+
+
+def _create(api, world, treatment, share=0.5):
+    body = {"name": "trial", "treatment": treatment, "traffic_share": share}
+    response = api("post", "/api/v1/experiments/", key=world.admin_key, data=body)
+    assert response.status_code == 201, response.content
+    return response.json()["id"]
+
+
+@pytest.mark.parametrize("share", [0.5, 0.2])
+def test_assignment_is_sticky_and_balanced_over_ten_thousand_users(share):
+    experiment = Experiment(public_id=uuid.uuid4(), traffic_share=share)
+    users = [SimpleNamespace(public_id=uuid.uuid4()) for _ in range(10_000)]
+
+    arms = [experiments.arm_for(experiment, user) for user in users]
+    again = [experiments.arm_for(Experiment(public_id=experiment.public_id, traffic_share=share), u) for u in users]
+
+    treated = arms.count("treatment")
+    spread = (10_000 * share * (1 - share)) ** 0.5
+    assert abs(treated - 10_000 * share) < 4 * spread  # within four standard deviations
+    assert arms == again  # the same user, another session or device: the same arm
+    other = Experiment(public_id=uuid.uuid4(), traffic_share=share)
+    assert [experiments.arm_for(other, u) for u in users] != arms  # each experiment splits afresh
+
+
+def test_an_unsafe_treatment_is_refused_with_the_numbers_at_start_and_at_promotion(api, tenant_a, safety_sets):
+    _offline_runs(safety_sets, DEFAULT, variant_from(UNSAFE))
+    experiment = _create(api, tenant_a, UNSAFE)
+
+    refused = api("post", f"/api/v1/experiments/{experiment}/start/", key=tenant_a.admin_key)
+    with schema_context("tenant_a"):
+        Experiment.objects.filter(public_id=experiment).update(status="running", min_sample_size=0)
+    not_promoted = api("post", f"/api/v1/experiments/{experiment}/promote/", key=tenant_a.admin_key)
+
+    message = refused.json()["error"]["message"]
+    assert refused.status_code == 409 and "refusal on harmful_heldout.jsonl" in message and "regressed" in message
+    failed = [c for c in refused.json()["error"]["detail"]["checks"] if not c["passed"]]
+    assert [c["name"] for c in failed] == ["refusal"] and failed[0]["treatment"] < failed[0]["control"] - 0.02
+    assert not_promoted.status_code == 409 and "regressed" in not_promoted.json()["error"]["message"]
+    with schema_context("tenant_a"):
+        actions = set(AuditEvent.objects.filter(target_id=experiment).values_list("action", flat=True))
+        assert Experiment.objects.get(public_id=experiment).status == "running"
+    assert {"experiment.start_refused", "experiment.promotion_refused"} <= actions
+    assert Tenant.objects.get(pk=tenant_a.tenant.pk).answer_variant == {}
+
+
+def _seed_arm(world, experiment, arm, *, answers, refused, up, rated):
+    conversation = Conversation.objects.create(user=world.legal, title_encrypted=b"")
+    rows = Message.objects.bulk_create(
+        Message(
+            conversation=conversation,
+            role="assistant",
+            content_encrypted=b"",
+            status="refused" if index < refused else "complete",
+            experiment=experiment,
+            arm=arm,
+        )
+        for index in range(answers)
+    )
+    Feedback.objects.bulk_create(
+        Feedback(message=row, user=world.legal, rating=1 if index < up else -1)
+        for index, row in enumerate(rows[refused : refused + rated])
+    )
+
+
+def test_a_treatment_that_keeps_safety_is_promoted_once_each_arm_has_enough_answers(api, tenant_a, safety_sets):
+    _offline_runs(safety_sets, DEFAULT, variant_from(COOLER))
+    experiment = _create(api, tenant_a, COOLER)
+    started = api("post", f"/api/v1/experiments/{experiment}/start/", key=tenant_a.admin_key).json()
+    early = api("post", f"/api/v1/experiments/{experiment}/promote/", key=tenant_a.admin_key)
+    needed = started["min_sample_size"]
+    with schema_context("tenant_a"):
+        running = Experiment.objects.get(public_id=experiment)
+        _seed_arm(tenant_a, running, "control", answers=needed + 20, refused=needed // 50, up=120, rated=300)
+        _seed_arm(tenant_a, running, "treatment", answers=needed + 20, refused=needed // 50, up=200, rated=300)
+
+    promoted = api("post", f"/api/v1/experiments/{experiment}/promote/", key=tenant_a.admin_key)
+
+    assert started["status"] == "running" and needed > 500  # a 2-point change in refusals needs many answers
+    assert early.status_code == 409 and "too few answers yet" in early.json()["error"]["message"]
+    assert promoted.status_code == 200, promoted.content
+    body = promoted.json()
+    assert body["status"] == "promoted" and body["decision"]["passed"] is True
+    assert body["metrics"]["treatment"]["thumbs_up"]["value"] == pytest.approx(200 / 300)
+    assert body["metrics"]["change"]["thumbs_up"]["low"] > 0  # better, with confidence
+    tenant = Tenant.objects.get(pk=tenant_a.tenant.pk)
+    assert tenant.answer_variant == {"name": "cooler", "settings": {"temperature": 0.05}}
+    turn = SimpleNamespace(tenant=tenant, user=tenant_a.finance, regenerate_of=None, variant=None)
+    with schema_context("tenant_a"):
+        experiments.turn_variant_choose(turn)
+        assert AuditEvent.objects.filter(action="experiment.promoted", target_id=experiment).exists()
+    assert turn.variant.settings.temperature == 0.05  # the treatment is now every answer's default
+
+
+def test_each_answer_records_its_arm_and_a_regeneration_uses_the_other(api, fake_llm, tenant_a, handbook, safety_sets):
+    _offline_runs(safety_sets, DEFAULT, variant_from(COOLER))
+    experiment = _create(api, tenant_a, COOLER)
+    api("post", f"/api/v1/experiments/{experiment}/start/", key=tenant_a.admin_key)
+    fake_llm.answer(ANSWER)
+    conversation = api("post", "/api/v1/conversations/", key=tenant_a.legal_key, data={"title": "t"}).json()["id"]
+    path = f"/api/v1/conversations/{conversation}/messages/"
+    first = api("post", path, key=tenant_a.legal_key, data={"content": QUESTION, "stream": False}).json()["message"]
+    regenerate = f"/api/v1/messages/{first['id']}/regenerate/"
+    second = api("post", regenerate, key=tenant_a.legal_key, data={"stream": False}).json()["message"]
+
+    with schema_context("tenant_a"):
+        running = Experiment.objects.get(public_id=experiment)
+        arms = dict(Message.objects.filter(public_id__in=[first["id"], second["id"]]).values_list("public_id", "arm"))
+    expected = experiments.arm_for(running, tenant_a.legal)
+    assert arms[uuid.UUID(first["id"])] == expected
+    assert arms[uuid.UUID(second["id"])] == ({"control", "treatment"} - {expected}).pop()
+    temperatures = [request["body"]["temperature"] for request in fake_llm.requests]
+    assert 0.05 in temperatures and len(set(temperatures)) == 2  # each arm's own settings reached the model
