@@ -1,6 +1,4 @@
-from django.http import Http404
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from chat import retention, selectors, services, transcripts
@@ -8,10 +6,7 @@ from chat.answer import Turn, answer_collect, answer_events
 from chat.models import Feedback
 from chat.sse import stream_response
 from config.api import CursorPagination
-from safety.pii import redact_value
 from tenants.accounts.base import TenantAdminApi, TenantApi
-from tenants.accounts.selectors import people_names
-from tenants.accounts.services import audit_record
 
 
 class ConversationPagination(CursorPagination):
@@ -181,23 +176,11 @@ class TraceApi(TenantAdminApi):
 
     def get(self, request, message_id):
         message = selectors.message_get_for_admin(public_id=message_id)
-        if not hasattr(message, "trace"):
-            raise Http404
-        if not self.tenant.admin_reads_traces:
-            raise PermissionDenied(
-                "Reading traces is off for this tenant: they hold members' questions and answers. An admin can "
-                "turn it on in the chat settings (admin_reads_traces)."
+        return Response(
+            transcripts.trace_for_admin(
+                tenant=self.tenant, message=message, actor=request.user, principals=self.principals
             )
-        audit_record(action="trace.read", actor=request.user, target_type="message", target_id=str(message.public_id))
-        withheld = selectors.withheld_documents(messages=[message], user=request.user, principals=self.principals)
-        data = selectors.trace_of(tenant=self.tenant, message=message)
-        data["message"] = transcripts.message_data(self.tenant, message, withheld)
-        data["feedback"] = [
-            {"rating": "up" if f.rating > 0 else "down", "reason": f.reason} for f in message.feedback.all()
-        ]
-        # The admin diagnoses retrieval and generation; the people in the conversation stay unnamed.
-        data, data["redactions"] = redact_value(data, names=people_names())
-        return Response(data)
+        )
 
 
 class ChatSettingsApi(TenantAdminApi):

@@ -129,6 +129,16 @@ def moderation_by_category(days: list[date]) -> list[dict]:
     return sorted(found, key=lambda row: (-(row["caution"] + row["refuse"]), row["category"]))
 
 
+def rated_down(days: int = 30, most: int = 20) -> list[dict]:
+    """The latest answers rated down, with the reason given: ids and labels only, for the trace page."""
+    since = _since(_days(days))
+    ratings = Feedback.objects.filter(rating=Feedback.Rating.DOWN, created_at__gte=since).select_related("message")
+    return [
+        {"message": f.message.public_id, "status": f.message.status, "reason": f.reason, "at": f.created_at}
+        for f in ratings.order_by("-created_at")[:most]
+    ]
+
+
 def tenant_dashboard(*, tenant, days: int = 30) -> dict:
     span = _days(days)
     rates, rated = thumbs_up_rate(span)

@@ -3,11 +3,18 @@
 An answer drawn on a document the reader can no longer read (ACL narrowed, group left, deleted) is withheld
 whole, since its sentences came from that document, and its citation is reduced to its number."""
 
+from dataclasses import asdict
+
+from django.http import Http404
 from django.utils import timezone
+from rest_framework.exceptions import PermissionDenied
 
 from chat import selectors
 from chat.models import Conversation, Message
+from evaluation.diagnosis import diagnose_trace
+from safety.pii import redact_value
 from tenants.accounts.models import User
+from tenants.accounts.selectors import people_names
 from tenants.accounts.services import audit_record
 from tenants.models import Tenant
 
@@ -61,6 +68,28 @@ def messages_data(*, tenant: Tenant, user: User, principals: list[str], messages
     messages = list(messages)
     withheld = selectors.withheld_documents(messages=messages, user=user, principals=principals)
     return [message_data(tenant, m, withheld) for m in messages]
+
+
+def trace_for_admin(*, tenant: Tenant, message: Message, actor: User, principals: list[str]) -> dict:
+    """How an answer came about, for a tenant admin diagnosing it, with where each removed sentence was
+    lost (evaluation/diagnosis.py); the people in the conversation stay unnamed. The read is audited."""
+    if not hasattr(message, "trace"):
+        raise Http404
+    if not tenant.admin_reads_traces:
+        raise PermissionDenied(
+            "Reading traces is off for this tenant: they hold members' questions and answers. An admin can "
+            "turn it on in the chat settings (admin_reads_traces)."
+        )
+    audit_record(action="trace.read", actor=actor, target_type="message", target_id=str(message.public_id))
+    withheld = selectors.withheld_documents(messages=[message], user=actor, principals=principals)
+    data = selectors.trace_of(tenant=tenant, message=message)
+    data["message"] = message_data(tenant, message, withheld)
+    data["feedback"] = [
+        {"rating": "up" if f.rating > 0 else "down", "reason": f.reason} for f in message.feedback.all()
+    ]
+    data["diagnosis"] = [asdict(finding) for finding in diagnose_trace(data)]
+    data, data["redactions"] = redact_value(data, names=people_names())
+    return data
 
 
 def my_conversations_export(*, tenant: Tenant, user: User, principals: list[str]) -> dict:

@@ -6,9 +6,11 @@ from django.http import HttpResponseForbidden
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.csrf import ensure_csrf_cookie
+from rest_framework.exceptions import PermissionDenied
 
-from chat import dashboard
+from chat import dashboard, selectors, transcripts
 from inference.metering import usage_summary
+from tenants.accounts import selectors as account_selectors
 from tenants.accounts.models import User
 
 
@@ -33,8 +35,36 @@ def dashboard_page(request):
         {**row, "name": names.get(UUID(row["user_id"]), "[erased]") if row["user_id"] else "(system)"}
         for row in usage["by_user"]
     ]
-    context = {"tenant": request.tenant, "data": data, "rows": _by_day(data), "usage": usage, "people": people}
+    context = {
+        "tenant": request.tenant,
+        "data": data,
+        "rows": _by_day(data),
+        "usage": usage,
+        "people": people,
+        "rated_down": dashboard.rated_down(),
+    }
     return render(request, "console/dashboard.html", context)
+
+
+@login_required
+def trace_page(request, message_id):
+    """One answer's trace for a tenant admin: search, passages, evidence, checks, and where it went wrong."""
+    if request.tenant is None or not request.user.is_tenant_admin:
+        return HttpResponseForbidden()
+    message = selectors.message_get_for_admin(public_id=message_id)
+    principals = account_selectors.user_principals(user=request.user)
+    try:
+        trace = transcripts.trace_for_admin(
+            tenant=request.tenant, message=message, actor=request.user, principals=principals
+        )
+    except PermissionDenied as refusal:
+        return render(
+            request, "console/trace.html", {"tenant": request.tenant, "refusal": str(refusal.detail)}, status=403
+        )
+    sent = set(trace.get("passages_sent", []))
+    findings = [finding | {"label": finding["kind"].replace("_", " ")} for finding in trace["diagnosis"]]
+    context = {"tenant": request.tenant, "trace": trace, "sent": sent, "findings": findings}
+    return render(request, "console/trace.html", context)
 
 
 def _by_day(data: dict) -> list[dict]:

@@ -17,6 +17,7 @@ urlpatterns = [
     *session_patterns,
     path("", views.tenant_console, name="tenant-console"),
     path("dashboard/", chat_views.dashboard_page, name="tenant-dashboard"),
+    path("traces/<uuid:message_id>/", chat_views.trace_page, name="trace-page"),
     path("api/v1/schema/", SpectacularAPIView.as_view(permission_classes=[], authentication_classes=[]), name="schema"),
     path("api/v1/", include("tenants.accounts.urls")),
     path("api/v1/", include("ingestion.urls")),

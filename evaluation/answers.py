@@ -14,14 +14,18 @@
 import re
 import statistics
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 from chat.answer import Turn, answer_collect, answer_events
 from chat.answer import evidence as evidence_stage
 from chat.answer.decide import extractive_text
+from chat.models import Message
+from chat.selectors import trace_of
 from chat.services import conversation_create
 from chat.variants import DEFAULT, Variant
+from evaluation.diagnosis import KINDS, diagnose_with_gold
 from evaluation.retrieval import Benchmark, normalize
 from evaluation.runs import Measured
 from evaluation.runs import rate as rate_of
@@ -54,6 +58,7 @@ class Tally:
     to_sources_ms: list[float] = field(default_factory=list)
     ttft_ms: list[float] = field(default_factory=list)
     prompt_tokens: list[int] = field(default_factory=list)
+    diagnoses: Counter = field(default_factory=Counter)  # evaluation/diagnosis.py kind -> answers
     details: list[dict] = field(default_factory=list)  # one row per question, for --details
 
 
@@ -97,7 +102,13 @@ def ask(tenant, user, principals, question, clock=time.perf_counter, variant: Va
         if event["event"] in ("sources", "token"):
             timings.setdefault(event["event"], (clock() - started) * 1000)
         events.append(event)
-    return answer_collect(events) | {"timings": timings}
+    collected = answer_collect(events)
+    return collected | {"timings": timings, "trace": _trace(tenant, collected["message"])}
+
+
+def _trace(tenant, message: dict | None) -> dict:
+    stored = Message.objects.filter(public_id=message["id"]).select_related("trace").first() if message else None
+    return trace_of(tenant=tenant, message=stored) if stored is not None and hasattr(stored, "trace") else {}
 
 
 def quote_candidate(question: str, sources: list[dict]) -> tuple[float, str]:
@@ -126,6 +137,10 @@ def tally_answer(tally: Tally, result: dict, *, golds: list[str], gold_documents
             checked.append((sentence, sentence_supported(sentence, sources, golds)))
         tally.sentences += len(checked)
         tally.supported_sentences += sum(ok for _s, ok in checked)
+    finding = None
+    if result.get("trace"):
+        finding = diagnose_with_gold(result["trace"], shown=body, golds=golds, contains=contains)
+        tally.diagnoses[finding.kind] += 1
     precise = [
         bool(contains(sources[c["number"] - 1]["text"], golds) or doc_of.get(c["document_id"]) in gold_documents)
         for c in message["citations"]
@@ -148,6 +163,7 @@ def tally_answer(tally: Tally, result: dict, *, golds: list[str], gold_documents
             "timings": result["timings"],
             "usage": message.get("usage"),
             "citations": [[c["number"], ok] for c, ok in zip(message["citations"], precise, strict=True)],
+            "diagnosis": {"kind": finding.kind, "detail": finding.detail} if finding else None,
         }
     )
     if "sources" in result["timings"]:
@@ -227,6 +243,10 @@ def measured(tally: Tally, missing: Tally | None, leaks: Tally) -> list[Measured
     ]
     if missing is not None:
         found.append(rate_of("abstention_unanswerable", missing.abstained, missing.asked))
+    diagnosed = sum(tally.diagnoses.values())
+    found += [
+        rate_of("diagnosis", tally.diagnoses.get(kind, 0), diagnosed, kind) for kind in ("ok", *KINDS) if diagnosed
+    ]
     for name, values in (
         ("to_sources_ms", tally.to_sources_ms),
         ("ttft_ms", tally.ttft_ms),

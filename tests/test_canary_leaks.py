@@ -83,6 +83,7 @@ PROBES: dict[str, list[Probe]] = {
     "document-version-upload": [Probe("post", "/documents/{foreign_document}/versions/", page=True)],
     "document-delete": [Probe("post", "/documents/{foreign_document}/delete/", {"confirm": "x"}, page=True)],
     "document-reingest": [Probe("post", "/documents/{foreign_document}/reingest/", page=True)],
+    "trace-page": [Probe("get", "/traces/{foreign_message}/", page=True)],
     "data-page": [Probe("get", "/data/", page=True)],
     "schema": [Probe("get", "/api/v1/schema/")],
     "accounts:me": [Probe("get", "/api/v1/me/")],

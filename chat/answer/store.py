@@ -56,7 +56,7 @@ def trace_of(answer: Answer) -> dict:
     trace = {
         "question": turn.question,
         "standalone_query": answer.standalone_question,
-        "prompt_version": prompt.PROMPT_VERSION,
+        "prompt_version": (turn.variant and turn.variant.settings.prompt_version) or prompt.PROMPT_VERSION,
         "model": settings.LLM_MODEL,
         "variant": answer.turn.variant.as_dict() if answer.turn.variant else None,
         "kind": answer.kind,

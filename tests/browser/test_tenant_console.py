@@ -12,7 +12,7 @@ import pytest
 from django_tenants.utils import schema_context
 
 from chat.models import MemoryFact, TrainingExport
-from chat.services import conversation_create, message_add
+from chat.services import answer_store, conversation_create, feedback_give, message_add
 from safety.models import PolicyVersion
 from tenants import services
 from tenants.accounts import services as accounts
@@ -218,6 +218,49 @@ def test_the_dashboard_draws_its_charts_from_the_apps_own_files_with_tables_behi
     assert all(url.startswith(f"http://{console_tenant}:{server_port}/") for url in requested), requested
     assert any(url.endswith("/static/chart.js/chart.umd.min.js") for url in requested)
     assert serious_accessibility_violations(page) == []
+
+
+def test_an_admin_opens_a_rated_down_answer_from_the_dashboard_and_sees_where_it_went_wrong(
+    browser_page, server_port, console_tenant
+):
+    removed = "The depot closes at 22:00 [1]."
+
+    def rated_down():
+        tenant = Tenant.objects.get(schema_name=SCHEMA)
+        Tenant.objects.filter(pk=tenant.pk).update(admin_reads_traces=True)
+        mia = User.objects.get(username="mia")
+        conversation = conversation_create(tenant=tenant, user=mia, title="depot")
+        message_add(tenant=tenant, conversation=conversation, role="user", content="When does the depot close?")
+        trace = {
+            "question": "When does the depot close?",
+            "candidates": [{"chunk_id": "00000000-0000-4000-8000-00000000000a", "fused": 0.5}],
+            "passages_sent": [],
+            "evidence": [],
+            "removed_sentences": [{"sentence": removed, "cited": [1], "reason": "number 22:00 is not in the passage"}],
+        }
+        answer = answer_store(
+            tenant=tenant,
+            conversation=conversation,
+            content="I could not find that in your documents.",
+            status="abstained",
+            error_code="",
+            citations=[],
+            trace=trace,
+            context_documents=[],
+        )
+        feedback_give(tenant=tenant, message=answer, user=mia, rating=-1, reason="incomplete", comment="")
+
+    _in_tenant(rated_down)
+    page = browser_page
+    _admin_page(page, console_tenant, server_port)
+    page.goto(f"http://{console_tenant}:{server_port}/dashboard/")
+    with page.expect_navigation():
+        page.click("#rated-down a:text-is('Open the trace')")
+
+    assert page.locator("#diagnosis li[data-kind=retrieval_miss]").inner_text().startswith("retrieval miss")
+    assert removed in page.locator("#removed").inner_text()
+    assert serious_accessibility_violations(page) == []
+    assert _in_tenant(lambda: AuditEvent.objects.filter(action="trace.read").count()) == 1
 
 
 def test_a_member_keeps_and_forgets_memories_on_the_data_page(browser_page, server_port, console_tenant):

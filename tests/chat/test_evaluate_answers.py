@@ -49,9 +49,15 @@ def test_it_reports_what_users_see_on_answerable_and_unanswerable_questions_and_
     run = EvaluationRun.objects.get(kind="answers")
     stored = {(m.name, m.category): (m.value, m.n) for m in run.metrics.all()}
     assert stored[("correct", "")] == (1.0, 1) and stored[("abstention_unanswerable", "")] == (1.0, 1)
+    assert stored[("diagnosis", "ok")] == (1.0, 1)
     assert run.variant == "default" and run.machine and run.dataset == folder.name
     report = (tmp_path / "answers.html").read_text()
     assert report.count("<svg") >= 2 and "default" in report[report.index("<figure id='history'>") :]
+
+    diagnosed = io.StringIO()
+    call_command("diagnose_answers", str(folder), "--tenant", "eval_tiny", stdout=diagnosed)
+    # the reader's answer was right; the outsider's (who may read nothing) never had a candidate
+    assert "| ok | 1 of 2 |" in diagnosed.getvalue() and "| retrieval_miss | 1 of 2 |" in diagnosed.getvalue()
 
 
 @pytest.mark.parametrize(

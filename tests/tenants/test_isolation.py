@@ -51,6 +51,7 @@ PAGE_ID_ENDPOINTS = {
     "document-version-upload": (["post"], "/documents/{document}/versions/"),
     "document-delete": (["post"], "/documents/{document}/delete/"),
     "document-reingest": (["post"], "/documents/{document}/reingest/"),
+    "trace-page": (["get"], "/traces/{message}/"),
     "console-user-update": (["post"], "/console/users/{user}/"),
     "console-user-erase": (["post"], "/console/users/{user}/erase/"),
     "console-group-delete": (["post"], "/console/groups/{group}/delete/"),

@@ -20,6 +20,7 @@ from django_tenants.utils import schema_context
 from chat.variants import DEFAULT
 from evaluation import answers as evaluation
 from evaluation import retrieval as retrieval_evaluation
+from evaluation.diagnosis import diagnosis_table
 from evaluation.report import report_write
 from evaluation.runs import report_path, run_record, variant_file
 from inference.embedded import running_server
@@ -109,6 +110,7 @@ class Command(BaseCommand):
                 samples[variant.name] = {"time to sources": answerable.to_sources_ms, "first token": answerable.ttft_ms}
                 self.stdout.write(f"## {variant.name} (run {run.public_id})\n")
                 self.stdout.write(self._table(answerable, missing, leaks))
+                self.stdout.write("\n" + diagnosis_table(answerable.details))
                 rows += [row | {"variant": variant.name, "answerable": True} for row in answerable.details]
                 rows += [
                     row | {"variant": variant.name, "answerable": False} for row in (missing.details if missing else [])
@@ -119,7 +121,7 @@ class Command(BaseCommand):
             options.get("report") or report_path("answers"),
             runs,
             history=["correct", "citation_precision", "supported_sentences"],
-            by_category=["correct"],
+            by_category=["correct", "diagnosis"],
             samples=samples,
         )
         self.stderr.write(f"report: {path}")
