@@ -13,7 +13,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django_tenants.utils import schema_context
+
+from ingestion import pipeline
+from ingestion.models import Document, IngestionStatus
+from ingestion.services import document_upload
 from retrieval.search import search
+from tenants import services as tenant_services
+from tenants.accounts.models import User
+from tenants.models import Tenant
 
 SPACE = re.compile(r"\s+")
 
@@ -126,9 +134,6 @@ def corpus_document(article: dict) -> tuple[str, bytes]:
 
 def corpus_ingest(*, tenant, user, corpus: list[dict]) -> list[int]:
     """Upload every article and run the ingestion pipeline on each, in this process; the versions made."""
-    from ingestion import pipeline
-    from ingestion.services import document_upload
-
     versions = []
     for article in corpus:
         filename, data = corpus_document(article)
@@ -140,8 +145,6 @@ def corpus_ingest(*, tenant, user, corpus: list[dict]) -> list[int]:
 
 def corpus_ids_by_document() -> dict[str, str]:
     """Appliance document id -> corpus id, for the indexed documents of the current tenant."""
-    from ingestion.models import Document, IngestionStatus
-
     indexed = Document.objects.filter(status=IngestionStatus.INDEXED).values_list("public_id", "filename")
     return {str(public_id): filename.removesuffix(".md") for public_id, filename in indexed}
 
@@ -152,12 +155,6 @@ def scratch_schema(folder: Path) -> str:
 
 def scratch_tenant(schema: str, benchmark: Benchmark, *, fresh: bool, log=print):
     """The evaluation tenant holding the corpus: reused when it holds every article, else built anew."""
-    from django_tenants.utils import schema_context
-
-    from tenants import services as tenant_services
-    from tenants.accounts.models import User
-    from tenants.models import Tenant
-
     existing = Tenant.objects.filter(schema_name=schema).first()
     if existing and not fresh:
         with schema_context(schema):

@@ -1,8 +1,10 @@
 """manage.py evaluate_answers on a tiny BEIR folder, with a scripted model."""
 
 import io
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 
 from evaluation import answers as evaluation
@@ -91,3 +93,34 @@ def test_a_quoted_evidence_sentence_is_one_shown_sentence_whatever_abbreviations
         "\u201cIt spread in 2006.\u201d [1]",
         "Then more.",
     ]
+
+
+def test_two_variants_are_compared_in_one_report_whose_plots_name_both(folder, fake_llm, tmp_path):
+    """The variant files scripts/compare_variants uses by default, on the tiny folder."""
+    fake_llm.answer("The quarterly VAT return is due thirty days after the quarter ends [1].")
+    variants = Path(settings.BASE_DIR) / "evaluation" / "variants"
+
+    call_command(
+        "evaluate_answers",
+        str(folder),
+        "--tenant",
+        "eval_tiny",
+        "--no-unanswerable",
+        "--variant",
+        str(variants / "defaults.json"),
+        "--variant",
+        str(variants / "wider-evidence.json"),
+        "--report",
+        str(tmp_path / "comparison.html"),
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
+
+    runs = {run.variant: run for run in EvaluationRun.objects.filter(kind="answers")}
+    assert set(runs) == {"defaults", "wider evidence"}
+    assert runs["wider evidence"].variant_settings == {"retrieval_pool": 100, "evidence_count": 6}
+    report = (tmp_path / "comparison.html").read_text()
+    figures = report.split("<figure")[1:]
+    assert len(figures) >= 3  # over runs, correct by kind, diagnosis by kind, latency
+    for figure in figures:
+        assert "<svg" in figure and "defaults" in figure and "wider evidence" in figure

@@ -1,0 +1,27 @@
+"""The evaluation code lives in evaluation/ alone, imported at module level (no import inside a function
+to dodge a cycle)."""
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_no_evaluation_module_is_left_in_the_apps_it_measures():
+    found = [path for app in ("retrieval", "chat", "safety") for path in (ROOT / app).rglob("*evaluat*")]
+    left = [path for path in found if "__pycache__" not in path.parts]
+    assert left == []
+
+
+def test_evaluation_and_experiment_modules_import_only_at_module_level():
+    modules = [*(ROOT / "evaluation").rglob("*.py"), ROOT / "chat" / "experiments.py", ROOT / "chat" / "variants.py"]
+    nested = []
+    for path in modules:
+        tree = ast.parse(path.read_text())
+        for function in (node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)):
+            nested += [
+                f"{path.relative_to(ROOT)}:{n.lineno}"
+                for n in ast.walk(function)
+                if isinstance(n, ast.Import | ast.ImportFrom)
+            ]
+    assert nested == []
