@@ -3,7 +3,7 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from chat import data_pages
+from chat import data_pages, experiment_pages
 from chat import views as chat_views
 from chat.openai_api import ChatCompletionsApi, ModelDetailApi, ModelListApi
 from config.urls_common import health_patterns, session_patterns
@@ -18,6 +18,13 @@ urlpatterns = [
     path("", views.tenant_console, name="tenant-console"),
     path("dashboard/", chat_views.dashboard_page, name="tenant-dashboard"),
     path("traces/<uuid:message_id>/", chat_views.trace_page, name="trace-page"),
+    path("experiments/", experiment_pages.experiments_page, name="experiments-page"),
+    path("experiments/new/", experiment_pages.experiment_create, name="experiment-create"),
+    path(
+        "experiments/<uuid:experiment_id>/<str:action>/",
+        experiment_pages.experiment_act,
+        name="experiment-act",
+    ),
     path("api/v1/schema/", SpectacularAPIView.as_view(permission_classes=[], authentication_classes=[]), name="schema"),
     path("api/v1/", include("tenants.accounts.urls")),
     path("api/v1/", include("ingestion.urls")),

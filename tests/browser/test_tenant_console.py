@@ -11,8 +11,11 @@ import httpx
 import pytest
 from django_tenants.utils import schema_context
 
-from chat.models import MemoryFact, TrainingExport
+from chat.models import Experiment, MemoryFact, TrainingExport
 from chat.services import answer_store, conversation_create, feedback_give, message_add
+from chat.variants import variant_from
+from evaluation.models import EvaluationRun
+from evaluation.runs import Measured, run_record
 from safety.models import PolicyVersion
 from tenants import services
 from tenants.accounts import services as accounts
@@ -261,6 +264,54 @@ def test_an_admin_opens_a_rated_down_answer_from_the_dashboard_and_sees_where_it
     assert removed in page.locator("#removed").inner_text()
     assert serious_accessibility_violations(page) == []
     assert _in_tenant(lambda: AuditEvent.objects.filter(action="trace.read").count()) == 1
+
+
+def test_an_admin_defines_an_experiment_the_gate_holds_until_safety_runs_exist_then_starts_and_stops_it(
+    browser_page, server_port, console_tenant
+):
+    page = browser_page
+    _admin_page(page, console_tenant, server_port)
+    page.goto(f"http://{console_tenant}:{server_port}/experiments/")
+    form = page.locator("form[aria-label='New experiment']")
+    form.locator("input[name=name]").fill("Cooler drafts")
+    form.locator("input[name=treatment_name]").fill("cooler")
+    form.locator("input[name=temperature]").fill("0.05")
+    form.locator("input[name=traffic_percent]").fill("30")
+    with page.expect_navigation():
+        form.locator("button").click()
+    stored = lambda: Experiment.objects.get(name="Cooler drafts")  # noqa: E731
+    created = _in_tenant(stored)
+    assert (created.status, created.traffic_share, created.treatment["settings"]) == (
+        "draft",
+        0.3,
+        {"temperature": 0.05},
+    )
+
+    with page.expect_navigation():
+        page.click("button[aria-label='Start Cooler drafts']")
+    assert "no offline safety run of the control and the treatment" in page.locator(".messages .error").inner_text()
+    assert _in_tenant(stored).status == "draft"
+
+    def safety_runs():
+        rows = [
+            Measured("refusal", 0.9, n=100, category="held-out"),
+            Measured("over_refusal", 0.1, n=100, category="benign"),
+        ]
+        for variant in (variant_from(created.control), variant_from(created.treatment)):
+            run_record(kind="safety", dataset="browser test", variant=variant, started_at=None, metrics=rows)
+
+    in_own_connection(safety_runs)
+    try:
+        with page.expect_navigation():
+            page.click("button[aria-label='Start Cooler drafts']")
+        assert _in_tenant(stored).status == "running"
+        assert page.locator("[data-experiment] .checks li[data-passed=yes]").count() == 2
+        assert serious_accessibility_violations(page) == []
+        with page.expect_navigation():
+            page.click("button[aria-label='Stop Cooler drafts']")
+        assert _in_tenant(stored).status == "stopped"
+    finally:
+        in_own_connection(lambda: EvaluationRun.objects.filter(dataset="browser test").delete())
 
 
 def test_a_member_keeps_and_forgets_memories_on_the_data_page(browser_page, server_port, console_tenant):

@@ -52,6 +52,7 @@ PAGE_ID_ENDPOINTS = {
     "document-delete": (["post"], "/documents/{document}/delete/"),
     "document-reingest": (["post"], "/documents/{document}/reingest/"),
     "trace-page": (["get"], "/traces/{message}/"),
+    "experiment-act": (["post"], "/experiments/{experiment}/start/"),
     "console-user-update": (["post"], "/console/users/{user}/"),
     "console-user-erase": (["post"], "/console/users/{user}/erase/"),
     "console-group-delete": (["post"], "/console/groups/{group}/delete/"),

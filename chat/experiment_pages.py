@@ -1,0 +1,80 @@
+"""The experiments page for tenant admins: define a treatment, start it, watch both arms, promote or stop.
+Forms validate with the API's serializers and call chat/experiments.py, as the API does; a gate refusal
+comes back as a message carrying its numbers."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponseForbidden
+from django.shortcuts import render
+
+from chat import experiment_apis, experiments, prompt
+from chat.models import Experiment
+from config.pages import console_action, done, tenant_admin, validated
+from retrieval import rerank
+
+PAGE = "/experiments/"
+NUMBERS = {"temperature": float, "retrieval_pool": int, "evidence_count": int}
+
+
+@login_required
+def experiments_page(request):
+    if not tenant_admin(request):
+        return HttpResponseForbidden()
+    shown = []
+    for experiment in Experiment.objects.order_by("-created_at")[:20]:
+        data = experiment_apis.experiment_data(experiment, with_metrics=experiment.status != "draft")
+        shown.append(data)
+    context = {
+        "tenant": request.tenant,
+        "experiments": shown,
+        "current": experiments.tenant_variant(request.tenant).as_dict(),
+        "rerankers": rerank.known(),
+        "prompts": list(prompt.VERSIONS),
+    }
+    return render(request, "chat/experiments.html", context)
+
+
+def _settings(post) -> dict:
+    found = {}
+    for name, kind in NUMBERS.items():
+        if post.get(name):
+            try:
+                found[name] = kind(post[name])
+            except ValueError:
+                found[name] = post[name]  # the variant check says what is wrong with it
+    for name in ("reranker", "prompt_version"):
+        if post.get(name):
+            found[name] = post[name]
+    return found
+
+
+@console_action(may=tenant_admin, back=PAGE)
+def experiment_create(request):
+    share, margin = request.POST.get("traffic_percent") or "50", request.POST.get("margin_percent") or "2"
+    data = validated(
+        experiment_apis.ExperimentListApi.InputSerializer,
+        {
+            "name": request.POST.get("name", ""),
+            "treatment": {"name": request.POST.get("treatment_name", ""), "settings": _settings(request.POST)},
+            "traffic_share": float(share) / 100 if share.replace(".", "", 1).isdigit() else share,
+            "margin": float(margin) / 100 if margin.replace(".", "", 1).isdigit() else margin,
+        },
+    )
+    experiment = experiments.experiment_create(tenant=request.tenant, actor=request.user, **data)
+    return done(request, f"{experiment.name} is a draft: start it once both variants have a safety run.", PAGE)
+
+
+@console_action(may=tenant_admin, back=PAGE)
+def experiment_act(request, experiment_id, action):
+    if action not in ("start", "promote", "stop"):
+        raise Http404
+    experiment = experiment_apis.experiment_get(experiment_id)
+    if action == "start":
+        experiments.experiment_start(experiment=experiment, actor=request.user)
+        text = f"{experiment.name} is running: {experiment.min_sample_size} answers per arm are needed to promote."
+    elif action == "promote":
+        experiments.experiment_promote(tenant=request.tenant, experiment=experiment, actor=request.user)
+        text = f"{experiment.name}: the treatment is now every answer's settings."
+    else:
+        experiments.experiment_stop(experiment=experiment, actor=request.user)
+        text = f"{experiment.name} is stopped; answers use the control's settings."
+    return done(request, text, PAGE)
