@@ -82,3 +82,15 @@ def variant_file(path: Path) -> Variant:
 
 def report_path(kind: str) -> Path:
     return Path(settings.VAR_DIR) / "reports" / f"{kind}-{timezone.now():%Y%m%d-%H%M%S}.html"
+
+
+def variant_arguments(parser, kind: str) -> None:
+    """--variant (repeatable) and --report, as every evaluate_* command that compares variants takes them."""
+    parser.add_argument(
+        "--variant",
+        type=Path,
+        action="append",
+        default=[],
+        help='a JSON file {"name": ..., "settings": {...}}; repeat to compare (default: the appliance defaults)',
+    )
+    parser.add_argument("--report", type=Path, help=f"the HTML report (default: var/reports/{kind}-<time>.html)")

@@ -22,7 +22,7 @@ from evaluation import answers as evaluation
 from evaluation import retrieval as retrieval_evaluation
 from evaluation.diagnosis import diagnosis_table
 from evaluation.report import report_write
-from evaluation.runs import report_path, run_record, variant_file
+from evaluation.runs import report_path, run_record, variant_arguments, variant_file
 from inference.embedded import running_server
 from inference.transport import llm_server_state
 from safety.classifiers import classifier
@@ -53,14 +53,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-unanswerable", action="store_true", help="skip the half-corpus tenant")
         parser.add_argument("--tenant", help="scratch tenant schema (default: eval_<folder name>)")
         parser.add_argument("--details", type=Path, help="write one JSON line per question asked here")
-        parser.add_argument(
-            "--variant",
-            type=Path,
-            action="append",
-            default=[],
-            help='a JSON file {"name": ..., "settings": {...}}; repeat to compare (default: the appliance defaults)',
-        )
-        parser.add_argument("--report", type=Path, help="the HTML report (default: var/reports/answers-<time>.html)")
+        variant_arguments(parser, "answers")
 
     def handle(
         self, *args, folder: Path, limit, everything, dev, leak_questions, no_unanswerable, tenant, details, **options

@@ -23,7 +23,7 @@ from chat.variants import DEFAULT
 from evaluation import injection as safety_evaluation
 from evaluation import injection_cases
 from evaluation.report import report_write
-from evaluation.runs import report_path, variant_file
+from evaluation.runs import report_path, variant_arguments, variant_file
 from evaluation.safety import confusion, median, percentile, sets_load, timed, variant_safety_run
 from inference.embedded import running_server
 from inference.transport import llm_server_state
@@ -46,14 +46,7 @@ class Command(BaseCommand):
         parser.add_argument("--only-files", action="store_true", help="measure only the --harmful/--benign files")
         parser.add_argument("--injection-cases", type=int, default=40, help="poisoned e-mails (0 to skip)")
         parser.add_argument("--show-misses", action="store_true", help="print the requests scored wrongly")
-        parser.add_argument(
-            "--variant",
-            type=Path,
-            action="append",
-            default=[],
-            help='a JSON file {"name": ..., "settings": {...}}; repeat to compare (default: the appliance defaults)',
-        )
-        parser.add_argument("--report", type=Path, help="the HTML report (default: var/reports/safety-<time>.html)")
+        variant_arguments(parser, "safety")
 
     def handle(
         self, *args, corpora, harmful, benign, only_files, injection_cases, show_misses, variant, report, **opts
