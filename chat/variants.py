@@ -9,6 +9,8 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
+from django.conf import settings
+
 from chat import prompt
 from config.api import ServiceError
 from retrieval import rerank
@@ -65,8 +67,9 @@ def _check(given: dict) -> list[str]:
         if value is not None and not (isinstance(value, int) and 1 <= value <= most):
             problems.append(f"{name} must be a whole number from 1 to {most}")
     base_url = given.get("base_url")
-    if base_url is not None and not (isinstance(base_url, str) and base_url.startswith(("http://", "https://"))):
-        problems.append("base_url must be an http(s) URL")
+    allowed = [settings.LLM_BASE_URL, *settings.ENCLAVE_VARIANT_BASE_URLS]
+    if base_url is not None and base_url not in allowed:
+        problems.append(f"base_url must be a model server the operator listed: {', '.join(allowed)}")
     policy = given.get("safety_policy")
     if policy is not None:
         if not isinstance(policy, dict) or policy.get("region", "default") not in taxonomy.REGION_PROFILES:

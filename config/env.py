@@ -52,6 +52,8 @@ ENVIRONMENT: dict[str, str] = {
     "required with ENCLAVE_HTTPS",
     "DJANGO_DEBUG": "0",
     "LLM_BASE_URL": "unset: the embedded llama.cpp server at http://127.0.0.1:$ENCLAVE_LLM_PORT/v1",
+    "ENCLAVE_VARIANT_BASE_URLS": "unset: other model servers (comma-separated URLs) an experiment's variant may name "
+    "as its base_url; LLM_BASE_URL is always allowed, any other URL refused",
     "LLM_MODEL": "default: the model name sent to the LLM server (llama.cpp serves its one model under any name)",
     "LLM_API_KEY": "unset: bearer key sent to the LLM server (vLLM's --api-key)",
     "LLM_CONTEXT_TOKENS": "8192: the served model's context window; prompts are fitted to it before sending",

@@ -234,6 +234,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 LLM_BASE_URL = env.get("LLM_BASE_URL") or (f"http://127.0.0.1:{env.get('ENCLAVE_LLM_PORT', '8081')}/v1")
+# A variant may send prompts only to a server the operator listed: never to a URL a tenant admin typed.
+ENCLAVE_VARIANT_BASE_URLS = [url.strip() for url in env.get("ENCLAVE_VARIANT_BASE_URLS").split(",") if url.strip()]
 LLM_MODEL = env.get("LLM_MODEL", "default")
 LLM_API_KEY = env.get("LLM_API_KEY")
 LLM_CONTEXT_TOKENS = int(env.get("LLM_CONTEXT_TOKENS", "8192"))

@@ -156,3 +156,15 @@ def test_each_answer_records_its_arm_and_a_regeneration_uses_the_other(api, fake
     assert arms[uuid.UUID(second["id"])] == ({"control", "treatment"} - {expected}).pop()
     temperatures = [request["body"]["temperature"] for request in fake_llm.requests]
     assert 0.05 in temperatures and len(set(temperatures)) == 2  # each arm's own settings reached the model
+
+
+def test_a_variant_cannot_send_prompts_to_a_server_the_operator_did_not_list(api, tenant_a, settings):
+    settings.ENCLAVE_VARIANT_BASE_URLS = ["http://gpu-2.internal:8000/v1"]
+    elsewhere = {"name": "exfiltrate", "settings": {"base_url": "http://169.254.169.254/latest"}}
+    listed = {"name": "second GPU", "settings": {"base_url": "http://gpu-2.internal:8000/v1"}}
+
+    refused = api("post", "/api/v1/experiments/", key=tenant_a.admin_key, data={"name": "x", "treatment": elsewhere})
+    accepted = api("post", "/api/v1/experiments/", key=tenant_a.admin_key, data={"name": "y", "treatment": listed})
+
+    assert refused.status_code == 400 and "a model server the operator listed" in refused.json()["error"]["message"]
+    assert accepted.status_code == 201
