@@ -182,6 +182,13 @@ def test_image_holds_every_first_party_package(stages):
     assert packages | {"manage.py", "templates", "corpora", "deploy/llm_server.py"} <= copied
 
 
+def test_image_fetches_the_pages_browser_libraries_as_bootstrap_does(stages):
+    build = stage(stages, "build")
+    copied = {shlex.split(args)[0] for args in arguments(build, "COPY")}
+    assert {"static/npm-packages.json", "scripts/npm_vendor.py"} <= copied
+    assert any("scripts/npm_vendor.py runtime" in args for args in arguments(build, "RUN"))
+
+
 # --- compose.yaml -----------------------------------------------------------------------------------------
 
 
