@@ -6,6 +6,8 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
+from evaluation.models import EvaluationRun
+
 pytestmark = pytest.mark.django_db
 
 ARTICLES = [
@@ -43,16 +45,28 @@ def _rows(output: str) -> dict[str, dict[str, float]]:
     return rows
 
 
-def test_it_prints_every_method_side_by_side(folder):
+def test_it_prints_every_method_side_by_side(folder, tmp_path):
     out = io.StringIO()
 
-    call_command("evaluate_retrieval", str(folder), "--tenant", "eval_tiny", stdout=out, stderr=io.StringIO())
+    call_command(
+        "evaluate_retrieval",
+        str(folder),
+        "--tenant",
+        "eval_tiny",
+        "--report",
+        str(tmp_path / "retrieval.html"),
+        stdout=out,
+        stderr=io.StringIO(),
+    )
 
     rows = _rows(out.getvalue())
     assert list(rows) == ["dense", "full-text", "hybrid", "hybrid+rerank (term-coverage)"]
     for metrics in rows.values():
         assert metrics["R@1"] == metrics["MRR@10"] == metrics["nDCG@10"] == 1.0
         assert metrics["Hit@1"] == 1.0
+    stored = EvaluationRun.objects.get(kind="retrieval").metrics.filter(name="nDCG@10")
+    assert {m.category: m.value for m in stored} == dict.fromkeys(rows, 1.0)
+    assert "hybrid+rerank (term-coverage)" in (tmp_path / "retrieval.html").read_text()
 
 
 def test_a_second_run_reuses_the_ingested_tenant(folder):

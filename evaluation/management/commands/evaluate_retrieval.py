@@ -4,9 +4,13 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from chat.variants import DEFAULT
 from evaluation import retrieval as evaluation
+from evaluation.report import report_write
+from evaluation.runs import Measured, report_path, run_record
 from retrieval import rerank
 from tenants.accounts.selectors import EVERYONE
 
@@ -21,8 +25,12 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=0, help="evaluate the first N queries only")
         parser.add_argument("--reranker", default=None, help=f"reranker of the last row; one of {rerank.known()}")
         parser.add_argument("--methods", default="dense,lexical,hybrid,hybrid+rerank")
+        parser.add_argument("--report", type=Path, help="the HTML report (default: var/reports/retrieval-<time>.html)")
 
-    def handle(self, *args, folder: Path, tenant: str | None, fresh: bool, limit: int, reranker, methods, **options):
+    def handle(
+        self, *args, folder: Path, tenant: str | None, fresh: bool, limit: int, reranker, methods, report, **options
+    ):
+        started = timezone.now()
         if not (folder / "corpus.jsonl").exists():
             raise CommandError(f"{folder} has no corpus.jsonl")
         benchmark = evaluation.benchmark_load(folder)
@@ -42,6 +50,16 @@ class Command(BaseCommand):
                 rows.append((method.label, metrics))
                 self.stderr.write(f"{method.label}: done")
         self.stdout.write(evaluation.table(rows))
+        metrics = [
+            Measured(name, value, n=len(benchmark.queries), category=label)
+            for label, values in rows
+            for name, value in values.items()
+        ]
+        run = run_record(
+            kind="retrieval", dataset=folder.resolve().name, variant=DEFAULT, started_at=started, metrics=metrics
+        )
+        path = report_write(report or report_path("retrieval"), [run], by_category=["nDCG@10", "R@10"])
+        self.stderr.write(f"run {run.public_id}; report: {path}")
 
     def _method(self, name: str, reranker: str | None) -> evaluation.Method:
         if name == "hybrid+rerank":
