@@ -8,9 +8,10 @@ regenerate-and-prefer compares the two variants side by side on the same questio
 
 import hashlib
 from datetime import timedelta
+from statistics import median
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Avg, Count, F, Q
 from django.utils import timezone
 
 from chat.models import Experiment, Feedback, Message, Preference
@@ -188,6 +189,11 @@ def arm_counts(experiment: Experiment) -> dict[str, dict]:
     compared = pairs.count()
     for arm in counts.values():
         arm["compared"] = compared
+    for arm, values in counts.items():
+        mine = answers.filter(arm=arm)
+        values.update(mine.aggregate(mean_chars=Avg("content_chars"), mean_tokens=Avg("total_tokens")))
+        first_tokens = sorted(mine.exclude(first_token_ms=None).values_list("first_token_ms", flat=True))
+        values["median_first_token_ms"] = median(first_tokens) if first_tokens else None
     return counts
 
 

@@ -50,6 +50,11 @@ class Message(models.Model):
     moderation_category = models.CharField(max_length=40, blank=True)
     experiment = models.ForeignKey("Experiment", null=True, blank=True, on_delete=models.SET_NULL)
     arm = models.CharField(max_length=16, blank=True)  # "control" or "treatment" of `experiment`
+    # Sizes, not content, for comparing experiment arms: the model's time to first token, its tokens,
+    # and the length of the shown answer.
+    first_token_ms = models.PositiveIntegerField(null=True, blank=True)
+    total_tokens = models.PositiveIntegerField(null=True, blank=True)
+    content_chars = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

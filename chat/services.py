@@ -96,6 +96,7 @@ def answer_store(
     regenerated_from: Message | None = None,
     moderation: tuple[str, str] = ("", ""),  # (action, category) of the most severe decision, if not "allow"
     experiment_arm: tuple | None = None,  # (experiment, "control" | "treatment")
+    sizes: dict | None = None,  # first_token_ms, total_tokens
 ) -> Message:
     with transaction.atomic():
         message = message_add(
@@ -110,6 +111,8 @@ def answer_store(
             moderation_category=moderation[1] or "",
             experiment=experiment_arm[0] if experiment_arm else None,
             arm=experiment_arm[1] if experiment_arm else "",
+            content_chars=len(content),
+            **(sizes or {}),
             context_documents=None
             if context_documents is None
             else sorted({str(document_id) for document_id in context_documents}),

@@ -115,6 +115,14 @@ def moderation_of(answer: Answer) -> tuple[str, str]:
     return "", ""
 
 
+def sizes_of(answer: Answer) -> dict:
+    generation = answer.generation
+    if generation is None:
+        return {}
+    ttft = generation.ttft_ms
+    return {"first_token_ms": None if ttft is None else round(ttft), "total_tokens": usage(answer)["total_tokens"]}
+
+
 def answer_store(answer: Answer) -> Message:
     turn = answer.turn
     answer.mark("total")
@@ -131,4 +139,5 @@ def answer_store(answer: Answer) -> Message:
         regenerated_from=turn.regenerate_of,
         moderation=moderation_of(answer),
         experiment_arm=turn.experiment_arm,
+        sizes=sizes_of(answer),
     )

@@ -156,6 +156,11 @@ def test_each_answer_records_its_arm_and_a_regeneration_uses_the_other(api, fake
     assert arms[uuid.UUID(second["id"])] == ({"control", "treatment"} - {expected}).pop()
     temperatures = [request["body"]["temperature"] for request in fake_llm.requests]
     assert 0.05 in temperatures and len(set(temperatures)) == 2  # each arm's own settings reached the model
+    with schema_context("tenant_a"):
+        counts = experiments.arm_counts(running)
+    assert {arm: counts[arm]["answers"] for arm in ("control", "treatment")} == {"control": 1, "treatment": 1}
+    assert all(counts[arm]["mean_chars"] == len(ANSWER) for arm in ("control", "treatment"))
+    assert all(counts[arm]["mean_tokens"] > 0 for arm in ("control", "treatment"))
 
 
 def test_a_variant_cannot_send_prompts_to_a_server_the_operator_did_not_list(api, tenant_a, settings):
