@@ -2,12 +2,14 @@
 arms' metrics, promote the treatment (offline and online gate) or stop."""
 
 from django.http import Http404
+from django_tenants.utils import schema_context
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from chat import experiments
 from chat.models import Experiment
-from tenants.accounts.base import TenantAdminApi
+from tenants import selectors as tenant_selectors
+from tenants.accounts.base import OperatorApi, TenantAdminApi
 
 
 class VariantSerializer(serializers.Serializer):
@@ -73,11 +75,38 @@ class ExperimentActionApi(TenantAdminApi):
     action = ""
 
     def post(self, request, experiment_id):
-        experiment = experiment_get(experiment_id)
-        if self.action == "start":
-            experiment = experiments.experiment_start(experiment=experiment, actor=request.user)
-        elif self.action == "promote":
-            experiment = experiments.experiment_promote(tenant=self.tenant, experiment=experiment, actor=request.user)
-        else:
-            experiment = experiments.experiment_stop(experiment=experiment, actor=request.user)
+        experiment = experiments.experiment_act(
+            tenant=self.tenant, experiment=experiment_get(experiment_id), action=self.action, actor=request.user
+        )
         return Response(experiment_data(experiment, with_metrics=True))
+
+
+class OperatorExperimentListApi(OperatorApi):
+    """A tenant's experiments, for an operator: settings and counts, never the answers."""
+
+    def get(self, request, tenant_id):
+        tenant = tenant_selectors.tenant_get(tenant_id=tenant_id)
+        with schema_context(tenant.schema_name):
+            return Response({"results": [experiment_data(e) for e in Experiment.objects.order_by("-created_at")]})
+
+    def post(self, request, tenant_id):
+        tenant = tenant_selectors.tenant_get(tenant_id=tenant_id)
+        serializer = ExperimentListApi.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with schema_context(tenant.schema_name):
+            experiment = experiments.experiment_create(tenant=tenant, actor=request.user, **serializer.validated_data)
+            return Response(experiment_data(experiment), status=status.HTTP_201_CREATED)
+
+
+class OperatorExperimentActionApi(OperatorApi):
+    """POST .../start/, .../promote/ or .../stop/ of a tenant's experiment, gated as for its admins."""
+
+    action = ""
+
+    def post(self, request, tenant_id, experiment_id):
+        tenant = tenant_selectors.tenant_get(tenant_id=tenant_id)
+        with schema_context(tenant.schema_name):
+            experiment = experiments.experiment_act(
+                tenant=tenant, experiment=experiment_get(experiment_id), action=self.action, actor=request.user
+            )
+            return Response(experiment_data(experiment, with_metrics=True))

@@ -67,14 +67,15 @@ def experiment_create(request):
 def experiment_act(request, experiment_id, action):
     if action not in ("start", "promote", "stop"):
         raise Http404
-    experiment = experiment_apis.experiment_get(experiment_id)
-    if action == "start":
-        experiments.experiment_start(experiment=experiment, actor=request.user)
-        text = f"{experiment.name} is running: {experiment.min_sample_size} answers per arm are needed to promote."
-    elif action == "promote":
-        experiments.experiment_promote(tenant=request.tenant, experiment=experiment, actor=request.user)
-        text = f"{experiment.name}: the treatment is now every answer's settings."
-    else:
-        experiments.experiment_stop(experiment=experiment, actor=request.user)
-        text = f"{experiment.name} is stopped; answers use the control's settings."
-    return done(request, text, PAGE)
+    experiment = experiments.experiment_act(
+        tenant=request.tenant,
+        experiment=experiment_apis.experiment_get(experiment_id),
+        action=action,
+        actor=request.user,
+    )
+    said = {
+        "start": f"{experiment.name} is running: {experiment.min_sample_size} answers per arm are needed to promote.",
+        "promote": f"{experiment.name}: the treatment is now every answer's settings.",
+        "stop": f"{experiment.name} is stopped; answers use the control's settings.",
+    }
+    return done(request, said[action], PAGE)

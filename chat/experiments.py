@@ -83,7 +83,7 @@ def experiment_create(
         treatment=treatment_variant.as_dict(),
         traffic_share=traffic_share,
         margin=margin,
-        created_by=actor,
+        created_by=None if actor.role == User.Role.OPERATOR else actor,  # an operator is no user of the tenant
     )
     audit_record(
         action="experiment.created",
@@ -247,6 +247,17 @@ def experiment_promote(*, tenant: Tenant, experiment: Experiment, actor: User) -
             detail={"treatment": experiment.treatment, **experiment.decision},
         )
     return experiment
+
+
+def experiment_act(*, tenant: Tenant, experiment: Experiment, action: str, actor: User) -> Experiment:
+    """ "start", "promote" or "stop", as the API, the page and the operator API name them."""
+    if action == "start":
+        return experiment_start(experiment=experiment, actor=actor)
+    if action == "promote":
+        return experiment_promote(tenant=tenant, experiment=experiment, actor=actor)
+    if action == "stop":
+        return experiment_stop(experiment=experiment, actor=actor)
+    raise ExperimentError(f"unknown action {action!r}: start, promote or stop")
 
 
 def experiment_stop(*, experiment: Experiment, actor: User) -> Experiment:

@@ -2,6 +2,7 @@
 
 from django.urls import include, path
 
+from chat.experiment_apis import OperatorExperimentActionApi, OperatorExperimentListApi
 from chat.training.apis import OperatorTrainingExportApi
 from config import operator_pages
 from config.urls_common import health_patterns, session_patterns
@@ -24,6 +25,19 @@ urlpatterns = [
     path("metrics", MetricsApi.as_view(), name="metrics"),
     path("api/v1/operator/", include("tenants.urls")),
     path("api/v1/operator/training-export/", OperatorTrainingExportApi.as_view(), name="operator-training-export"),
+    path(
+        "api/v1/operator/tenants/<int:tenant_id>/experiments/",
+        OperatorExperimentListApi.as_view(),
+        name="operator-experiment-list",
+    ),
+    *[
+        path(
+            f"api/v1/operator/tenants/<int:tenant_id>/experiments/<uuid:experiment_id>/{action}/",
+            OperatorExperimentActionApi.as_view(action=action),
+            name=f"operator-experiment-{action}",
+        )
+        for action in ("start", "promote", "stop")
+    ],
 ]
 
 handler404 = "config.views.not_found"

@@ -260,6 +260,17 @@ PROBES: dict[str, list[Probe]] = {
     "operator:operator-detail": [
         Probe("patch", "/api/v1/operator/operators/{operator_missing}/", {"is_active": False})
     ],
+    "operator-experiment-list": [
+        Probe("get", "/api/v1/operator/tenants/{tenant_a}/experiments/"),
+        Probe("post", "/api/v1/operator/tenants/{tenant_a}/experiments/", {}),
+    ],
+    "operator-experiment-start": [
+        Probe("post", "/api/v1/operator/tenants/{tenant_a}/experiments/{missing_uuid}/start/")
+    ],
+    "operator-experiment-promote": [
+        Probe("post", "/api/v1/operator/tenants/{tenant_a}/experiments/{missing_uuid}/promote/")
+    ],
+    "operator-experiment-stop": [Probe("post", "/api/v1/operator/tenants/{tenant_a}/experiments/{missing_uuid}/stop/")],
     "operator-training-export": [Probe("post", "/api/v1/operator/training-export/")],
     "console-tenant-create": [Probe("post", "/console/tenants/", {}, page=True)],
     "console-tenant-suspend": [Probe("post", "/console/tenants/{tenant_missing}/suspend/", page=True)],

@@ -173,3 +173,22 @@ def test_a_variant_cannot_send_prompts_to_a_server_the_operator_did_not_list(api
 
     assert refused.status_code == 400 and "a model server the operator listed" in refused.json()["error"]["message"]
     assert accepted.status_code == 201
+
+
+def test_an_operator_defines_a_tenants_experiment_which_the_gate_holds_like_any_other(api, operator, tenant_a):
+    base = f"/api/v1/operator/tenants/{tenant_a.tenant.pk}/experiments/"
+
+    created = api("post", base, key=operator.key, data={"name": "fleet-wide", "treatment": COOLER})
+    experiment = created.json()["id"]
+    started = api("post", f"{base}{experiment}/start/", key=operator.key)
+    listed = api("get", base, key=operator.key).json()["results"]
+    stopped = api("post", f"{base}{experiment}/stop/", key=operator.key)
+    by_tenant_admin = api("get", f"/api/v1/experiments/{experiment}/", key=tenant_a.admin_key).json()
+
+    assert created.status_code == 201 and [e["id"] for e in listed] == [experiment]
+    assert started.status_code == 409 and "no offline safety run" in started.json()["error"]["message"]
+    assert stopped.json()["status"] == "stopped" and by_tenant_admin["status"] == "stopped"
+    with schema_context("tenant_a"):
+        labels = set(AuditEvent.objects.filter(target_id=experiment).values_list("actor_label", flat=True))
+        assert Experiment.objects.get(public_id=experiment).created_by is None
+    assert labels == {"ops"}

@@ -77,6 +77,10 @@ OPERATOR_ID_ENDPOINTS = {
     "operator:tenant-usage": (["post"], "/api/v1/operator/tenants/{tenant}/usage/"),
     "operator:tenant-limits": (["put"], "/api/v1/operator/tenants/{tenant}/limits/"),
     "operator:operator-detail": (["patch"], "/api/v1/operator/operators/{operator}/"),
+    "operator-experiment-list": (["get", "post"], "/api/v1/operator/tenants/{tenant}/experiments/"),
+    "operator-experiment-start": (["post"], "/api/v1/operator/tenants/{tenant}/experiments/{experiment}/start/"),
+    "operator-experiment-promote": (["post"], "/api/v1/operator/tenants/{tenant}/experiments/{experiment}/promote/"),
+    "operator-experiment-stop": (["post"], "/api/v1/operator/tenants/{tenant}/experiments/{experiment}/stop/"),
 }
 
 
