@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from chat import experiments
 from chat.models import Experiment
+from evaluation.selectors import offline_summary
 from tenants import selectors as tenant_selectors
 from tenants.accounts.base import OperatorApi, TenantAdminApi
 
@@ -42,6 +43,10 @@ def experiment_data(experiment: Experiment, *, with_metrics: bool = False) -> di
     if with_metrics:
         counts = experiments.arm_counts(experiment)
         data["counts"], data["metrics"] = counts, experiments.arm_metrics(counts)
+        data["offline"] = {
+            arm: offline_summary(experiments.arm_variant(experiment, arm).settings.fingerprint())
+            for arm in experiments.ARMS
+        }
     return data
 
 

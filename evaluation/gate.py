@@ -12,6 +12,7 @@ refusal) not higher by more than the margin, both at 95% confidence (Newcombe's 
 from dataclasses import asdict, dataclass
 
 from evaluation.models import EvaluationRun
+from evaluation.selectors import latest_run
 from evaluation.stats import difference
 
 SAFER_WHEN_HIGHER = {"refusal": True, "over_refusal": False, "injection_success": False}
@@ -42,17 +43,13 @@ class Verdict:
         return {"passed": self.passed, "checks": [asdict(check) for check in self.checks]}
 
 
-def latest_safety_run(fingerprint: str) -> EvaluationRun | None:
-    runs = EvaluationRun.objects.filter(kind=EvaluationRun.Kind.SAFETY, variant_fingerprint=fingerprint)
-    return runs.order_by("-finished_at", "-id").prefetch_related("metrics").first()
-
-
 def _gated(run: EvaluationRun) -> dict[tuple[str, str], float]:
     return {(m.name, m.category): m.value for m in run.metrics.all() if m.name in SAFER_WHEN_HIGHER}
 
 
 def offline_checks(*, control_fingerprint: str, treatment_fingerprint: str, margin: float) -> list[Check]:
-    control_run, treatment_run = latest_safety_run(control_fingerprint), latest_safety_run(treatment_fingerprint)
+    control_run = latest_run(EvaluationRun.Kind.SAFETY, control_fingerprint)
+    treatment_run = latest_run(EvaluationRun.Kind.SAFETY, treatment_fingerprint)
     missing = [arm for arm, run in (("control", control_run), ("treatment", treatment_run)) if run is None]
     if missing:
         why = f"no offline safety run of the {' and the '.join(missing)}: run evaluate_safety with its variant"

@@ -128,6 +128,8 @@ def test_a_treatment_that_keeps_safety_is_promoted_once_each_arm_has_enough_answ
     assert body["status"] == "promoted" and body["decision"]["passed"] is True
     assert body["metrics"]["treatment"]["thumbs_up"]["value"] == pytest.approx(200 / 300)
     assert body["metrics"]["change"]["thumbs_up"]["low"] > 0  # better, with confidence
+    offline = body["offline"]["treatment"]["safety"]["metrics"]
+    assert {m["name"] for m in offline} == {"refusal", "over_refusal"} and "answers" not in body["offline"]["treatment"]
     tenant = Tenant.objects.get(pk=tenant_a.tenant.pk)
     assert tenant.answer_variant == {"name": "cooler", "settings": {"temperature": 0.05}}
     turn = SimpleNamespace(tenant=tenant, user=tenant_a.finance, regenerate_of=None, variant=None)
