@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 from evaluation.models import EvaluationRun, Metric
 
 plt.rcParams["svg.fonttype"] = "none"  # labels stay <text>, readable and searchable
-COLOURS = ["#1a56c4", "#c0392b", "#2e7d4f", "#8e44ad"]
+COLOURS = ["#1a56c4", "#c0392b", "#2e7d4f", "#8e44ad", "#c98a00", "#17808a", "#6b7383", "#a0141e"]
 
 
 def _svg(figure) -> str:
@@ -50,29 +50,31 @@ def metrics_table(runs: list[EvaluationRun]) -> str:
 
 
 def history_plot(runs: list[EvaluationRun], names: list[str]) -> str:
-    """Each named metric (without a category) over every run of this kind and dataset, one line per variant."""
+    """Each named metric over every run of this kind and dataset, one line per variant (and category)."""
     kind, dataset = runs[0].kind, runs[0].dataset
     past = EvaluationRun.objects.filter(kind=kind, dataset=dataset).order_by("finished_at", "id")
-    values = Metric.objects.filter(run__in=past, name__in=names, category="").select_related("run")
+    values = list(Metric.objects.filter(run__in=past, name__in=names).select_related("run"))
     figure, axes = plt.subplots(figsize=(8, 3.2))
-    for index, (variant, name) in enumerate(sorted({(m.run.variant, m.name) for m in values})):
-        points = [(m.run.finished_at, m.value) for m in values if (m.run.variant, m.name) == (variant, name)]
-        points.sort()
-        axes.plot(
-            [p[0] for p in points],
-            [p[1] for p in points],
-            marker="o",
-            label=f"{variant}: {name}",
-            color=COLOURS[index % len(COLOURS)],
+    lines = sorted({(m.run.variant, m.name, m.category) for m in values})
+    for index, (variant, name, category) in enumerate(lines):
+        points = sorted(
+            (m.run.finished_at, m.value)
+            for m in values
+            if (m.run.variant, m.name, m.category) == (variant, name, category)
         )
-    axes.set_title(f"{', '.join(names)} over runs")
-    axes.legend(fontsize=8)
+        label = f"{variant}: {name}" + (f" ({category})" if category else "")
+        axes.plot(
+            [p[0] for p in points], [p[1] for p in points], marker="o", label=label, color=COLOURS[index % len(COLOURS)]
+        )
+    axes.set_title(f"{', '.join(names)} over runs" if lines else f"{', '.join(names)}: not measured yet")
+    if lines:
+        axes.legend(fontsize=8)
     figure.autofmt_xdate()
     return _svg(figure)
 
 
 def category_plot(runs: list[EvaluationRun], name: str) -> str:
-    """`name` per category, one bar per variant."""
+    """`name` per category (a set, an answer kind, a diagnosis), one bar per variant."""
     per_run = [{m.category: m.value for m in run.metrics.all() if m.name == name and m.category} for run in runs]
     categories = sorted({category for values in per_run for category in values})
     figure, axes = plt.subplots(figsize=(8, 0.45 * len(categories) + 1.2))
@@ -88,7 +90,7 @@ def category_plot(runs: list[EvaluationRun], name: str) -> str:
         )
     axes.set_yticks([row + height * (len(runs) - 1) / 2 for row in range(len(categories))], categories, fontsize=8)
     axes.set_xlim(0, 1)
-    axes.set_title(f"{name} by set")
+    axes.set_title(f"{name} by category")
     axes.legend(fontsize=8)
     return _svg(figure)
 
@@ -118,9 +120,8 @@ def report_write(
         sections.append(f"<h2>Over runs</h2><figure id='history'>{history_plot(runs, list(history))}</figure>")
     for name in by_category:
         if any(m.name == name and m.category for run in runs for m in run.metrics.all()):
-            sections.append(
-                f"<h2>{html.escape(name)} by set</h2><figure class='categories'>{category_plot(runs, name)}</figure>"
-            )
+            plot = category_plot(runs, name)
+            sections.append(f"<h2>{html.escape(name)} by category</h2><figure class='categories'>{plot}</figure>")
     if samples and any(samples.values()):
         sections.append(f"<h2>Latency</h2><figure id='latency'>{latency_plot(samples)}</figure>")
     variants = "".join(
