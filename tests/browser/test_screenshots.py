@@ -52,6 +52,7 @@ PAGES = {
     "data": "/data/",
     "audit": "/audit/",
     "safety": "/safety/",
+    "experiments": "/experiments/",
 }
 
 
