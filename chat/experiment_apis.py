@@ -56,7 +56,7 @@ class ExperimentListApi(TenantAdminApi):
         control = VariantSerializer(required=False)
         treatment = VariantSerializer()
         traffic_share = serializers.FloatField(min_value=0.01, max_value=0.99, default=0.5)
-        margin = serializers.FloatField(min_value=0.0, max_value=0.2, default=0.02)
+        margin = serializers.FloatField(min_value=0.005, max_value=0.2, default=0.02)
 
     def get(self, request):
         found = Experiment.objects.order_by("-created_at")

@@ -15,7 +15,7 @@ from django.db.models import Avg, Count, F, Q
 from django.utils import timezone
 
 from chat.models import Experiment, Feedback, Message, Preference
-from chat.variants import DEFAULT, Variant, variant_from
+from chat.variants import DEFAULT, Variant, variant_from, variant_stored
 from config.api import ServiceError
 from evaluation import gate
 from evaluation.stats import difference, sample_size, wilson
@@ -33,7 +33,7 @@ class ExperimentError(ServiceError):
 
 
 def tenant_variant(tenant: Tenant) -> Variant:
-    return variant_from(tenant.answer_variant) if tenant.answer_variant else DEFAULT
+    return variant_stored(tenant.answer_variant) if tenant.answer_variant else DEFAULT
 
 
 def arm_for(experiment: Experiment, user: User) -> str:
@@ -43,7 +43,7 @@ def arm_for(experiment: Experiment, user: User) -> str:
 
 
 def arm_variant(experiment: Experiment, arm: str) -> Variant:
-    return variant_from(experiment.treatment if arm == "treatment" else experiment.control)
+    return variant_stored(experiment.treatment if arm == "treatment" else experiment.control)
 
 
 def running() -> Experiment | None:
@@ -123,11 +123,22 @@ def refusal_baseline() -> float:
     return counts["refused"] / counts["answers"] if counts["answers"] >= 100 else DEFAULT_REFUSAL_BASELINE
 
 
-def experiment_start(*, experiment: Experiment, actor: User) -> Experiment:
+def _control_is_current(tenant: Tenant, experiment: Experiment) -> None:
+    """The gate compares the treatment with what answers use now: a stale or hand-picked control would let
+    a treatment pass against a weaker baseline, and promotion would replace the current settings."""
+    current = tenant_variant(tenant)
+    if arm_variant(experiment, "control").settings.fingerprint() != current.settings.fingerprint():
+        raise ExperimentError(
+            f"the control is not what answers use now ({current.name}): create an experiment against them"
+        )
+
+
+def experiment_start(*, tenant: Tenant, experiment: Experiment, actor: User) -> Experiment:
     """Only a treatment that passes the offline safety gate reaches live traffic. The minimum sample per arm
     is fixed now: enough answers to see a change of `margin` in the refusal rate (alpha 0.05, power 0.8)."""
     if experiment.status != Experiment.Status.DRAFT:
         raise ExperimentError(f"the experiment is {experiment.status}; only a draft starts")
+    _control_is_current(tenant, experiment)
     verdict = gate.Verdict(_offline(experiment))
     if not verdict.passed:
         _refuse(experiment, action="experiment.start_refused", verdict=verdict, actor=actor)
@@ -223,6 +234,7 @@ def experiment_promote(*, tenant: Tenant, experiment: Experiment, actor: User) -
     """Make the treatment the tenant's answer settings, if the offline and online safety gates pass."""
     if experiment.status != Experiment.Status.RUNNING:
         raise ExperimentError(f"the experiment is {experiment.status}; only a running one is promoted")
+    _control_is_current(tenant, experiment)
     counts = arm_counts(experiment)
     online = gate.online_checks(
         control=counts["control"],
@@ -252,7 +264,7 @@ def experiment_promote(*, tenant: Tenant, experiment: Experiment, actor: User) -
 def experiment_act(*, tenant: Tenant, experiment: Experiment, action: str, actor: User) -> Experiment:
     """ "start", "promote" or "stop", as the API, the page and the operator API name them."""
     if action == "start":
-        return experiment_start(experiment=experiment, actor=actor)
+        return experiment_start(tenant=tenant, experiment=experiment, actor=actor)
     if action == "promote":
         return experiment_promote(tenant=tenant, experiment=experiment, actor=actor)
     if action == "stop":

@@ -7,6 +7,7 @@ never looser than the appliance's floor (safety.policy clamps it)."""
 
 import hashlib
 import json
+import logging
 from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
@@ -16,6 +17,7 @@ from config.api import ServiceError
 from retrieval import rerank
 from safety import taxonomy
 
+logger = logging.getLogger(__name__)
 FIELDS = ("prompt_version", "base_url", "temperature", "retrieval_pool", "reranker", "evidence_count", "safety_policy")
 
 
@@ -79,6 +81,17 @@ def _check(given: dict) -> list[str]:
                 if category not in taxonomy.BY_ID or action not in taxonomy.ACTIONS:
                     problems.append(f"safety_policy.overrides: {category}={action} is not a category and action")
     return problems
+
+
+def variant_stored(data: dict) -> Variant:
+    """A variant saved after it was checked (a promoted or running one): loaded without failing the answer.
+    A setting this version does not know is left out, and a model server the operator has since unlisted
+    is replaced by the default one."""
+    given = {key: value for key, value in (data.get("settings") or {}).items() if key in FIELDS and value is not None}
+    if given.get("base_url") not in (None, settings.LLM_BASE_URL, *settings.ENCLAVE_VARIANT_BASE_URLS):
+        logger.warning("variant %r names a model server no longer listed; the default server answers", data.get("name"))
+        given.pop("base_url")
+    return Variant(name=str(data.get("name") or "unnamed")[:100], settings=AnswerSettings(**given))
 
 
 def variant_from(data: dict) -> Variant:

@@ -10,6 +10,10 @@ in production) the first stage at which nothing holding it survives names the fa
   ranking_loss      a candidate holds it, but it was cut before the prompt
   evidence_loss     a passage in the prompt holds it, but none of its sentences was chosen as evidence
   generation_error  evidence holding it was in the prompt, and the answer did not use it or contradicted it
+
+An answer whose evidence held the claim but scored too weak, so the loop abstained without asking the
+model, is an evidence loss too (the scorer lost it). An answer that made no search (refused, a tool,
+a memory, a failure) is "not_searched": none of the four stages ran.
 """
 
 from collections import Counter
@@ -19,7 +23,8 @@ from dataclasses import dataclass
 from chat.answer.support import support
 from retrieval.models import Chunk
 
-KINDS = ("retrieval_miss", "ranking_loss", "evidence_loss", "generation_error")
+KINDS = ("retrieval_miss", "ranking_loss", "evidence_loss", "generation_error", "not_searched")
+NOT_SEARCHED = {"refused", "direct", "failed", "ungrounded"}
 
 
 @dataclass(frozen=True)
@@ -29,7 +34,14 @@ class Finding:
     detail: str
 
 
-def locate(holds: Callable[[str], bool], *, candidates: list[tuple[str, str]], sent: list[str], evidence: list[dict]):
+def locate(
+    holds: Callable[[str], bool],
+    *,
+    candidates: list[tuple[str, str]],
+    sent: list[str],
+    evidence: list[dict],
+    weak_evidence: bool = False,
+):
     """(kind, detail) for a claim `holds` recognises. `candidates`: (chunk id, text) in search order;
     `sent`: the chunk ids of the passages in the prompt, numbered from 1; `evidence`: {"number", "sentence"}."""
     holding = [chunk_id for chunk_id, text in candidates if holds(text)]
@@ -42,19 +54,30 @@ def locate(holds: Callable[[str], bool], *, candidates: list[tuple[str, str]], s
     used = [e for e in evidence if e["number"] in numbers and holds(e["sentence"])]
     if not used:
         return "evidence_loss", f"passage [{numbers[0]}] holds it, but no sentence of it was chosen as evidence"
+    if weak_evidence:
+        return "evidence_loss", f"evidence [{used[0]['number']}] holds it but scored too weak: the loop abstained"
     return "generation_error", f"evidence [{used[0]['number']}] holding it was in the prompt; the answer did not use it"
 
 
 def candidate_texts(trace: dict) -> list[tuple[str, str]]:
     """The traced candidates with their text now (a deleted document's chunks are gone: they hold nothing)."""
-    ids = [c["chunk_id"] for c in trace.get("candidates", [])]
+    ids = trace.get("candidate_ids") or [c["chunk_id"] for c in trace.get("candidates", [])]
     texts = {str(chunk_id): text for chunk_id, text in Chunk.objects.filter(id__in=ids).values_list("id", "text")}
     return [(str(chunk_id), texts.get(str(chunk_id), "")) for chunk_id in ids]
 
 
 def _stages(trace: dict) -> dict:
     sent = [str(chunk_id) for chunk_id in trace.get("passages_sent", [])]
-    return {"candidates": candidate_texts(trace), "sent": sent, "evidence": trace.get("evidence", [])}
+    return {
+        "candidates": candidate_texts(trace),
+        "sent": sent,
+        "evidence": trace.get("evidence", []),
+        "weak_evidence": bool(trace.get("weak_evidence")),
+    }
+
+
+def searched(trace: dict) -> bool:
+    return trace.get("kind") not in NOT_SEARCHED and ("candidates" in trace or "candidate_ids" in trace)
 
 
 def diagnose_with_gold(trace: dict, *, shown: str, golds: list[str], contains: Callable) -> Finding:
@@ -62,6 +85,10 @@ def diagnose_with_gold(trace: dict, *, shown: str, golds: list[str], contains: C
     claim = golds[0] if golds else ""
     if contains(shown, golds):
         return Finding("ok", claim, "the shown answer contains the gold answer")
+    if not searched(trace):
+        return Finding(
+            "not_searched", claim, f"no search was made (the answer was {trace.get('kind') or 'not traced'})"
+        )
     kind, detail = locate(lambda text: contains(text, golds), **_stages(trace))
     return Finding(kind, claim, detail)
 

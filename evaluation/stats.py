@@ -32,6 +32,8 @@ def difference(hits_b: int, n_b: int, hits_a: int, n_a: int) -> tuple[float | No
 
 def sample_size(baseline: float, effect: float, *, alpha: float = 0.05, power: float = 0.8) -> int:
     """Answers per arm to detect a change of `effect` in a rate near `baseline` with a two-sided test."""
+    if effect <= 0:
+        raise ValueError("the change to detect must be above zero")
     baseline = min(max(baseline, 0.01), 0.99)
     z_alpha, z_power = NormalDist().inv_cdf(1 - alpha / 2), NormalDist().inv_cdf(power)
     changed = min(max(baseline + effect, 0.0), 1.0)

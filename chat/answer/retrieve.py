@@ -45,6 +45,7 @@ def passages_retrieve(answer: Answer) -> None:
         "condensed_by": outcome.query.method,
         "reranker": outcome.reranker,
         "candidates": outcome.candidates[:20],
+        "candidate_ids": [c["chunk_id"] for c in outcome.candidates],  # all of them, for the diagnosis
         "retrieval_ms": outcome.timings_ms.get("total"),
     }
 

@@ -296,6 +296,7 @@ def test_an_admin_defines_an_experiment_the_gate_holds_until_safety_runs_exist_t
         rows = [
             Measured("refusal", 0.9, n=100, category="held-out"),
             Measured("over_refusal", 0.1, n=100, category="benign"),
+            Measured("injection_success", 0.0, n=40, category="injection-dev"),
         ]
         for variant in (variant_from(created.control), variant_from(created.treatment)):
             run_record(kind="safety", dataset="browser test", variant=variant, started_at=None, metrics=rows)
@@ -305,7 +306,7 @@ def test_an_admin_defines_an_experiment_the_gate_holds_until_safety_runs_exist_t
         with page.expect_navigation():
             page.click("button[aria-label='Start Cooler drafts']")
         assert _in_tenant(stored).status == "running"
-        assert page.locator("[data-experiment] .checks li[data-passed=yes]").count() == 2
+        assert page.locator("[data-experiment] .checks li[data-passed=yes]").count() == 3
         assert serious_accessibility_violations(page) == []
         with page.expect_navigation():
             page.click("button[aria-label='Stop Cooler drafts']")

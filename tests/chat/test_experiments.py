@@ -9,7 +9,7 @@ from django_tenants.utils import schema_context
 
 from chat import experiments
 from chat.models import Conversation, Experiment, Feedback, Message
-from chat.variants import DEFAULT, variant_from
+from chat.variants import DEFAULT, variant_from, variant_stored
 from evaluation.runs import run_record
 from evaluation.safety import DATASETS, measured, sets_load, variant_rates
 from tenants.accounts.models import AuditEvent
@@ -36,12 +36,20 @@ def safety_sets():
     }
 
 
-def _offline_runs(safety_sets, *variants):
-    """Each variant's offline safety run, recorded as `evaluate_safety --variant` records it."""
+INJECTION = SimpleNamespace(cases=40, followed_defended=1, followed_baseline=9)  # as evaluation.injection counts
+
+
+def _offline_runs(safety_sets, *variants, injection=INJECTION):
+    """Each variant's offline safety run, recorded as `evaluate_safety --variant` records it (the injection
+    cases need the model, so their counts are given here)."""
     for variant in variants:
         refusals, over = safety_sets[variant.name]
         run_record(
-            kind="safety", dataset="held-out sets", variant=variant, started_at=None, metrics=measured(refusals, over)
+            kind="safety",
+            dataset="held-out sets",
+            variant=variant,
+            started_at=None,
+            metrics=measured(refusals, over, injection),
         )
 
 
@@ -129,7 +137,8 @@ def test_a_treatment_that_keeps_safety_is_promoted_once_each_arm_has_enough_answ
     assert body["metrics"]["treatment"]["thumbs_up"]["value"] == pytest.approx(200 / 300)
     assert body["metrics"]["change"]["thumbs_up"]["low"] > 0  # better, with confidence
     offline = body["offline"]["treatment"]["safety"]["metrics"]
-    assert {m["name"] for m in offline} == {"refusal", "over_refusal"} and "answers" not in body["offline"]["treatment"]
+    assert {m["name"] for m in offline} == {"refusal", "over_refusal", "injection_success"}
+    assert "answers" not in body["offline"]["treatment"]
     tenant = Tenant.objects.get(pk=tenant_a.tenant.pk)
     assert tenant.answer_variant == {"name": "cooler", "settings": {"temperature": 0.05}}
     turn = SimpleNamespace(tenant=tenant, user=tenant_a.finance, regenerate_of=None, variant=None)
@@ -194,3 +203,38 @@ def test_an_operator_defines_a_tenants_experiment_which_the_gate_holds_like_any_
         labels = set(AuditEvent.objects.filter(target_id=experiment).values_list("actor_label", flat=True))
         assert Experiment.objects.get(public_id=experiment).created_by is None
     assert labels == {"ops"}
+
+
+def test_the_gate_refuses_a_run_that_measured_too_little_and_a_control_that_is_not_current(api, tenant_a, safety_sets):
+    _offline_runs(safety_sets, DEFAULT, injection=None)  # the control's run skipped the injection cases
+    _offline_runs(safety_sets, variant_from(COOLER))
+    experiment = _create(api, tenant_a, COOLER)
+    stale = api(
+        "post",
+        "/api/v1/experiments/",
+        key=tenant_a.admin_key,
+        data={"name": "stale", "control": {"name": "old", "settings": {"temperature": 0.7}}, "treatment": COOLER},
+    ).json()["id"]
+    no_margin = api(
+        "post", "/api/v1/experiments/", key=tenant_a.admin_key, data={"name": "z", "treatment": COOLER, "margin": 0}
+    )
+
+    short = api("post", f"/api/v1/experiments/{experiment}/start/", key=tenant_a.admin_key)
+    not_current = api("post", f"/api/v1/experiments/{stale}/start/", key=tenant_a.admin_key)
+
+    assert short.status_code == 409
+    assert "the control's safety run measured injection_success on 0 items" in short.json()["error"]["message"]
+    assert (
+        not_current.status_code == 409
+        and "the control is not what answers use now" in not_current.json()["error"]["message"]
+    )
+    assert no_margin.status_code == 400
+
+
+def test_a_stored_variant_whose_server_was_unlisted_falls_back_to_the_default_server(settings):
+    settings.ENCLAVE_VARIANT_BASE_URLS = []
+    stored = {"name": "second GPU", "settings": {"base_url": "http://gpu-2.internal:8000/v1", "temperature": 0.1}}
+
+    variant = variant_stored(stored)
+
+    assert variant.settings.base_url is None and variant.settings.temperature == 0.1

@@ -49,6 +49,19 @@ def test_each_planted_failure_is_put_at_the_stage_that_lost_it(candidates, sent,
     assert found == kind, detail
 
 
+def test_evidence_too_weak_to_answer_is_an_evidence_loss_and_an_unsearched_answer_is_said_so():
+    weak, _ = locate(
+        _holds,
+        candidates=[("c", HOLDS)],
+        sent=["c"],
+        evidence=[{"number": 1, "sentence": HOLDS}],
+        weak_evidence=True,
+    )
+    refused = diagnose_with_gold({"kind": "refused"}, shown="I can't help with that.", golds=GOLD, contains=contains)
+
+    assert weak == "evidence_loss" and refused.kind == "not_searched"
+
+
 def test_a_right_answer_is_ok_whatever_its_trace():
     finding = diagnose_with_gold({}, shown="It costs 42 million euros [1].", golds=GOLD, contains=contains)
 
