@@ -25,3 +25,25 @@ def test_evaluation_and_experiment_modules_import_only_at_module_level():
                 if isinstance(n, ast.Import | ast.ImportFrom)
             ]
     assert nested == []
+
+
+def test_nothing_imports_evaluation_code_from_where_it_used_to_live():
+    old = (
+        "retrieval.evaluation",
+        "retrieval import evaluation",
+        "safety.evaluation",
+        "chat.evaluation",
+        "chat import evaluation",
+    )
+    sources = [
+        p for p in ROOT.glob("*/**/*") if p.is_file() and (p.suffix == ".py" or p.parent.name in ("bench", "scripts"))
+    ]
+    skipped = {".venv", "var", "node_modules"}
+    stale = [
+        str(path.relative_to(ROOT))
+        for path in sources
+        if path != Path(__file__).resolve()
+        and not skipped & set(path.relative_to(ROOT).parts)
+        and any(o in path.read_text(errors="ignore") for o in old)
+    ]
+    assert stale == []
