@@ -47,16 +47,23 @@ def _settings(post) -> dict:
     return found
 
 
+def _share(percent: str):
+    """A percentage typed on the page as the API's share; anything else goes on for the serializer to refuse."""
+    try:
+        return float(percent) / 100
+    except ValueError:
+        return percent
+
+
 @console_action(may=tenant_admin, back=PAGE)
 def experiment_create(request):
-    share, margin = request.POST.get("traffic_percent") or "50", request.POST.get("margin_percent") or "2"
     data = validated(
         experiment_apis.ExperimentListApi.InputSerializer,
         {
             "name": request.POST.get("name", ""),
             "treatment": {"name": request.POST.get("treatment_name", ""), "settings": _settings(request.POST)},
-            "traffic_share": float(share) / 100 if share.replace(".", "", 1).isdigit() else share,
-            "margin": float(margin) / 100 if margin.replace(".", "", 1).isdigit() else margin,
+            "traffic_share": _share(request.POST.get("traffic_percent") or "50"),
+            "margin": _share(request.POST.get("margin_percent") or "2"),
         },
     )
     experiment = experiments.experiment_create(tenant=request.tenant, actor=request.user, **data)

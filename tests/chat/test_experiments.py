@@ -12,6 +12,7 @@ from chat.models import Conversation, Experiment, Feedback, Message
 from chat.variants import DEFAULT, variant_from, variant_stored
 from evaluation.runs import run_record
 from evaluation.safety import DATASETS, measured, sets_load, variant_rates
+from safety.policy import policy_candidate, policy_of_variant
 from tenants.accounts.models import AuditEvent
 from tenants.models import Tenant
 
@@ -238,3 +239,24 @@ def test_a_stored_variant_whose_server_was_unlisted_falls_back_to_the_default_se
     variant = variant_stored(stored)
 
     assert variant.settings.base_url is None and variant.settings.temperature == 0.1
+
+
+def test_only_one_experiment_runs_at_a_time(api, tenant_a, safety_sets):
+    _offline_runs(safety_sets, DEFAULT, variant_from(COOLER))
+    first, second = _create(api, tenant_a, COOLER), _create(api, tenant_a, COOLER)
+
+    started = api("post", f"/api/v1/experiments/{first}/start/", key=tenant_a.admin_key)
+    refused = api("post", f"/api/v1/experiments/{second}/start/", key=tenant_a.admin_key)
+
+    assert started.status_code == 200
+    assert refused.status_code == 409 and "another experiment is running" in refused.json()["error"]["message"]
+
+
+def test_in_live_traffic_an_arm_that_loosens_a_category_keeps_the_floor_and_the_tenants_policy():
+    current = policy_candidate({"overrides": {"political_persuasion": "refuse"}})  # the tenant tightened one
+
+    live = policy_of_variant({"overrides": {"weapons": "allow", "privacy": "refuse"}}, current=current)
+
+    assert live.action("weapons") == "refuse"  # the floor: the candidate's "allow" is measured offline only
+    assert live.action("political_persuasion") == "refuse"  # the tenant's own tightening stays
+    assert live.action("privacy") == "refuse"  # and the candidate may tighten further
