@@ -70,6 +70,8 @@ ENVIRONMENT: dict[str, str] = {
     "ENCLAVE_CHAT_MAX_TOKENS": "256: longest answer, in tokens",
     "ENCLAVE_QUOTE_SCORE": "0.25: best-evidence score (0-1) from which a grounded answer quotes the documents "
     "without asking the model; 1 always asks it (for a model larger than the bundled one)",
+    "ENCLAVE_EVIDENCE_SCORER": "features: how evidence sentences are scored (features: MiniLM cosine, word overlap, "
+    "rank; reader: the cross-encoder trained here, retrieval/reader, not yet better on covid-qa-dev)",
     "ENCLAVE_SEARCH_POOL": "50: candidates each of dense and full-text search hands to fusion and reranking",
     "ENCLAVE_SEARCH_MAX_SCAN": "20000: most index tuples an iterative HNSW scan visits "
     "to fill a selective ACL's results",

@@ -253,6 +253,7 @@ ENCLAVE_CHAT_MAX_TOKENS = int(env.get("ENCLAVE_CHAT_MAX_TOKENS", "256"))
 # A grounded answer quotes its evidence without asking the model when the best evidence sentence scores this
 # much (chat/answer/evidence.py; chosen for the bundled 135M model on covid-qa-dev's dev half, docs/benchmarks.md).
 ENCLAVE_QUOTE_SCORE = float(env.get("ENCLAVE_QUOTE_SCORE", "0.25"))
+ENCLAVE_EVIDENCE_SCORER = env.get("ENCLAVE_EVIDENCE_SCORER", "features")
 ENCLAVE_SEARCH_POOL = int(env.get("ENCLAVE_SEARCH_POOL", "50"))
 ENCLAVE_SEARCH_MAX_SCAN = int(env.get("ENCLAVE_SEARCH_MAX_SCAN", "20000"))
 ENCLAVE_RERANKER = env.get("ENCLAVE_RERANKER", "term-coverage")

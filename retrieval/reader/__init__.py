@@ -5,15 +5,13 @@ sentence of a passage (with the sentences around it) and gives two probabilities
 The committed int8 ONNX file (model/) is checked against its card before it loads; nothing here trains.
 """
 
-from pathlib import Path
-
 import numpy as np
 
 from retrieval import encoders
 from retrieval.reader.data import pair_text
+from retrieval.reader_check import MODEL_DIR
 from retrieval.sentences import split_sentences
 
-MODEL_DIR = Path(__file__).resolve().parent / "model"
 MODEL_FILE = MODEL_DIR / "reader.int8.onnx"
 CARD_FILE = MODEL_DIR / "card.json"
 

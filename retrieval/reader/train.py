@@ -23,7 +23,7 @@ from retrieval.reader.data import Example, pair_text
 
 log = logging.getLogger(__name__)
 
-MAX_TOKENS = 96
+MAX_TOKENS = 80  # question, sentence and as much of its neighbours as fits: 96 trained ~20% slower
 CHECKPOINT_STEPS = 200
 HEADS = ("holds", "answers")
 

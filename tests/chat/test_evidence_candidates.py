@@ -40,6 +40,10 @@ def test_titles_addresses_references_and_bylines_are_not_answers(line):
     assert not evidence.answer_like(line)
 
 
+def test_a_sentence_that_cites_a_study_in_its_prose_is_still_an_answer():
+    assert evidence.answer_like("Li et al. (2020) estimated the mean incubation period at 5.2 days.")
+
+
 def test_a_long_sentence_the_chunker_cut_may_still_be_an_answer_when_it_ends_the_passage():
     cut = "The incubation period of the virus was estimated at 5.2 days in the first 425 patients in Wuhan and"
 

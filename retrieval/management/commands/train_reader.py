@@ -33,6 +33,7 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=32)
         parser.add_argument("--learning-rate", type=float, default=5e-5)
         parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument("--max-tokens", type=int, default=train.MAX_TOKENS, help="word pieces per pair")
         parser.add_argument("--limit", type=int, default=0, help="train on this many examples at most (smoke runs)")
         parser.add_argument("--heldout-questions", type=int, default=1500)
         parser.add_argument(
@@ -50,6 +51,7 @@ class Command(BaseCommand):
             batch_size=options["batch_size"],
             learning_rate=options["learning_rate"],
             seed=options["seed"],
+            max_tokens=options["max_tokens"],
         )
         examples, sources = self._examples(qa, beir, out, settings.seed, limit)
         self.stdout.write(f"{len(examples['train'])} training examples")
