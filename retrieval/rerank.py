@@ -2,9 +2,9 @@
 
 - `term-coverage` (the default): how much of the query's weight a passage covers, with each term
   weighted by its rarity among the candidates, added to the fused rank. No model, ~1 ms.
-- `cross-encoder`: a sentence-transformers cross-encoder from a local folder (ENCLAVE_RERANKER_MODEL).
-  No cross-encoder ships in a PyPI package, so the appliance cannot bundle one; deployments that
-  can provide the weights set the folder.
+- `cross-encoder`: a sentence-transformers cross-encoder from a local folder (ENCLAVE_RERANKER_MODEL),
+  for deployments that can provide the weights. The reader trained here (retrieval/reader) reads
+  sentences, not passages, and is not used to rerank search (docs/benchmarks.md, "The reader").
 - `none` keeps the fused order.
 
 A reranker only reorders candidates the caller was already allowed to see; it never adds any, and

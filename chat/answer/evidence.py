@@ -78,9 +78,10 @@ CLOSING = re.compile(r"[.!?][\"'\u201d)\]]*$")
 
 def answer_like(sentence: str, *, last: bool = False) -> bool:
     """A sentence that may be quoted as an answer: no address, reference or byline, and it closes like a
-    sentence, unless it is a passage's last one and long (the chunker cut it; a title line comes first)."""
+    sentence, unless it is its passage's last (the chunker cut it, or a note without a full stop; a title
+    line comes first, with the text after it)."""
     text = sentence.strip()
-    closes = bool(CLOSING.search(text)) or (last and len(text.split()) >= 12)
+    closes = bool(CLOSING.search(text)) or last
     names = len(NAME_LIST.findall(text)) + len(INITIALS.findall(text))
     return closes and not NOT_AN_ANSWER.search(text) and names < 2
 

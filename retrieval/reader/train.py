@@ -48,7 +48,8 @@ def tokenizer():
     return AutoTokenizer.from_pretrained(str(encoders.bundled_minilm_path()))
 
 
-def encode(examples: list[Example], max_tokens: int) -> list[np.ndarray]:
+def encode(examples: list[Example], max_tokens: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Word-piece ids and token types of every pair, once."""
     tok = tokenizer()
     encoded = tok(
         [e.question for e in examples],
