@@ -67,9 +67,8 @@ MIN_WORDS = 4
 MAX_CHARS = 400
 MAX_CANDIDATES = 32  # the reader reads at most this many sentences, the lexically best (its time grows with them)
 
-NOT_AN_ANSWER = re.compile(
-    r"https?://|www\.|\bdoi\s*:|\bdoi\.org|^licen[cs]e\s*:|^(\[\d+\]|\d+\.)\s+[A-Z][\w'\-]+,?\s+[A-Z]{1,3}[,.\s]",
-    re.IGNORECASE,
+NOT_AN_ANSWER = re.compile(  # an address, a DOI, a licence line, or a numbered reference ("12. Smith J, ...")
+    r"(?i:https?://|www\.|\bdoi\s*:|\bdoi\.org|^licen[cs]e\s*:)|^(\[\d+\]|\d+\.)\s+[A-Z][\w'\-]+,?\s+[A-Z]{1,3}[,.\s]"
 )
 NAME_LIST = re.compile(r"[A-Z][\w'\-]+,\s*[A-Z][\w.\-]*(?:\s[A-Z][\w.\-]*)*;")  # "Wang, Li; Chen, Hui;"
 INITIALS = re.compile(r"\b[A-Z][a-z'\-]+,? [A-Z]{1,2}[,.;]")  # "Smith J, Jones KL." (a reference's authors)

@@ -40,8 +40,16 @@ def test_titles_addresses_references_and_bylines_are_not_answers(line):
     assert not evidence.answer_like(line)
 
 
-def test_a_sentence_that_cites_a_study_in_its_prose_is_still_an_answer():
-    assert evidence.answer_like("Li et al. (2020) estimated the mean incubation period at 5.2 days.")
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Li et al. (2020) estimated the mean incubation period at 5.2 days.",
+        "1. In the first phase, every returning traveller was tested twice.",
+        "2. At least 14 days of quarantine were required.",
+    ],
+)
+def test_prose_that_cites_a_study_or_is_numbered_is_still_an_answer(sentence):
+    assert evidence.answer_like(sentence)
 
 
 def test_a_long_sentence_the_chunker_cut_may_still_be_an_answer_when_it_ends_the_passage():
