@@ -1,12 +1,14 @@
+from django_tenants.utils import schema_context
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from chat import retention, selectors, services, transcripts
+from chat import retention, selectors, services, trace_access, transcripts
 from chat.answer import Turn, answer_collect, answer_events
 from chat.models import Feedback
 from chat.sse import stream_response
 from config.api import CursorPagination
-from tenants.accounts.base import TenantAdminApi, TenantApi
+from tenants import selectors as tenant_selectors
+from tenants.accounts.base import OperatorApi, TenantAdminApi, TenantApi
 
 
 class ConversationPagination(CursorPagination):
@@ -14,9 +16,7 @@ class ConversationPagination(CursorPagination):
 
 
 def _messages_data(api, messages) -> list[dict]:
-    return transcripts.messages_data(
-        tenant=api.tenant, user=api.request.user, principals=api.principals, messages=messages
-    )
+    return transcripts.messages_data(tenant=api.tenant, principals=api.principals, messages=messages)
 
 
 class TitleSerializer(serializers.Serializer):
@@ -186,16 +186,20 @@ class TraceApi(TenantAdminApi):
 class ChatSettingsApi(TenantAdminApi):
     """The tenant's answer policy: whether to answer from the model's own knowledge when the
     documents hold nothing relevant (off by default; such answers are labelled and never cited), and
-    whether admins may read answer traces, which hold members' questions and answers (off by default)."""
+    whether admins may read answer traces, which hold members' questions and answers (off by default;
+    one admin turning it on only asks: it opens when a second admin or an operator agrees,
+    chat/trace_access.py)."""
 
     class InputSerializer(serializers.Serializer):
         allow_ungrounded_answers = serializers.BooleanField(required=False)
         admin_reads_traces = serializers.BooleanField(required=False)
 
     def _data(self) -> dict:
+        state = trace_access.trace_access_state(tenant=self.tenant)
         return {
             "allow_ungrounded_answers": self.tenant.allow_ungrounded_answers,
-            "admin_reads_traces": self.tenant.admin_reads_traces,
+            "admin_reads_traces": state["admin_reads_traces"],
+            "trace_access_requested_by": state["trace_access_requested_by"],
         }
 
     def get(self, request):
@@ -210,8 +214,31 @@ class ChatSettingsApi(TenantAdminApi):
                 tenant=self.tenant, allowed=changes["allow_ungrounded_answers"], actor=request.user
             )
         if "admin_reads_traces" in changes:
-            services.trace_access_set(tenant=self.tenant, allowed=changes["admin_reads_traces"], actor=request.user)
+            trace_access.trace_access_set(tenant=self.tenant, allowed=changes["admin_reads_traces"], actor=request.user)
         return Response(self._data())
+
+
+class OperatorTraceAccessApi(OperatorApi):
+    """An operator opens a tenant's answer traces to its admins (the second person an admin's request
+    needs) or closes them. The operator never reads a trace."""
+
+    class InputSerializer(serializers.Serializer):
+        admin_reads_traces = serializers.BooleanField()
+
+    def get(self, request, tenant_id):
+        tenant = tenant_selectors.tenant_get(tenant_id=tenant_id)
+        with schema_context(tenant.schema_name):
+            return Response(trace_access.trace_access_state(tenant=tenant))
+
+    def put(self, request, tenant_id):
+        tenant = tenant_selectors.tenant_get(tenant_id=tenant_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response(
+            trace_access.trace_access_set_by_operator(
+                tenant=tenant, allowed=serializer.validated_data["admin_reads_traces"], actor=request.user
+            )
+        )
 
 
 class RetentionSettingsApi(TenantAdminApi):

@@ -1,11 +1,12 @@
-"""The "Data" page: each member's memory, and for tenant admins training consent, retention and
-training exports. Forms validate with the REST API's serializers and call the same services."""
+"""The "Data" page: each member's memory and whether admins read their answers' traces, and for tenant
+admins training consent, retention and training exports. Forms validate with the REST API's serializers
+and call the same services."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseForbidden
 from django.shortcuts import render
 
-from chat import apis, memory, retention
+from chat import apis, memory, retention, trace_access
 from chat.memory_apis import MemoryListApi, MemorySettingsApi
 from chat.models import TrainingExport
 from chat.training import apis as training_apis
@@ -33,6 +34,7 @@ def data_page(request):
         "tenant": tenant,
         "memory_on": memory.enabled(user=request.user),
         "facts": memory.facts(tenant=tenant, user=request.user),
+        "trace_access": trace_access.trace_access_state(tenant=tenant),
     }
     if request.user.is_tenant_admin:
         context["exports"] = TrainingExport.objects.select_related("created_by").order_by("-created_at")[:50]

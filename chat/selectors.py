@@ -44,14 +44,15 @@ def drawn_on(message: Message) -> set:
     return {citation.document_id for citation in message.citations.all()} | set(message.context_documents or [])
 
 
-def withheld_documents(*, messages, user: User, principals: list[str]) -> set:
-    """Documents the messages drew on that the reader can no longer read (ACL narrowed, group left, deleted)."""
+def withheld_documents(*, messages, principals: list[str]) -> set:
+    """Documents the messages drew on that the reader can no longer read (ACL narrowed, group left, deleted);
+    for a tenant admin reading a member's trace, those the admin cannot read."""
     used = set().union(*(drawn_on(message) for message in messages)) if messages else set()
-    return used - documents_readable(principals=principals, ids=used, every=user.is_tenant_admin)
+    return used - documents_readable(principals=principals, ids=used)
 
 
 def history(
-    *, tenant: Tenant, conversation: Conversation, user: User, principals: list[str], turns: int = 6, before=None
+    *, tenant: Tenant, conversation: Conversation, principals: list[str], turns: int = 6, before=None
 ) -> list[dict]:
     """The last `turns` complete turns (before `before`, if given), oldest first, as chat messages; an
     answer drawn on a document the reader can no longer read is left out."""
@@ -61,7 +62,7 @@ def history(
     if before is not None:
         messages = messages.filter(created_at__lt=before)
     recent = list(messages.order_by("-created_at", "-id")[:turns])
-    withheld = withheld_documents(messages=recent, user=user, principals=principals)
+    withheld = withheld_documents(messages=recent, principals=principals)
     return [
         {"role": m.role, "content": message_content(tenant=tenant, message=m)}
         for m in reversed(recent)
@@ -72,6 +73,15 @@ def history(
 def trace_of(*, tenant: Tenant, message: Message) -> dict:
     return json.loads(
         decrypt_text(tenant=tenant, object_id=str(message.public_id), blob=bytes(message.trace.data_encrypted))
+    )
+
+
+def answers_before(*, message: Message):
+    """The conversation's earlier answers: the history a follow-up question was condensed with."""
+    return (
+        message.conversation.messages.filter(role=Message.Role.ASSISTANT, created_at__lt=message.created_at)
+        .prefetch_related("citations")
+        .order_by("created_at", "id")
     )
 
 

@@ -161,10 +161,6 @@ def preference_give(*, chosen: Message, rejected: Message, user: User) -> Prefer
     return preference
 
 
-def trace_access_set(*, tenant: Tenant, allowed: bool, actor: User) -> None:
-    tenant_settings_change(tenant=tenant, action="chat.trace_access_changed", actor=actor, admin_reads_traces=allowed)
-
-
 def ungrounded_answers_set(*, tenant: Tenant, allowed: bool, actor: User) -> None:
     tenant_settings_change(
         tenant=tenant, action="chat.ungrounded_answers_changed", actor=actor, allow_ungrounded_answers=allowed

@@ -13,5 +13,6 @@ tracing_start("enclave-web")  # before the handler loads the middleware it instr
 django_application = get_asgi_application()
 
 from config.body_limit import BodyLimit  # noqa: E402  (after Django is set up)
+from tenants.callers import caller_is_known  # noqa: E402
 
-application = BodyLimit(django_application)
+application = BodyLimit(django_application, caller_is_known=caller_is_known)

@@ -30,8 +30,11 @@ ENVIRONMENT: dict[str, str] = {
     "file: next to the key file on this host",
     "ENCLAVE_UPLOAD_MAX_BYTES": "52428800 (50 MiB): largest file accepted by an upload",
     "ENCLAVE_HTTPS": "off: on when served over HTTPS (secure cookies, HSTS for a year, X-Forwarded-Proto trusted)",
-    "ENCLAVE_REQUEST_MAX_BYTES": "4 files at the upload limit + 1 MiB: largest request body, refused (413) "
-    "before it is read",
+    "ENCLAVE_REQUEST_MAX_BYTES": "1048576 (1 MiB): largest request body on any route, refused (413) before it is read",
+    "ENCLAVE_UPLOAD_REQUEST_MAX_BYTES": "4 files at the upload limit + 1 MiB: largest request body of an upload "
+    "route, allowed only once the request's API key or session is checked; refused (413) before it is read",
+    "ENCLAVE_REJECTED_KEY_AUDIT_SECONDS": "300: rejected API keys from one address, for one reason, within this "
+    "window are one audit entry with a count",
     "ENCLAVE_TENANT_QUOTA_BYTES": "5368709120 (5 GiB): stored originals per tenant, unless the tenant sets its own",
     "ENCLAVE_INGESTION_QUEUE": "ingestion: the Celery queue of ingestion tasks",
     "ENCLAVE_INGESTION_STALE_SECONDS": "300: a document whose worker has not reported for this long is re-queued",
@@ -44,6 +47,17 @@ ENVIRONMENT: dict[str, str] = {
     "ENCLAVE_EXTRA_HOSTS": "unset: further host names to accept (tenants' custom domains), comma-separated",
     "ENCLAVE_HOST": "127.0.0.1: address the web server binds to",
     "ENCLAVE_PORT": "8000: port of the web server",
+    "ENCLAVE_OIDC_ENDPOINT_HOSTS": "unset: further https hosts (comma-separated) an identity provider's discovery "
+    "may name for its endpoints; by default they must be on the issuer's origin "
+    "(Google's: oauth2.googleapis.com,www.googleapis.com)",
+    "ENCLAVE_OIDC_PRIVATE_NETWORKS": "unset: private networks (CIDR, comma-separated) where an on-premises "
+    "identity provider may be reached; by default only public addresses (link-local and metadata: never)",
+    "ENCLAVE_OIDC_ALLOW_LOOPBACK": "off: on lets an identity provider be on this machine's loopback, over plain "
+    "http (tests and development only)",
+    "ENCLAVE_OIDC_SESSION_SECONDS": "3600: a company sign-in's session ends this long after it began, whatever is "
+    "done meanwhile; signing in again asks the provider, which settles role and groups anew",
+    "ENCLAVE_OIDC_KEY_MAX_DAYS": "30: an API key of a person who signs in through the identity provider expires "
+    "no later than this many days after it is made",
     "ENCLAVE_LOG_FORMAT": "json (or text)",
     "ENCLAVE_LOG_LEVEL": "INFO",
     "ENCLAVE_OTEL_TRACING": "off: on sends OpenTelemetry spans (requests, Celery tasks, model calls) over OTLP/HTTP "
@@ -61,9 +75,15 @@ ENVIRONMENT: dict[str, str] = {
     "LLM_RETRIES": "2: retries of a request that failed before its first event (never after)",
     "ENCLAVE_LLM_REQUESTS_PER_MINUTE": "120: model requests per tenant per minute, unless the tenant sets its own",
     "ENCLAVE_LLM_REQUESTS_PER_USER_PER_MINUTE": "30: model requests one user's questions may cause per minute",
-    "ENCLAVE_LOGIN_FAILURES_PER_ACCOUNT": "5: failed sign-ins of one account within the lockout window that lock it",
-    "ENCLAVE_LOGIN_FAILURES_PER_ADDRESS": "20: failed sign-ins from one address within the window that lock it",
-    "ENCLAVE_LOGIN_LOCKOUT_SECONDS": "900: the sign-in window and lockout, in seconds (429 with Retry-After)",
+    "ENCLAVE_LOGIN_FAILURES_PER_ACCOUNT": "5: failed sign-ins of one account from one address (an IPv6 /64) "
+    "before each further try from there waits, 1 s doubling (429 with Retry-After); other addresses are not slowed",
+    "ENCLAVE_LOGIN_FAILURES_PER_ADDRESS": "20: failed sign-ins from one address, any accounts, within "
+    "ENCLAVE_LOGIN_LOCKOUT_SECONDS before each further try from there waits the same way",
+    "ENCLAVE_LOGIN_LOCKOUT_SECONDS": "900: the longest wait between sign-in tries, and how long an address's failures "
+    "count (an account's from one address: a day, or until it signs in from there)",
+    "ENCLAVE_TRUSTED_PROXIES": "unset: addresses or networks (comma-separated) of the reverse proxies in front of the "
+    "web server; from them the client is the last X-Forwarded-For address that is not a proxy; from anyone else "
+    "X-Forwarded-For is ignored",
     "ENCLAVE_LLM_TOKENS_PER_DAY": "2000000: model tokens (in + out) per tenant per UTC day, "
     "unless the tenant sets its own",
     "ENCLAVE_CHAT_PASSAGES": "4: passages an answer may use (fewer when they do not fit the context)",

@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from ipaddress import ip_network
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -54,8 +55,14 @@ if ENCLAVE_ORIGINALS_STORE == "s3" and not ENCLAVE_S3_BUCKET:
 # the key file, one host; a database backup then never holds them). Reads look in both.
 ENCLAVE_TENANT_SECRETS = env.get("ENCLAVE_TENANT_SECRETS", "database")
 ENCLAVE_UPLOAD_MAX_BYTES = int(env.get("ENCLAVE_UPLOAD_MAX_BYTES", str(50 * 1024 * 1024)))
-# A whole request body, checked before it is read (config/body_limit.py): room for several files at the limit.
-ENCLAVE_REQUEST_MAX_BYTES = int(env.get("ENCLAVE_REQUEST_MAX_BYTES", str(4 * ENCLAVE_UPLOAD_MAX_BYTES + 1024 * 1024)))
+# A whole request body, checked before it is read (config/body_limit.py): forms and JSON on every route; on an
+# upload route, once the caller's key or session is checked, room for several files at the limit.
+ENCLAVE_REQUEST_MAX_BYTES = int(env.get("ENCLAVE_REQUEST_MAX_BYTES", str(1024 * 1024)))
+ENCLAVE_UPLOAD_REQUEST_MAX_BYTES = int(
+    env.get("ENCLAVE_UPLOAD_REQUEST_MAX_BYTES", str(4 * ENCLAVE_UPLOAD_MAX_BYTES + 1024 * 1024))
+)
+# Rejected API keys from one address, for one reason, within this window are one audit entry with a count.
+ENCLAVE_REJECTED_KEY_AUDIT_SECONDS = int(env.get("ENCLAVE_REJECTED_KEY_AUDIT_SECONDS", "300"))
 ENCLAVE_TENANT_QUOTA_BYTES = int(env.get("ENCLAVE_TENANT_QUOTA_BYTES", str(5 * 1024 * 1024 * 1024)))
 ENCLAVE_INGESTION_QUEUE = env.get("ENCLAVE_INGESTION_QUEUE", "ingestion")
 ENCLAVE_INGESTION_STALE_SECONDS = int(env.get("ENCLAVE_INGESTION_STALE_SECONDS", "300"))
@@ -246,6 +253,15 @@ ENCLAVE_LLM_REQUESTS_PER_USER_PER_MINUTE = int(env.get("ENCLAVE_LLM_REQUESTS_PER
 ENCLAVE_LOGIN_FAILURES_PER_ACCOUNT = int(env.get("ENCLAVE_LOGIN_FAILURES_PER_ACCOUNT", "5"))
 ENCLAVE_LOGIN_FAILURES_PER_ADDRESS = int(env.get("ENCLAVE_LOGIN_FAILURES_PER_ADDRESS", "20"))
 ENCLAVE_LOGIN_LOCKOUT_SECONDS = int(env.get("ENCLAVE_LOGIN_LOCKOUT_SECONDS", "900"))
+# Proxies whose X-Forwarded-For names the client (tenants/accounts/base.py, client_ip); from anyone else it is ignored.
+ENCLAVE_TRUSTED_PROXIES = [str(ip_network(cidr, strict=False)) for cidr in env.get_list("ENCLAVE_TRUSTED_PROXIES", "")]
+# Where a tenant's identity provider may be reached (tenants/accounts/oidc_network.py).
+ENCLAVE_OIDC_ENDPOINT_HOSTS = env.get_list("ENCLAVE_OIDC_ENDPOINT_HOSTS", "")
+ENCLAVE_OIDC_PRIVATE_NETWORKS = [ip_network(cidr) for cidr in env.get_list("ENCLAVE_OIDC_PRIVATE_NETWORKS", "")]
+ENCLAVE_OIDC_ALLOW_LOOPBACK = env.get_bool("ENCLAVE_OIDC_ALLOW_LOOPBACK")
+# How long what the provider said at a sign-in is trusted (tenants/oidc_views.py, accounts.services.api_key_create).
+ENCLAVE_OIDC_SESSION_SECONDS = int(env.get("ENCLAVE_OIDC_SESSION_SECONDS", "3600"))
+ENCLAVE_OIDC_KEY_MAX_DAYS = int(env.get("ENCLAVE_OIDC_KEY_MAX_DAYS", "30"))
 ENCLAVE_LLM_TOKENS_PER_DAY = int(env.get("ENCLAVE_LLM_TOKENS_PER_DAY", "2000000"))
 
 ENCLAVE_CHAT_PASSAGES = int(env.get("ENCLAVE_CHAT_PASSAGES", "4"))

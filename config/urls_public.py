@@ -2,6 +2,7 @@
 
 from django.urls import include, path
 
+from chat.apis import OperatorTraceAccessApi
 from chat.experiment_apis import OperatorExperimentActionApi, OperatorExperimentListApi
 from chat.training.apis import OperatorTrainingExportApi
 from config import operator_pages
@@ -25,6 +26,11 @@ urlpatterns = [
     path("metrics", MetricsApi.as_view(), name="metrics"),
     path("api/v1/operator/", include("tenants.urls")),
     path("api/v1/operator/training-export/", OperatorTrainingExportApi.as_view(), name="operator-training-export"),
+    path(
+        "api/v1/operator/tenants/<int:tenant_id>/trace-access/",
+        OperatorTraceAccessApi.as_view(),
+        name="operator-trace-access",
+    ),
     path(
         "api/v1/operator/tenants/<int:tenant_id>/experiments/",
         OperatorExperimentListApi.as_view(),

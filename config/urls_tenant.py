@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 from chat import data_pages, experiment_pages
 from chat import views as chat_views
 from chat.openai_api import ChatCompletionsApi, ModelDetailApi, ModelListApi
+from config.body_limit import large_body
 from config.urls_common import health_patterns, session_patterns
 from ingestion import views as ingestion_views
 from safety import views as safety_views
@@ -60,7 +61,7 @@ urlpatterns = [
     path("documents/<uuid:document_id>/edit/", ingestion_views.document_edit, name="document-edit"),
     path(
         "documents/<uuid:document_id>/versions/",
-        ingestion_views.document_version_upload,
+        large_body(ingestion_views.document_version_upload),
         name="document-version-upload",
     ),
     path("documents/<uuid:document_id>/delete/", ingestion_views.document_delete, name="document-delete"),

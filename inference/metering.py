@@ -30,16 +30,23 @@ def limits() -> tuple[int, int]:
 ADMISSION_LOCK = 0x454E4C4D  # "ENLM": held while a call of the tenant is admitted
 
 
-def slot_reserve(*, user_id, purpose: str, model: str) -> int | None:
+def slot_reserve(*, user_id, purpose: str, model: str, prompt_tokens: int, max_tokens: int) -> int | None:
     """Check the limits and count this call in one locked step: its metering row is written, as "sending",
     before the lock is released, so parallel requests cannot all pass a limit none of them has hit yet.
+    The row holds the most the call can cost (the prompt estimate and the whole answer) until `record`
+    settles it at what was used, so a burst of calls cannot all pass the day's token quota either.
     The row's id, for `record` to finish; None outside a tenant."""
     if not _in_tenant():
         return None
     with tenant_lock(ADMISSION_LOCK):
         limits_check(user_id=user_id)
         call = LlmCall.objects.create(
-            user_id=user_id, purpose=purpose, model=model[:200], status=LlmCall.Status.SENDING
+            user_id=user_id,
+            purpose=purpose,
+            model=model[:200],
+            status=LlmCall.Status.SENDING,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=max_tokens,
         )
     return call.pk
 

@@ -9,7 +9,8 @@ class LlmCall(models.Model):
         INCOMPLETE = "incomplete"  # cancelled, or failed after part of the answer arrived
         FAILED = "failed"
         REFUSED = "refused"  # rate limit, quota or context length: never sent
-        SENDING = "sending"  # admitted and counted against the limits; the call has not finished yet
+        # Admitted and counted against the limits, at its prompt estimate and max_tokens, until it finishes.
+        SENDING = "sending"
 
     user_id = models.UUIDField(null=True, blank=True)
     purpose = models.CharField(max_length=40)

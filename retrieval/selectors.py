@@ -23,13 +23,20 @@ def index_models() -> list[str]:
     return models
 
 
-def documents_readable(*, principals: list[str], ids, every: bool = False) -> set:
+def documents_readable(*, principals: list[str], ids) -> set:
     """The ids among `ids` of documents still indexed whose ACL names one of `principals` (the ACL search
-    applies, inside the query); with `every` (a tenant admin), every document still indexed."""
+    applies, inside the query). A tenant admin is no exception: managing the library is not reading it."""
     ids = set(ids)
     if not ids:
         return set()
-    chunks = Chunk.objects.filter(document_id__in=ids)
-    if not every:
-        chunks = chunks.filter(acl_principals__overlap=principals)
+    chunks = Chunk.objects.filter(document_id__in=ids, acl_principals__overlap=principals)
     return set(chunks.order_by().values_list("document_id", flat=True).distinct())
+
+
+def chunks_readable(*, principals: list[str], ids) -> set[str]:
+    """The ids (as text) among `ids` of chunks still indexed whose ACL names one of `principals`."""
+    ids = {str(chunk_id) for chunk_id in ids}
+    if not ids:
+        return set()
+    chunks = Chunk.objects.filter(id__in=ids, acl_principals__overlap=principals)
+    return {str(chunk_id) for chunk_id in chunks.values_list("id", flat=True)}

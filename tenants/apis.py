@@ -142,7 +142,11 @@ class OperatorDetailApi(OperatorApi):
 
 
 class MetricsApi(OperatorApi):
-    """Prometheus exposition (config/metrics.py), for an operator's key: scrape with a bearer token."""
+    """Prometheus exposition (config/metrics.py), for an operator's key with the "metrics" scope: scrape
+    with a bearer token."""
+
+    def required_scope(self, method: str) -> str | None:
+        return "metrics"
 
     def get(self, request):
         body, content_type = metrics.exposition()

@@ -15,7 +15,7 @@ from config.api import error_response
 from config.logging import tenant_var, user_var
 from tenants import selectors
 from tenants.accounts.base import client_ip
-from tenants.accounts.services import audit_record
+from tenants.accounts.services import audit_record, audit_repeat_record
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class TenantResolutionMiddleware:
         except DisallowedHost:
             return error_response(status=400, code="host_not_allowed", message="This host name is not served here.")
         host_match = selectors.tenant_for_host(host=host)
-        raw_key = _bearer_token(request)
+        raw_key = bearer_token(request)
         if raw_key is not None:
             outcome = selectors.api_key_resolve(raw_key=raw_key)
             if outcome.error:
@@ -81,7 +81,7 @@ class TenantResolutionMiddleware:
         return self.get_response(request)
 
 
-def _bearer_token(request) -> str | None:
+def bearer_token(request) -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer":
@@ -90,19 +90,20 @@ def _bearer_token(request) -> str | None:
 
 
 def _audit_rejected_key(request, outcome: selectors.KeyResolution) -> None:
-    """Record a rejected key in the audit log of the schema it claims (public when unknown)."""
+    """Record a rejected key in the audit log of the schema it claims (public when unknown); repeats from the
+    same address add to one entry's count, and only the first of a window is logged."""
     if outcome.tenant is not None:
         connection.set_tenant(outcome.tenant)
     else:
         connection.set_schema_to_public()
-    audit_record(
+    entry = audit_repeat_record(
         action="api_key.rejected",
-        outcome="denied",
-        actor_label="anonymous",
         target_type="api_key",
         target_id=outcome.prefix,
         ip_address=client_ip(request),
         detail={"reason": outcome.error, "path": request.path},
+        window_seconds=settings.ENCLAVE_REJECTED_KEY_AUDIT_SECONDS,
     )
-    logger.warning("api key rejected", extra={"reason": outcome.error, "key_prefix": outcome.prefix})
+    if entry.detail["count"] == 1:
+        logger.warning("api key rejected", extra={"reason": outcome.error, "key_prefix": outcome.prefix})
     connection.set_schema_to_public()

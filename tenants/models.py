@@ -23,8 +23,11 @@ class Tenant(TenantMixin):
     # The answer settings in force ({"name": ..., "settings": {...}}, chat/variants.py): an experiment's
     # promoted treatment; empty means the appliance's defaults.
     answer_variant = models.JSONField(default=dict, blank=True)
-    # Whether the tenant's admins may read answer traces, which hold members' questions and answers.
+    # Whether the tenant's admins may read answer traces, which hold members' questions and answers. Opening
+    # takes two people (chat/trace_access.py): the admin who asked waits here for a second admin or an operator.
     admin_reads_traces = models.BooleanField(default=False)
+    admin_reads_traces_since = models.DateTimeField(null=True, blank=True)
+    trace_access_requested_by = models.UUIDField(null=True, blank=True)
     # May consenting conversations and feedback reach a training export? Off until a tenant admin says so.
     training_consent = models.BooleanField(default=False)
     training_consent_changed_at = models.DateTimeField(null=True, blank=True)

@@ -1,8 +1,12 @@
 """Company sign-in pages: off to the tenant's identity provider, and back with a code."""
 
+import datetime
+
+from django.conf import settings
 from django.contrib.auth import login
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from tenants.accounts import oidc
@@ -75,4 +79,7 @@ def oidc_callback(request):
     except oidc.SignInRefused as exc:
         return _refused(request, str(exc), 403)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    # A fixed end, not one that moves with use: what the provider said (role, groups) is asked again then.
+    lifetime = datetime.timedelta(seconds=settings.ENCLAVE_OIDC_SESSION_SECONDS)
+    request.session.set_expiry(timezone.now() + lifetime)
     return redirect(pending["next"])

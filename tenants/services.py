@@ -5,6 +5,7 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -170,7 +171,13 @@ def tenant_settings_change(*, tenant: Tenant, action: str, actor: User | None, d
 
 
 def _plain(values: dict) -> dict:
-    return {name: value.isoformat() if hasattr(value, "isoformat") else value for name, value in values.items()}
+    return {name: _plain_value(value) for name, value in values.items()}
+
+
+def _plain_value(value):
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value) if isinstance(value, UUID) else value
 
 
 def tenant_file_store(tenant: Tenant) -> Path:

@@ -59,9 +59,7 @@ def login_view(request):
             login(request, user)
             audit_record(action="auth.login", actor=user, ip_address=client_ip(request))
             return redirect(safe_next(request))
-        audit_record(
-            action=throttle.FAILED, outcome="denied", actor_label=username[:150], ip_address=client_ip(request)
-        )
+        throttle.failure_record(username=username, address=client_ip(request))
         error = "Those credentials are not valid here."
     return render(request, "login.html", login_context(request, error=error), status=401 if error else 200)
 
@@ -74,8 +72,9 @@ def _locked_out(request, username: str, lockout: throttle.Lockout):
         ip_address=client_ip(request),
         detail={"reason": lockout.reason, "retry_after": lockout.retry_after},
     )
-    minutes = max(1, round(lockout.retry_after / 60))
-    error = f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes > 1 else ''}."
+    seconds = lockout.retry_after
+    wait, unit = (seconds, "second") if seconds < 60 else (round(seconds / 60), "minute")
+    error = f"Too many failed sign-ins. Try again in {wait} {unit}{'s' if wait > 1 else ''}."
     response = render(request, "login.html", login_context(request, error=error), status=429)
     response["Retry-After"] = str(lockout.retry_after)
     return response

@@ -45,7 +45,7 @@ def _wait_for_port(port: int, process: subprocess.Popen, name: str, timeout: flo
 
 
 @contextlib.contextmanager
-def _running(command: list[str], *, quiet: bool = False, extra_env: dict | None = None):
+def _running(command: list[str], *, quiet: bool = False, extra_env: dict | None = None, output=None):
     env = {
         **os.environ,
         "DATABASE_URL": test_database_url(),
@@ -53,7 +53,8 @@ def _running(command: list[str], *, quiet: bool = False, extra_env: dict | None 
         "ENCLAVE_FILE_STORE": settings.ENCLAVE_FILE_STORE,
         **(extra_env or {}),
     }
-    output = subprocess.DEVNULL if quiet else None
+    if output is None:
+        output = subprocess.DEVNULL if quiet else None
     process = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, stdout=output, stderr=output)
     try:
         yield process
@@ -88,10 +89,15 @@ def web_server(timeout: float = 60, extra_env: dict | None = None):
 
 
 @contextlib.contextmanager
-def llama_server_process(timeout: float = 60):
-    """The embedded llama.cpp server on a free port; yields (OpenAI-compatible base URL, process)."""
+def llama_server_process(timeout: float = 60, log=None):
+    """The embedded llama.cpp server on a free port; yields (OpenAI-compatible base URL, process).
+    With `log` (a path) its output, prompt-cache lines among them, goes to that file."""
     port = _free_port()
-    with _running(server_command(host="127.0.0.1", port=port, threads=2), quiet=True) as process:
+    command = server_command(host="127.0.0.1", port=port, threads=2)
+    with (
+        open(log, "wb") if log else contextlib.nullcontext(subprocess.DEVNULL) as output,
+        _running(command, output=output) as process,
+    ):
         _wait_for_port(port, process, "llama.cpp server", timeout)
         yield f"http://127.0.0.1:{port}/v1", process
 

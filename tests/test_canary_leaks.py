@@ -28,7 +28,9 @@ from chat.services import answer_store, conversation_create, feedback_give, mess
 from chat.training import services as training
 from ingestion.services import document_retitle, document_upload
 from ingestion.tasks import document_version_ingest
+from retrieval.models import Chunk
 from tenants.accounts.selectors import EVERYONE
+from tenants.accounts.services import group_member_add
 from tenants.models import Tenant
 from tenants.tasking import TENANT_KWARG
 from tests.inference.conftest import fake_llm, fresh_breaker  # noqa: F401  (fixtures)
@@ -176,6 +178,7 @@ PROBES: dict[str, list[Probe]] = {
     "chat:chat-settings": [
         Probe("get", "/api/v1/chat/settings/"),
         Probe("patch", "/api/v1/chat/settings/", {"allow_ungrounded_answers": False}),
+        Probe("patch", "/api/v1/chat/settings/", {"admin_reads_traces": True}),
     ],
     "chat:retention": [
         Probe("get", "/api/v1/retention/"),
@@ -272,6 +275,10 @@ PROBES: dict[str, list[Probe]] = {
     ],
     "operator-experiment-stop": [Probe("post", "/api/v1/operator/tenants/{tenant_a}/experiments/{missing_uuid}/stop/")],
     "operator-training-export": [Probe("post", "/api/v1/operator/training-export/")],
+    "operator-trace-access": [
+        Probe("get", "/api/v1/operator/tenants/{tenant_a}/trace-access/"),
+        Probe("put", "/api/v1/operator/tenants/{tenant_a}/trace-access/", {"admin_reads_traces": True}),
+    ],
     "console-tenant-create": [Probe("post", "/console/tenants/", {}, page=True)],
     "console-tenant-suspend": [Probe("post", "/console/tenants/{tenant_missing}/suspend/", page=True)],
     "console-tenant-resume": [Probe("post", "/console/tenants/{tenant_missing}/resume/", page=True)],
@@ -291,9 +298,11 @@ PROBES: dict[str, list[Probe]] = {
 }
 
 # What a tenant admin may do to see more or to make the secrets go away: give themselves the group,
-# change or erase the owner, delete the document, switch consent or sign-in. Tenant A's own admin is
-# probed with everything else: without using these powers (each audited), the admin sees nothing.
+# change or erase the owner, delete the document, switch consent, sign-in or trace reading (a power used
+# through one field of a request is named with the field). Tenant A's own admin is probed with everything
+# else: without using these powers (each audited), the admin sees nothing.
 ADMIN_POWERS = {
+    ("chat:chat-settings", "patch", "admin_reads_traces"),
     ("console-identity-provider", "post"),
     ("console-identity-provider-remove", "post"),
     ("data-consent", "post"),
@@ -362,6 +371,18 @@ def _own_objects(world, user) -> dict:
     return {"own_user": user.public_id, "own_conversation": conversation.public_id, "own_message": answer.public_id}
 
 
+def _trace_of_the_secret(secret) -> dict:
+    """A trace as the answer loop writes it, its passage, evidence and removed sentence from the secret."""
+    chunk_id = str(Chunk.objects.filter(document_id=secret.public_id).values_list("id", flat=True).first())
+    return {
+        "question": f"Codename? {CANARY}question",
+        "candidates": [{"chunk_id": chunk_id, "fused": 0.03, "title": f"{CANARY}title"}],
+        "passages_sent": [chunk_id],
+        "evidence": [{"number": 1, "sentence": f"The codename is {CANARY}body.", "position": 0, "score": 0.9}],
+        "removed_sentences": [{"sentence": f"Also {CANARY}body.", "cited": [1], "reason": "not in the passage"}],
+    }
+
+
 def _plant(a) -> dict:
     """Tenant A's secrets: only the finance user may see them."""
     finance_only = [f"group:{a.finance_group.public_id}"]
@@ -400,7 +421,7 @@ def _plant(a) -> dict:
                     "support": 1.0,
                 }
             ],
-            trace={"question": f"Codename? {CANARY}question", "candidates": [{"title": f"{CANARY}title"}]},
+            trace=_trace_of_the_secret(secret),
             context_documents=[secret.public_id],
         )
         feedback_give(tenant=a.tenant, message=answer, user=a.finance, rating=1, reason="", comment=f"{CANARY}feedback")
@@ -488,10 +509,18 @@ def _actors(tenant_a, tenant_b, operator) -> dict[str, Actor]:
         ),
         "anonymous": Actor("anonymous", None, tenant_a.host, None),
         "operator": Actor("operator", None, "localhost", operator.key, operator.user),
+        # The key a Prometheus scrape configuration holds; its pages are an anonymous visitor's.
+        "operator_metrics_key": Actor("operator_metrics_key", None, "localhost", _metrics_key(operator)),
         "tenant_a_insider": Actor(
             "tenant_a_insider", "tenant_a", tenant_a.host, tenant_a.finance_key, tenant_a.finance
         ),
     }
+
+
+def _metrics_key(operator) -> str:
+    from tenants.accounts.services import api_key_create
+
+    return api_key_create(user=operator.user, name="prometheus", actor=operator.user, scopes=["metrics"])[1]
 
 
 def _unseen_by(actor: Actor, body: bytes) -> bytes:
@@ -500,6 +529,11 @@ def _unseen_by(actor: Actor, body: bytes) -> bytes:
     if actor.name != "tenant_a_admin":
         return body
     return body.replace(f"{CANARY}title".encode(), b"").replace(f"{CANARY}-merger".encode(), b"")
+
+
+def _is_admin_power(name: str, probe: Probe) -> bool:
+    fields = probe.data if isinstance(probe.data, dict) else {}
+    return (name, probe.method) in ADMIN_POWERS or any((name, probe.method, f) in ADMIN_POWERS for f in fields)
 
 
 def _exercise(client, actor: Actor, worlds: dict, ids: dict) -> dict[str, bytes]:
@@ -514,14 +548,23 @@ def _exercise(client, actor: Actor, worlds: dict, ids: dict) -> dict[str, bytes]
     seen = {}
     for name, probes in PROBES.items():
         for probe in probes:
-            if not actor.uses_admin_powers and (name, probe.method) in ADMIN_POWERS:
+            if not actor.uses_admin_powers and _is_admin_power(name, probe):
                 continue
             seen[f"{name} {probe.method} {probe.path} {json.dumps(probe.data)}"] = _call(client, actor, probe, ids)
     return seen
 
 
 @pytest.mark.parametrize(
-    "actor_name", ["tenant_b_admin", "tenant_b_member", "tenant_a_outsider", "tenant_a_admin", "anonymous", "operator"]
+    "actor_name",
+    [
+        "tenant_b_admin",
+        "tenant_b_member",
+        "tenant_a_outsider",
+        "tenant_a_admin",
+        "anonymous",
+        "operator",
+        "operator_metrics_key",
+    ],
 )
 def test_no_canary_reaches_anyone_outside_the_group(
     client,
@@ -557,6 +600,10 @@ def test_no_canary_reaches_anyone_outside_the_group(
     assert [r for r in log_records if CANARY in r] == []
     if actor_name in ("tenant_b_admin", "tenant_a_outsider", "tenant_a_admin"):
         assert fake_llm.requests, "the chat probes never reached the model: the prompt check proved nothing"
+    if actor_name == "operator_metrics_key":  # the scrape key opens /metrics and no operator endpoint
+        assert _status(seen, "metrics get") == "200"
+        operator_api = {probe: body[:3] for probe, body in seen.items() if "/api/v1/operator/" in probe}
+        assert operator_api and set(operator_api.values()) == {b"403"}, operator_api
 
 
 def test_the_probes_find_the_canaries_where_they_may_be_seen(
@@ -586,6 +633,34 @@ def test_the_probes_find_the_canaries_where_they_may_be_seen(
         "document-page",
     } <= found
     assert any(CANARY in json.dumps(r["body"]) for r in fake_llm.requests)
+
+
+def test_with_traces_opened_tenant_a_admin_reads_no_canary_of_the_document_in_a_trace(
+    client, tenant_a, tenant_b, operator, fake_llm, fresh_breaker
+):
+    """The trace switch flipped the way it takes two people (A's admin asks, the operator agrees): A's
+    admin reads the member's question in the trace, which is what trace reading opens, and nothing of
+    the document only finance may read, which the admin's own ACL keeps out."""
+    ids = _plant(tenant_a)
+    actors = _actors(tenant_a, tenant_b, operator)
+    admin = actors["tenant_a_admin"]
+    asked = _call(client, admin, Probe("patch", "/api/v1/chat/settings/", {"admin_reads_traces": True}), ids)
+    opened = _call(client, actors["operator"], PROBES["operator-trace-access"][1], ids)
+    with schema_context("tenant_a"):
+        client.force_login(admin.user)
+
+    probes = (PROBES["chat:message-trace"][0], *PROBES["trace-page"])
+    seen = {p.path: _call(client, admin, p, ids) for p in probes}
+    with schema_context("tenant_a"):  # the control: in the group, the admin reads the secret in the trace
+        group_member_add(group=tenant_a.finance_group, user=admin.user, actor=admin.user)
+    control = {p.path: _call(client, admin, p, ids) for p in probes}
+
+    question = f"{CANARY}question".encode()
+    leaks = [path for path, body in seen.items() if CANARY.encode() in _unseen_by(admin, body).replace(question, b"")]
+    assert asked[:3] == opened[:3] == b"200"
+    assert all(body[:3] == b"200" and question in body for body in seen.values())
+    assert leaks == []
+    assert all(f"{CANARY}body".encode() in body for body in control.values())
 
 
 def _audit_log(schema: str) -> bytes:

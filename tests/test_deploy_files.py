@@ -6,6 +6,7 @@ import copy
 import fnmatch
 import hashlib
 import importlib.util
+import ipaddress
 import re
 import shlex
 from pathlib import Path
@@ -15,6 +16,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
+from django.conf import settings
 
 from config.env import ENVIRONMENT
 
@@ -382,6 +384,24 @@ def test_every_workload_runs_as_non_root_with_resources_and_the_values_image(var
             assert "/var/lib/enclave" in {mount["mountPath"] for mount in container_["volumeMounts"]}, component
 
 
+def _quantity_bytes(quantity: str) -> int:
+    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+    number, unit = re.fullmatch(r"(\d+)([KMGT]i)?", quantity).groups()
+    return int(number) * units.get(unit, 1)
+
+
+def test_the_web_servers_scratch_volume_is_bounded_yet_holds_an_upload_at_the_request_cap(variant):
+    _values, documents = variant
+    pod = workloads(documents)["web"]["spec"]["template"]["spec"]
+    mounts = {mount["mountPath"]: mount["name"] for mount in container(workloads(documents)["web"])["volumeMounts"]}
+    (scratch,) = [volume for volume in pod["volumes"] if volume["name"] == mounts["/tmp"]]  # noqa: S108
+
+    size_limit = _quantity_bytes(str(scratch["emptyDir"]["sizeLimit"]))
+
+    # Django spools an upload's body there, then its parser writes the files out again.
+    assert size_limit >= 2 * settings.ENCLAVE_UPLOAD_REQUEST_MAX_BYTES
+
+
 def test_app_containers_read_secrets_from_the_existing_secret_only(variant):
     values, documents = variant
     assert not of_kind(documents, "Secret")
@@ -479,3 +499,14 @@ def test_chart_worker_consumes_both_queues_and_scheduler_runs_the_locked_beat(va
     assert worker[:4] == ["celery", "-A", "config", "worker"]
     assert set(worker[worker.index("-Q") + 1].split(",")) == {"celery", INGESTION_QUEUE}
     assert container(workloads(documents)["scheduler"])["command"] == ["python", "manage.py", "scheduler"]
+
+
+def test_chart_and_compose_name_the_proxies_whose_forwarded_address_counts(variant, compose):
+    _values, documents = variant
+    chart = env_values(container(workloads(documents)["web"]))["ENCLAVE_TRUSTED_PROXIES"]["value"]
+    networks = [ipaddress.ip_network(cidr) for cidr in chart.split(",")]  # as config/settings.py reads it
+
+    assert any(ipaddress.ip_address("10.244.0.7") in network for network in networks)  # kubeadm's pod network
+    assert not any(ipaddress.ip_address("203.0.113.7") in network for network in networks)
+    # compose cannot know where the operator's proxy connects from: it passes the operator's setting on
+    assert compose["services"]["web"]["environment"]["ENCLAVE_TRUSTED_PROXIES"] == "${ENCLAVE_TRUSTED_PROXIES:-}"

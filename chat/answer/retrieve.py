@@ -18,7 +18,7 @@ def history_load(answer: Answer) -> None:
         return
     before = turn.regenerate_of.created_at if turn.regenerate_of else None
     history = selectors.history(
-        tenant=turn.tenant, conversation=turn.conversation, user=turn.user, principals=turn.principals, before=before
+        tenant=turn.tenant, conversation=turn.conversation, principals=turn.principals, before=before
     )
     answer.history = history[:-1] if turn.regenerate_of else history  # without the question itself
 

@@ -209,7 +209,9 @@ class ApiKeyListApi(TenantApi):
             return value
 
     def get(self, request):
-        keys = selectors.api_key_list_for_user(user=request.user, all_users=request.query_params.get("all") == "1")
+        keys = selectors.api_key_list_for_user(
+            user=request.user, all_users=request.query_params.get("all") == "1", with_key=_request_key(request)
+        )
         return Response({"results": ApiKeyOutputSerializer(keys, many=True).data})
 
     def post(self, request):
@@ -224,7 +226,7 @@ class ApiKeyListApi(TenantApi):
             name=serializer.validated_data["name"],
             actor=request.user,
             expires_at=serializer.validated_data.get("expires_at"),
-            created_by_key=request.auth if isinstance(request.auth, ApiKey) else None,
+            created_by_key=_request_key(request),
             scopes=serializer.validated_data.get("scopes"),
         )
         data = ApiKeyOutputSerializer(api_key).data
@@ -236,13 +238,12 @@ class ApiKeyDetailApi(TenantApi):
     write_scope = None  # any key may make a narrower key, or revoke one
 
     def get(self, request, key_id):
-        return Response(
-            ApiKeyOutputSerializer(selectors.api_key_get_for_user(user=request.user, public_id=key_id)).data
-        )
+        api_key = selectors.api_key_get_for_user(user=request.user, public_id=key_id, with_key=_request_key(request))
+        return Response(ApiKeyOutputSerializer(api_key).data)
 
     def delete(self, request, key_id):
-        api_key = selectors.api_key_get_for_user(user=request.user, public_id=key_id)
-        with_key = request.auth if isinstance(request.auth, ApiKey) else None
+        with_key = _request_key(request)
+        api_key = selectors.api_key_get_for_user(user=request.user, public_id=key_id, with_key=with_key)
         services.api_key_revoke_checked(api_key=api_key, actor=request.user, with_key=with_key)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -277,6 +278,10 @@ class AuditEventListApi(TenantAdminApi):
         paginator = AuditPagination()
         page = paginator.paginate_queryset(events, request, view=self)
         return paginator.get_paginated_response(AuditEventOutputSerializer(page, many=True).data)
+
+
+def _request_key(request) -> ApiKey | None:
+    return request.auth if isinstance(request.auth, ApiKey) else None
 
 
 def _require_admin(request) -> None:

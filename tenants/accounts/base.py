@@ -1,5 +1,8 @@
 """The base API classes every endpoint derives from: they settle who is calling before the handler runs."""
 
+import ipaddress
+
+from django.conf import settings
 from django.db import connection
 from rest_framework.views import APIView
 
@@ -8,7 +11,31 @@ from tenants.accounts.selectors import user_principals
 
 
 def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    """REMOTE_ADDR; from a proxy in ENCLAVE_TRUSTED_PROXIES, the last X-Forwarded-For entry that is not one
+    of those proxies (entries left of it are whatever the client chose to send)."""
+    client = _address(request.META.get("REMOTE_ADDR", ""))
+    if client is None or not _trusted(client):
+        return str(client) if client else None
+    for hop in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
+        address = _address(hop)
+        if address is None:
+            break
+        client = address
+        if not _trusted(address):
+            break
+    return str(client)
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        address = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+    return getattr(address, "ipv4_mapped", None) or address
+
+
+def _trusted(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return any(address in ipaddress.ip_network(proxy) for proxy in settings.ENCLAVE_TRUSTED_PROXIES)
 
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -38,4 +65,10 @@ class TenantAdminApi(TenantApi):
 
 
 class OperatorApi(APIView):
-    permission_classes = [IsOperator]
+    """An endpoint of the operator API. With an API key, a read needs the key's "read" scope and a change
+    its "admin" scope."""
+
+    permission_classes = [IsOperator, KeyHasScope]
+
+    def required_scope(self, method: str) -> str | None:
+        return "read" if method in SAFE_METHODS else "admin"

@@ -40,6 +40,9 @@ class Group(models.Model):
 # admin (a tenant admin's endpoints). A session is not limited by scopes; a key by its owner's role too.
 SCOPES = ("read", "chat", "upload", "admin")
 MEMBER_SCOPES = ("read", "chat", "upload")
+# An operator's key: read (any GET of the operator API), admin (its changes, the training export
+# included), metrics (GET /metrics only: the key a scrape configuration holds).
+OPERATOR_SCOPES = ("read", "admin", "metrics")
 
 
 def all_scopes() -> list[str]:
@@ -63,6 +66,9 @@ class ApiKey(models.Model):
     created_by_key = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="created_keys"
     )
+    # For a person who signs in through the identity provider: what they held when the key was made
+    # ("role:admin", "group:<id>"); losing any of it revokes the key.
+    relies_on = ArrayField(models.CharField(max_length=64), default=list, blank=True)
 
     @property
     def is_revoked(self) -> bool:
@@ -74,7 +80,8 @@ class ApiKey(models.Model):
 
 
 class AuditEvent(models.Model):
-    """An append-only record of a security-relevant action in this schema."""
+    """An append-only record of a security-relevant action in this schema. A flood (rejected API keys) is
+    one entry per address and window whose `detail["count"]` grows (`services.audit_repeat_record`)."""
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     action = models.CharField(max_length=64, db_index=True)

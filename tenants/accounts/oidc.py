@@ -5,9 +5,10 @@ claims map to. Groups named in the mapping follow the provider; other groups are
 from django.db import transaction
 
 from tenants import crypto
+from tenants.accounts import oidc_network
 from tenants.accounts.models import Group, IdentityProvider, User
 from tenants.accounts.oidc_client import Client
-from tenants.accounts.services import AccountsError, audit_record
+from tenants.accounts.services import AccountsError, api_keys_revoke_relying_on, audit_record
 from tenants.models import Tenant
 
 SECRET_OBJECT_ID = "oidc-client-secret"  # noqa: S105 (the name the secret is encrypted under)
@@ -16,6 +17,13 @@ ROLES = (User.Role.ADMIN, User.Role.MEMBER)
 
 class SignInRefused(AccountsError):
     """The provider vouched for someone who may not sign in here; the message says why."""
+
+
+class IssuerRefused(AccountsError):
+    """An issuer this server does not connect to (`oidc_network`): a wrong value, as a serializer's would be."""
+
+    status_code = 400
+    code = "invalid"
 
 
 def provider_get() -> IdentityProvider | None:
@@ -35,6 +43,14 @@ def _checked_maps(role_map: dict, group_map: dict) -> None:
         raise AccountsError("group_map values must be Enclave group names")
 
 
+def _checked_issuer(issuer: str) -> None:
+    try:
+        oidc_network.issuer_checked(issuer)
+    except oidc_network.ProviderUrlRefused as exc:
+        message = f"the issuer {exc}"
+        raise IssuerRefused(message, detail={"issuer": [message]}) from exc
+
+
 @transaction.atomic
 def provider_configure(*, tenant: Tenant, actor: User, client_secret: str | None, **fields) -> IdentityProvider:
     """Create or change the provider. `client_secret` None keeps the stored one."""
@@ -42,6 +58,7 @@ def provider_configure(*, tenant: Tenant, actor: User, client_secret: str | None
     if provider.pk is None and not client_secret:
         raise AccountsError("a client_secret is needed to set up the identity provider")
     _checked_maps(fields.get("role_map", provider.role_map), fields.get("group_map", provider.group_map))
+    _checked_issuer(fields.get("issuer", provider.issuer))
     changed = sorted(name for name, value in fields.items() if getattr(provider, name) != value)
     for name, value in fields.items():
         setattr(provider, name, value)
@@ -108,10 +125,11 @@ def _user_for(provider: IdentityProvider, claims: dict) -> tuple[User, bool]:
     return user, True
 
 
-def _groups_sync(provider: IdentityProvider, user: User, claims: dict) -> dict:
+def _groups_sync(provider: IdentityProvider, user: User, claims: dict) -> tuple[dict, list[str]]:
+    """What changed, for the audit log, and the principals of the groups left."""
     held = _as_list(claims.get(provider.groups_claim))
     wanted = {provider.group_map[name] for name in held if name in provider.group_map}
-    added, removed = [], []
+    added, removed, lost = [], [], []
     for name in sorted(set(provider.group_map.values())):
         group = Group.objects.filter(name__iexact=name).first()
         if group is None and name in wanted:
@@ -125,7 +143,8 @@ def _groups_sync(provider: IdentityProvider, user: User, claims: dict) -> dict:
         elif name not in wanted and is_member:
             group.members.remove(user)
             removed.append(name)
-    return {"groups_added": added, "groups_removed": removed}
+            lost.append(f"group:{group.public_id}")
+    return {"groups_added": added, "groups_removed": removed}, lost
 
 
 @transaction.atomic
@@ -135,10 +154,15 @@ def sign_in(*, provider: IdentityProvider, claims: dict, ip_address: str | None)
     if not user.is_active:
         raise SignInRefused("This account is deactivated here.")
     role = _role(provider, claims)
-    changes = {"created": created, **_groups_sync(provider, user, claims)}
+    synced, lost = _groups_sync(provider, user, claims)
+    changes = {"created": created, **synced}
     if role != user.role:
         changes["role"] = [user.role, role]
+        if user.role == User.Role.ADMIN:
+            lost.append("role:admin")
         user.role = role
         user.save(update_fields=["role"])
+    if lost:
+        api_keys_revoke_relying_on(lost=lost, actor=user, user=user)
     audit_record(action="auth.login", actor=user, ip_address=ip_address, detail={"method": "oidc", **changes})
     return user

@@ -47,17 +47,23 @@ def group_get(*, public_id) -> Group:
     return group
 
 
-def api_key_list_for_user(*, user: User, all_users: bool = False) -> QuerySet[ApiKey]:
+def _manages_every_key(*, user: User, with_key: ApiKey | None) -> bool:
+    """A tenant admin, in a session or with a key that holds the "admin" scope."""
+    return user.is_tenant_admin and (with_key is None or "admin" in with_key.scopes)
+
+
+def api_key_list_for_user(*, user: User, all_users: bool = False, with_key: ApiKey | None = None) -> QuerySet[ApiKey]:
     keys = ApiKey.objects.select_related("user").order_by("-created_at")
-    if all_users and user.is_tenant_admin:
+    if all_users and _manages_every_key(user=user, with_key=with_key):
         return keys
     return keys.filter(user=user)
 
 
-def api_key_get_for_user(*, user: User, public_id) -> ApiKey:
-    """A key the caller may manage: their own, or any key in the tenant for a tenant admin."""
+def api_key_get_for_user(*, user: User, public_id, with_key: ApiKey | None = None) -> ApiKey:
+    """A key the caller may manage: their own, or any key in the tenant for a tenant admin (with a key,
+    one holding the "admin" scope)."""
     keys = ApiKey.objects.select_related("user").filter(public_id=public_id)
-    if not user.is_tenant_admin:
+    if not _manages_every_key(user=user, with_key=with_key):
         keys = keys.filter(user=user)
     api_key = keys.first()
     if api_key is None:

@@ -1,8 +1,10 @@
+import datetime
 import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -11,7 +13,7 @@ from django_tenants.utils import get_public_schema_name
 
 from config.api import ServiceError
 from config.logging import request_id_var
-from tenants.accounts.models import MEMBER_SCOPES, SCOPES, ApiKey, AuditEvent, Group, User
+from tenants.accounts.models import MEMBER_SCOPES, OPERATOR_SCOPES, SCOPES, ApiKey, AuditEvent, Group, User
 from tenants.erasure import erasure_cascade
 from tenants.models import ApiKeyRoute, Tenant
 
@@ -45,6 +47,43 @@ def audit_record(
         request_id=request_id_var.get() if request_id_var.get() != "-" else "",
         detail=detail or {},
     )
+
+
+@transaction.atomic
+def audit_repeat_record(
+    *,
+    action: str,
+    ip_address: str | None,
+    detail: dict,
+    window_seconds: int,
+    outcome: str = "denied",
+    actor_label: str = "anonymous",
+    target_type: str = "",
+    target_id: str = "",
+) -> AuditEvent:
+    """audit_record for what comes in floods (rejected API keys): a repeat of the action and `detail["reason"]`
+    from the same address within `window_seconds` of the entry that opened adds one to that entry's
+    `detail["count"]` instead of appending a row, so rows grow with addresses and windows, not requests."""
+    opened_since = timezone.now() - datetime.timedelta(seconds=window_seconds)
+    entry = (
+        AuditEvent.objects.select_for_update()
+        .filter(action=action, ip_address=ip_address, detail__reason=detail["reason"], created_at__gte=opened_since)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if entry is None:
+        return audit_record(
+            action=action,
+            outcome=outcome,
+            actor_label=actor_label,
+            target_type=target_type,
+            target_id=target_id,
+            ip_address=ip_address,
+            detail={**detail, "count": 1},
+        )
+    entry.detail = {**entry.detail, "count": entry.detail.get("count", 1) + 1, "last_at": timezone.now().isoformat()}
+    entry.save(update_fields=["detail"])
+    return entry
 
 
 def _current_tenant() -> Tenant | None:
@@ -93,6 +132,8 @@ def user_update(*, user: User, actor: User, role: str | None = None, is_active: 
         if user == actor and role != User.Role.ADMIN:
             raise AccountsError("you cannot remove your own admin role")
         changes["role"] = [user.role, role]
+        if user.role == User.Role.ADMIN:
+            api_keys_revoke_relying_on(lost=["role:admin"], actor=actor, user=user)
         user.role = role
     if is_active is not None and is_active != user.is_active:
         if user == actor and not is_active:
@@ -193,6 +234,7 @@ def group_update(*, group: Group, actor: User, name: str | None = None, descript
 
 @transaction.atomic
 def group_delete(*, group: Group, actor: User) -> None:
+    api_keys_revoke_relying_on(lost=[f"group:{group.public_id}"], actor=actor)
     audit_record(
         action="group.deleted",
         actor=actor,
@@ -218,6 +260,7 @@ def group_member_add(*, group: Group, user: User, actor: User) -> None:
 @transaction.atomic
 def group_member_remove(*, group: Group, user: User, actor: User) -> None:
     group.members.remove(user)
+    api_keys_revoke_relying_on(lost=[f"group:{group.public_id}"], actor=actor, user=user)
     audit_record(
         action="group.member_removed",
         actor=actor,
@@ -252,7 +295,7 @@ class ScopeNotHeld(ServiceError):
 
 def scopes_grantable(*, user: User, created_by_key: ApiKey | None) -> list[str]:
     """What a new key of `user` may do: what the user's role allows, and no more than the key making it."""
-    allowed = SCOPES if user.role == User.Role.ADMIN else MEMBER_SCOPES
+    allowed = {User.Role.ADMIN: SCOPES, User.Role.OPERATOR: OPERATOR_SCOPES}.get(user.role, MEMBER_SCOPES)
     return [scope for scope in allowed if created_by_key is None or scope in created_by_key.scopes]
 
 
@@ -267,7 +310,9 @@ def api_key_create(
     scopes: list[str] | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key for `user` in the current schema. Returns the key row and the full key (shown once).
-    A key made with another key never has more scope, never outlives it, and is revoked with it."""
+    A key made with another key never has more scope, never outlives it, and is revoked with it. A key of
+    a person the identity provider vouches for lives ENCLAVE_OIDC_KEY_MAX_DAYS at most and records what
+    they held, so that losing it revokes the key (`api_keys_revoke_relying_on`)."""
     grantable = scopes_grantable(user=user, created_by_key=created_by_key)
     if scopes is None:
         scopes = grantable
@@ -277,6 +322,9 @@ def api_key_create(
         )
     if created_by_key is not None and created_by_key.expires_at is not None:
         expires_at = min(expires_at or created_by_key.expires_at, created_by_key.expires_at)
+    if user.oidc_subject:
+        latest = timezone.now() + datetime.timedelta(days=settings.ENCLAVE_OIDC_KEY_MAX_DAYS)
+        expires_at = min(expires_at or latest, latest)
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32).replace("_", "-")
     api_key = ApiKey.objects.create(
@@ -286,7 +334,8 @@ def api_key_create(
         secret_hash=_secret_hash(secret),
         expires_at=expires_at,
         created_by_key=created_by_key,
-        scopes=[scope for scope in SCOPES if scope in scopes],
+        scopes=[scope for scope in grantable if scope in scopes],
+        relies_on=_held(user) if user.oidc_subject else [],
     )
     ApiKeyRoute.objects.create(prefix=prefix, tenant=_current_tenant())
     audit_record(
@@ -325,7 +374,24 @@ def api_key_revoke_checked(*, api_key: ApiKey, actor: User, with_key: ApiKey | N
     return api_key_revoke(api_key=api_key, actor=actor)
 
 
-def api_key_revoke(*, api_key: ApiKey, actor: User, because_of: ApiKey | None = None) -> ApiKey:
+def _held(user: User) -> list[str]:
+    role = ["role:admin"] if user.is_tenant_admin else []
+    return role + [f"group:{group_id}" for group_id in user.member_groups.values_list("public_id", flat=True)]
+
+
+def api_keys_revoke_relying_on(*, lost: list[str], actor: User, user: User | None = None) -> None:
+    """Revoke the keys made while their owner (`user`, or anyone) held what is now `lost` ("role:admin",
+    "group:<id>"): access the identity provider or an admin took away does not live on in a key."""
+    keys = ApiKey.objects.filter(revoked_at__isnull=True, relies_on__overlap=lost)
+    if user is not None:
+        keys = keys.filter(user=user)
+    for api_key in keys:
+        api_key_revoke(api_key=api_key, actor=actor, lost=sorted(set(lost) & set(api_key.relies_on)))
+
+
+def api_key_revoke(
+    *, api_key: ApiKey, actor: User, because_of: ApiKey | None = None, lost: list[str] | None = None
+) -> ApiKey:
     """Revoke the key and, with it, every key it created (and theirs)."""
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
@@ -333,6 +399,8 @@ def api_key_revoke(*, api_key: ApiKey, actor: User, because_of: ApiKey | None = 
         detail = {"name": api_key.name}
         if because_of is not None:
             detail["with_key"] = str(because_of.public_id)
+        if lost:
+            detail["lost"] = lost
         audit_record(
             action="api_key.revoked",
             actor=actor,

@@ -10,7 +10,7 @@ from django_tenants.utils import schema_context
 from retrieval.models import Chunk
 from tenants.accounts import oidc
 from tenants.accounts.models import IdentityProvider, User
-from tests.processes import in_own_connection, oidc_provider
+from tests.processes import in_own_connection, oidc_provider, web_server
 from tests.retrieval.conftest import group_principal, plant
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
@@ -26,8 +26,16 @@ SEARCH = """async () => {
 }"""
 
 
+@pytest.fixture(scope="module")
+def server_port(world, django_db_blocker):
+    """The browser tests' web server, let reach the test provider on loopback as in development."""
+    with django_db_blocker.unblock(), web_server(extra_env={"ENCLAVE_OIDC_ALLOW_LOOPBACK": "1"}) as port:
+        yield port
+
+
 @pytest.fixture
-def company_sign_in(world, server_port, tmp_path):
+def company_sign_in(world, server_port, tmp_path, settings):
+    settings.ENCLAVE_OIDC_ALLOW_LOOPBACK = True  # set up in this process, signed in through the web server
     tenant_a = world["a"]
     people = tmp_path / "people.json"
     people.write_text(json.dumps(PEOPLE))

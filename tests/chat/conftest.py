@@ -32,6 +32,19 @@ def handbook(tenant_a):
 
 
 @pytest.fixture
+def open_traces(api, operator):
+    """Open a tenant's answer traces to its admins the way it takes two people: the operator agrees (an
+    admin alone only asks)."""
+
+    def open_(world):
+        path = f"/api/v1/operator/tenants/{world.tenant.pk}/trace-access/"
+        response = api("put", path, key=operator.key, data={"admin_reads_traces": True})
+        assert response.status_code == 200 and response.json()["admin_reads_traces"] is True
+
+    return open_
+
+
+@pytest.fixture
 def conversation_of():
     def make(world, user, title="Questions"):
         with schema_context(world.tenant.schema_name):

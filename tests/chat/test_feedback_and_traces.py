@@ -74,19 +74,14 @@ def test_a_preference_needs_two_answers_to_the_same_question(api, fake_llm, tena
     assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_feedback"
 
 
-def traces_readable(api, world, on: bool) -> None:
-    response = api("patch", "/api/v1/chat/settings/", key=world.admin_key, data={"admin_reads_traces": on})
-    assert response.status_code == 200 and response.json()["admin_reads_traces"] is on
-
-
 def test_traces_are_closed_to_admins_until_the_tenant_opens_them_and_every_read_is_audited(
-    api, fake_llm, tenant_a, handbook
+    api, fake_llm, tenant_a, handbook, open_traces
 ):
     fake_llm.answer(ANSWER)
     _, message = answered(api, tenant_a)
 
     closed = api("get", f"/api/v1/messages/{message}/trace/", key=tenant_a.admin_key)
-    traces_readable(api, tenant_a, True)
+    open_traces(tenant_a)
     opened = api("get", f"/api/v1/messages/{message}/trace/", key=tenant_a.admin_key)
     api("get", f"/api/v1/messages/{message}/trace/", key=tenant_a.admin_key)
 
@@ -98,10 +93,10 @@ def test_traces_are_closed_to_admins_until_the_tenant_opens_them_and_every_read_
         assert AuditEvent.objects.filter(action="chat.trace_access_changed").exists()
 
 
-def test_an_admin_reads_the_trace_and_members_cannot(api, fake_llm, tenant_a, handbook):
+def test_an_admin_reads_the_trace_and_members_cannot(api, fake_llm, tenant_a, handbook, open_traces):
     fake_llm.answer(ANSWER + " The moon is cheese [1].")
     _, message = answered(api, tenant_a)
-    traces_readable(api, tenant_a, True)
+    open_traces(tenant_a)
 
     trace = api("get", f"/api/v1/messages/{message}/trace/", key=tenant_a.admin_key)
     refused = api("get", f"/api/v1/messages/{message}/trace/", key=tenant_a.legal_key)

@@ -12,7 +12,7 @@ from ingestion.services import document_acl_update, document_delete, document_up
 from ingestion.tasks import document_version_ingest
 from tenants.accounts.models import AuditEvent
 from tenants.accounts.selectors import EVERYONE
-from tenants.accounts.services import group_member_remove
+from tenants.accounts.services import group_member_add, group_member_remove
 from tenants.tasking import TENANT_KWARG
 from tests.retrieval.conftest import group_principal
 
@@ -136,9 +136,11 @@ def test_the_history_keeps_an_answer_whose_sources_the_reader_still_reads(api, f
     assert any(SECRET in json.dumps(request["body"]["messages"]) for request in fake_llm.requests[1:])
 
 
-def test_the_admin_trace_of_an_answer_whose_document_was_deleted_is_gone(api, tenant_a, memo, answered):
+def test_the_admin_trace_of_an_answer_whose_document_was_deleted_is_gone(api, tenant_a, memo, answered, open_traces):
     message = messages_read(api, tenant_a, answered)[1]["id"]
-    api("patch", "/api/v1/chat/settings/", key=tenant_a.admin_key, data={"admin_reads_traces": True})
+    open_traces(tenant_a)
+    with schema_context("tenant_a"):  # an admin reads in a trace only what they may read: here, the memo
+        group_member_add(group=tenant_a.finance_group, user=tenant_a.admin, actor=tenant_a.admin)
     assert SECRET in json.dumps(api("get", f"/api/v1/messages/{message}/trace/", key=tenant_a.admin_key).json())
     with schema_context("tenant_a"):
         delete_the_document(tenant_a, Document.objects.get(public_id=memo))

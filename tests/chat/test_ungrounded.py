@@ -33,7 +33,11 @@ def test_an_admin_allows_labelled_ungrounded_answers(api, fake_llm, tenant_a, ha
 
     body = ask(api, tenant_a)
 
-    assert changed.json() == {"allow_ungrounded_answers": True, "admin_reads_traces": False}
+    assert changed.json() == {
+        "allow_ungrounded_answers": True,
+        "admin_reads_traces": False,
+        "trace_access_requested_by": None,
+    }
     assert body["message"]["status"] == "ungrounded" and body["message"]["citations"] == []
     assert body["message"]["text"] == "Not from your documents: Canberra."
     assert "Passages" not in str(fake_llm.requests[0]["body"]["messages"])

@@ -69,11 +69,13 @@ def test_a_right_answer_is_ok_whatever_its_trace():
 
 
 @pytest.mark.django_db
-def test_a_removed_invented_sentence_is_a_retrieval_miss_on_the_trace_page_data(api, fake_llm, tenant_a, handbook):
+def test_a_removed_invented_sentence_is_a_retrieval_miss_on_the_trace_page_data(
+    api, fake_llm, tenant_a, handbook, open_traces
+):
     fake_llm.answer(
         "Flights shorter than six hours are booked in economy class [1]. Pilots are paid 90000 euros a year [1]."
     )
-    api("patch", "/api/v1/chat/settings/", key=tenant_a.admin_key, data={"admin_reads_traces": True})
+    open_traces(tenant_a)
     conversation = api("post", "/api/v1/conversations/", key=tenant_a.legal_key, data={"title": "t"}).json()["id"]
     answer = api(
         "post",

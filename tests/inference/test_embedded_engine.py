@@ -3,9 +3,10 @@ estimate the budget relies on."""
 
 import httpx
 import pytest
+from django_tenants.utils import schema_context
 
 from inference.budget import count_tokens
-from inference.client import chat_stream
+from inference.client import chat_complete, chat_stream
 from inference.errors import LlmBadResponse, LlmUnavailable
 from inference.models import LlmCall
 from tests.processes import llama_server_process
@@ -68,3 +69,32 @@ def test_the_token_estimate_never_undercounts_the_served_tokenizer():
     assert all(estimate >= count for estimate, count in zip(estimates, real, strict=True)), list(
         zip(estimates, real, strict=True)
     )
+
+
+QUESTION = [
+    {"role": "system", "content": "Answer from the passages only."},
+    {"role": "user", "content": "[1] The vault code of the Leeds office is 4711.\n\nWhat is the vault code?"},
+]
+
+
+def test_the_embedded_server_reuses_a_prompt_only_for_the_tenant_that_sent_it(tenant_a, tenant_b, settings, tmp_path):
+    """llama-cpp-python's prefix reuse and prompt cache would let tenant B's identical request skip the
+    prompt tenant A evaluated (a timing probe of A's passages); the server logs every reuse it makes."""
+    log = tmp_path / "llm.log"
+
+    def ask(world) -> str:
+        seen = log.stat().st_size
+        with schema_context(world.tenant.schema_name):
+            chat_complete(QUESTION, max_tokens=4)
+        with log.open("rb") as output:
+            output.seek(seen)
+            return output.read().decode(errors="replace")
+
+    with llama_server_process(log=log) as (base_url, _process):
+        settings.LLM_BASE_URL = base_url
+        ask(tenant_a)
+        tenant_b_after_a = ask(tenant_b)
+        tenant_a_again = ask(tenant_a)
+
+    assert "prefix-match hit" not in tenant_b_after_a and "cache hit" not in tenant_b_after_a
+    assert "cache hit" in tenant_a_again and "prefix-match hit" in tenant_a_again

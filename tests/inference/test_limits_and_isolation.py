@@ -77,6 +77,29 @@ def test_parallel_requests_cannot_all_pass_a_limit_none_has_reached(fake_llm, te
     at most 2 reach the model however the requests interleave (each on its own connection, committed)."""
     settings.ENCLAVE_LLM_REQUESTS_PER_MINUTE = 2
     fake_llm.token_delay = 0.05  # every admitted answer is still streaming while the others are admitted
+    outcomes, counted, _used = _twenty_at_once()
+
+    assert outcomes.count("rate_limited") == 18 and len(fake_llm.requests) == 2
+    assert counted == {"complete": 2, "refused": 18}
+
+
+def test_parallel_requests_cannot_overshoot_the_token_quota(fake_llm, tenant_a, settings):
+    """20 questions at once under a quota of 35 tokens: each admitted call holds its prompt estimate (16) and
+    max_tokens (16) until it settles at what it used (16 + 3 streamed), so one call in flight or settled
+    leaves room (32 or 19 < 35) and two never do (at least 38), however the requests interleave."""
+    settings.ENCLAVE_LLM_REQUESTS_PER_MINUTE = 100
+    settings.ENCLAVE_LLM_TOKENS_PER_DAY = 35
+    fake_llm.token_delay = 0.05
+    outcomes, counted, used = _twenty_at_once()
+
+    assert outcomes.count("token_quota_exceeded") == 18 and len(fake_llm.requests) == 2
+    assert counted == {"complete": 2, "refused": 18}
+    assert used == [(16, 3), (16, 3)]
+
+
+def _twenty_at_once() -> tuple[list[str], dict, list]:
+    """20 questions of tenant A released together, each on its own committed connection: what each got
+    (the answer or the refusal's code), the calls by status, and the completed calls' token counts."""
     start = threading.Barrier(20)
 
     def ask():
@@ -85,8 +108,8 @@ def test_parallel_requests_cannot_all_pass_a_limit_none_has_reached(fake_llm, te
                 start.wait()
                 try:
                     return "".join(chat_stream(HELLO, max_tokens=16))
-                except LlmRateLimited:
-                    return "429"
+                except LlmRateLimited as exc:
+                    return exc.code
         finally:
             connection.close()
 
@@ -94,11 +117,15 @@ def test_parallel_requests_cannot_all_pass_a_limit_none_has_reached(fake_llm, te
         with ThreadPoolExecutor(max_workers=20) as pool:
             outcomes = list(pool.map(lambda _: ask(), range(20)))
         counted = in_own_connection(lambda: _statuses("tenant_a"))
+        used = in_own_connection(lambda: _tokens_used("tenant_a"))
     finally:
         in_own_connection(lambda: _calls_delete("tenant_a"))
+    return outcomes, counted, used
 
-    assert outcomes.count("429") == 18 and len(fake_llm.requests) == 2
-    assert counted == {"complete": 2, "refused": 18}
+
+def _tokens_used(schema: str) -> list:
+    with schema_context(schema):
+        return list(LlmCall.objects.filter(status="complete").values_list("prompt_tokens", "completion_tokens"))
 
 
 def _statuses(schema: str) -> dict:

@@ -233,3 +233,18 @@ def test_a_narrow_key_cannot_revoke_a_wider_key_of_its_owner_but_can_revoke_itse
 def _own_key_id(world):
     with schema_context(world.tenant.schema_name):
         return ApiKey.objects.get(prefix=world.finance_key.split("_")[1]).public_id
+
+
+def test_an_admin_key_without_the_admin_scope_sees_and_revokes_only_its_owners_keys(api, tenant_a):
+    member_like = new_key(api, tenant_a.admin_key, scopes=["read", "chat", "upload"])["key"]
+    fays = new_key(api, tenant_a.finance_key)
+
+    listed = api("get", "/api/v1/api-keys/?all=1", key=member_like).json()["results"]
+    shown = api("get", f"/api/v1/api-keys/{fays['id']}/", key=member_like)
+    revoked = api("delete", f"/api/v1/api-keys/{fays['id']}/", key=member_like)
+
+    assert {key["owner"] for key in listed} == {str(tenant_a.admin.public_id)}
+    assert shown.status_code == 404 and revoked.status_code == 404
+    assert api("get", "/api/v1/me/", key=fays["key"]).status_code == 200
+    everyone = api("get", "/api/v1/api-keys/?all=1", key=tenant_a.admin_key).json()["results"]
+    assert fays["id"] in {key["id"] for key in everyone}

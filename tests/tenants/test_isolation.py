@@ -81,6 +81,7 @@ OPERATOR_ID_ENDPOINTS = {
     "operator-experiment-start": (["post"], "/api/v1/operator/tenants/{tenant}/experiments/{experiment}/start/"),
     "operator-experiment-promote": (["post"], "/api/v1/operator/tenants/{tenant}/experiments/{experiment}/promote/"),
     "operator-experiment-stop": (["post"], "/api/v1/operator/tenants/{tenant}/experiments/{experiment}/stop/"),
+    "operator-trace-access": (["get", "put"], "/api/v1/operator/tenants/{tenant}/trace-access/"),
 }
 
 

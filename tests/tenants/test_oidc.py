@@ -1,11 +1,13 @@
 """Company sign-in (issue #15 item 1) against a real OpenID Connect provider process on loopback:
 authorization code with PKCE, role and group mapping at every sign-in, passwords off, refusals."""
 
+import datetime
 import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from tenants.accounts import oidc
@@ -23,6 +25,11 @@ PEOPLE = {
     "olga": {"sub": "u-olga", "password": "olga-pass", "email": "olga@a.example", "groups": ["idp-finance"]},
     "ivan": {"sub": "u-ivan", "password": "ivan-pass", "groups": ["idp-admins", "idp-legal"], "role": "it-admin"},
 }
+
+
+@pytest.fixture(autouse=True)
+def _provider_on_loopback(settings):
+    settings.ENCLAVE_OIDC_ALLOW_LOOPBACK = True  # the test provider is a process on this machine
 
 
 @pytest.fixture(scope="module")
@@ -230,3 +237,113 @@ def test_an_id_token_minted_for_another_sign_in_is_refused(api, client, tenant_a
         )
     with pytest.raises(OidcError, match="nonce"):
         claims_from_code(oidc_client, code=code, code_verifier=pending["verifier"], nonce="another-sign-in")
+
+
+def session_key(client, **data) -> dict:
+    """An API key made by whoever is signed in to `client`."""
+    response = client.post(
+        "/api/v1/api-keys/", data=json.dumps({"name": "mine", **data}), content_type="application/json", HTTP_HOST=HOST
+    )
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def key_works(api, key: dict) -> bool:
+    return api("get", "/api/v1/me/", key=key["key"], host=HOST).status_code == 200
+
+
+def test_a_company_sign_in_lasts_the_configured_lifetime_not_djangos_two_weeks(api, client, tenant_a, issuer, settings):
+    settings.ENCLAVE_OIDC_SESSION_SECONDS = 600
+    configure(api, tenant_a, issuer)
+    before = timezone.now()
+
+    assert sign_in(client, "olga", "olga-pass").status_code == 302
+
+    with schema_context(tenant_a.tenant.schema_name):  # sessions live in the tenant's schema
+        ends = client.session.get_expiry_date()
+    assert before + datetime.timedelta(seconds=600) <= ends <= timezone.now() + datetime.timedelta(seconds=600)
+
+
+def test_a_company_users_key_expires_no_later_than_the_configured_maximum(api, client, tenant_a, issuer, settings):
+    settings.ENCLAVE_OIDC_KEY_MAX_DAYS = 7
+    configure(api, tenant_a, issuer)
+    sign_in(client, "olga", "olga-pass")
+    latest = timezone.now() + datetime.timedelta(days=7)
+
+    unasked = session_key(client)
+    in_a_year = session_key(client, expires_at=(timezone.now() + datetime.timedelta(days=365)).isoformat())
+    tomorrow = (timezone.now() + datetime.timedelta(days=1)).isoformat()
+    sooner = session_key(client, expires_at=tomorrow)
+
+    for key in (unasked, in_a_year):
+        assert latest <= datetime.datetime.fromisoformat(key["expires_at"]) <= latest + datetime.timedelta(minutes=1)
+    assert datetime.datetime.fromisoformat(sooner["expires_at"]) < latest
+
+
+def test_a_sign_in_that_drops_a_group_revokes_only_the_keys_made_while_it_was_held(
+    api, client, tenant_a, issuer, people
+):
+    configure(api, tenant_a, issuer)
+    sign_in(client, "olga", "olga-pass")
+    finance_only = session_key(client)
+    people("olga", groups=["idp-finance", "idp-legal"])
+    client.post("/logout/", HTTP_HOST=HOST)
+    sign_in(client, "olga", "olga-pass")
+    with_legal = session_key(client)
+    assert key_works(api, finance_only) and key_works(api, with_legal)
+
+    people("olga", groups=["idp-finance"])
+    client.post("/logout/", HTTP_HOST=HOST)
+    sign_in(client, "olga", "olga-pass")
+
+    refused = api("get", "/api/v1/me/", key=with_legal["key"], host=HOST)
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "api_key_revoked"
+    assert key_works(api, finance_only)
+    with schema_context(tenant_a.tenant.schema_name):
+        event = AuditEvent.objects.get(action="api_key.revoked", target_id=with_legal["id"])
+        assert event.detail["lost"] == [group_principal(tenant_a.legal_group)]
+
+
+def test_a_sign_in_that_takes_the_admin_role_away_revokes_the_keys_made_as_an_admin(
+    api, client, tenant_a, issuer, people
+):
+    configure(api, tenant_a, issuer)
+    sign_in(client, "ivan", "ivan-pass")
+    as_admin = session_key(client)
+    people("ivan", role="staff")
+    client.post("/logout/", HTTP_HOST=HOST)
+
+    sign_in(client, "ivan", "ivan-pass")
+
+    assert not key_works(api, as_admin)
+    assert key_works(api, session_key(client))
+
+
+def test_an_admin_taking_a_group_from_a_company_user_revokes_their_keys_that_relied_on_it(
+    api, client, tenant_a, issuer
+):
+    configure(api, tenant_a, issuer)
+    sign_in(client, "olga", "olga-pass")
+    olgas = session_key(client)
+    with schema_context(tenant_a.tenant.schema_name):
+        olga = User.objects.get(username="olga")
+    finance = f"/api/v1/groups/{tenant_a.finance_group.public_id}/members"
+
+    removed = api("delete", f"{finance}/{olga.public_id}/", key=tenant_a.admin_key)
+    local = api("delete", f"{finance}/{tenant_a.finance.public_id}/", key=tenant_a.admin_key)
+
+    assert removed.status_code == 204 and local.status_code == 204
+    assert not key_works(api, olgas)
+    assert api("get", "/api/v1/me/", key=tenant_a.finance_key).status_code == 200  # a local account's keys stay
+
+
+def test_an_admin_demoting_a_company_admin_revokes_the_keys_made_as_an_admin(api, client, tenant_a, issuer):
+    configure(api, tenant_a, issuer)
+    sign_in(client, "ivan", "ivan-pass")
+    as_admin = session_key(client)
+    with schema_context(tenant_a.tenant.schema_name):
+        ivan = User.objects.get(username="ivan")
+
+    demoted = api("patch", f"/api/v1/users/{ivan.public_id}/", key=tenant_a.admin_key, data={"role": "member"})
+
+    assert demoted.status_code == 200 and not key_works(api, as_admin)

@@ -1,4 +1,7 @@
+import io
+
 import pytest
+from django.core.management import call_command
 from django_tenants.utils import schema_exists
 
 from tenants.accounts.models import AuditEvent, User
@@ -133,3 +136,50 @@ def test_a_tenant_user_is_not_an_operator_the_operator_api_can_find(api, operato
     )
 
     assert response.status_code == 404
+
+
+def test_an_operator_key_holds_the_operator_scopes_by_default(operator):
+    api_key, _raw = api_key_create(user=operator.user, name="automation", actor=operator.user)
+
+    assert api_key.scopes == ["read", "admin", "metrics"]
+
+
+def test_a_metrics_key_scrapes_and_can_do_nothing_else(api, operator, tenant_a):
+    _, key = api_key_create(user=operator.user, name="prometheus", actor=operator.user, scopes=["metrics"])
+    base = f"/api/v1/operator/tenants/{tenant_a.tenant.pk}"
+
+    scraped = api("get", "/metrics", key=key)
+    refused = [
+        api("get", "/api/v1/operator/tenants/", key=key),
+        api("post", "/api/v1/operator/training-export/", key=key),
+        api("post", f"{base}/suspend/", key=key, data={"reason": "scraped"}),
+        api("delete", f"{base}/", key=key),
+        api("post", "/api/v1/operator/operators/", key=key, data={"username": "mallory"}),
+    ]
+
+    assert scraped.status_code == 200
+    assert [response.status_code for response in refused] == [403] * len(refused)
+    assert Tenant.objects.get(pk=tenant_a.tenant.pk).status == "active"
+    assert not User.objects.filter(username="mallory").exists()
+
+
+def test_a_read_only_operator_key_lists_tenants_but_cannot_change_them_or_scrape(api, operator, tenant_a):
+    _, key = api_key_create(user=operator.user, name="dashboard", actor=operator.user, scopes=["read"])
+
+    listed = api("get", "/api/v1/operator/tenants/", key=key)
+    suspended = api("post", f"/api/v1/operator/tenants/{tenant_a.tenant.pk}/suspend/", key=key)
+
+    assert listed.status_code == 200
+    assert suspended.status_code == 403 and "'admin' scope" in suspended.json()["error"]["message"]
+    assert api("get", "/metrics", key=key).status_code == 403
+    assert api("get", "/metrics", key=operator.key).status_code == 200
+
+
+def test_the_operator_key_command_prints_a_key_with_the_scopes_asked_for(api, operator):
+    out = io.StringIO()
+
+    call_command("operator_key_create", "ops", "--name", "prometheus", "--scope", "metrics", stdout=out)
+
+    key = out.getvalue().split()[-1]
+    assert api("get", "/metrics", key=key).status_code == 200
+    assert api("get", "/api/v1/operator/tenants/", key=key).status_code == 403
