@@ -141,13 +141,17 @@ def train(examples: list[Example], out: Path, settings: Settings, progress=print
     positives = labels.mean(0).clamp(min=0.05)
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=((1 - positives) / positives).sqrt())
     checkpoint = out / "checkpoint.pt"
-    step, seconds = 0, 0.0
+    step, seconds, schedules = 0, 0.0, [{"from_step": 0, "total": total}]
     if checkpoint.exists():
         state = torch.load(checkpoint, weights_only=False)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         step, seconds = state["step"], state["seconds"]
+        # A run continued past its first schedule restarts the decay from there; the card records each one.
+        schedules = state.get("schedules") or [{"from_step": 0, "total": step}]
+        if schedules[-1]["total"] != total:
+            schedules.append({"from_step": step, "total": total})
         progress(f"resumed at step {step} of {total}")
     model.train()
     started, running = time.perf_counter(), []
@@ -175,6 +179,7 @@ def train(examples: list[Example], out: Path, settings: Settings, progress=print
                         "scheduler": scheduler.state_dict(),
                         "step": step,
                         "seconds": elapsed,
+                        "schedules": schedules,
                     },
                     checkpoint.with_suffix(".partial"),
                 )
@@ -188,6 +193,7 @@ def train(examples: list[Example], out: Path, settings: Settings, progress=print
         "examples": len(examples),
         "positives": {h: float(labels[:, i].mean()) for i, h in enumerate(HEADS)},
         "training_seconds": round(state["seconds"]),
+        "schedules": state.get("schedules", schedules),
         "settings": asdict(settings),
     }
 
@@ -224,12 +230,15 @@ def export(out: Path, max_tokens: int = MAX_TOKENS) -> tuple[Path, Path]:
     return fp32, int8
 
 
-def weights_from_checkpoint(out: Path) -> None:
-    """reader.pt from the last checkpoint: to export (and measure) a run that is still going or was stopped."""
+def weights_from_checkpoint(out: Path) -> dict:
+    """reader.pt from the last checkpoint: to export (and measure) a run that is still going or was stopped.
+    Returns what the card records of the run so far."""
     import torch
 
     state = torch.load(out / "checkpoint.pt", weights_only=False)
     torch.save(state["model"], out / "reader.pt")
+    schedules = state.get("schedules") or [{"from_step": 0, "total": state["step"]}]
+    return {"steps": state["step"], "training_seconds": round(state["seconds"]), "schedules": schedules}
 
 
 def card_write(path: Path, card: dict) -> None:

@@ -56,8 +56,7 @@ class Command(BaseCommand):
         examples, sources = self._examples(qa, beir, out, settings.seed, limit)
         self.stdout.write(f"{len(examples['train'])} training examples")
         if options["from_checkpoint"]:
-            train.weights_from_checkpoint(out)
-            run = {"steps": "checkpoint", "examples": len(examples["train"])}
+            run = train.weights_from_checkpoint(out) | {"examples": len(examples["train"]), "stopped_early": True}
         else:
             run = train.train(examples["train"], out, settings, progress=self.stdout.write)
         _fp32, int8 = train.export(out)
