@@ -31,6 +31,7 @@ SIZES = (2_000, 8_000)
 GROWTH = 2.5  # cost at 8,000 over cost at 2,000: ~1 when linear, ~4 when quadratic
 FAR_ABOVE = 50  # times the linear scan: below this a pattern is cheap whatever its growth
 CONFIRMATIONS = 2  # a pattern found slow is measured again this many times, and must be slow each time
+SCAN_REPEATS = 50  # the scan takes microseconds: one slow run among a few would halve a pattern's measured cost
 
 
 def _held(value, where: str, found: dict, depth: int = 0) -> None:
@@ -92,7 +93,7 @@ def _fastest(pattern: re.Pattern, text: str, repeats: int = 3) -> float:
 
 def _cost(pattern: re.Pattern, unit: str, size: int) -> float:
     text = (unit * (size // len(unit) + 1))[:size]
-    return _fastest(pattern, text) / _fastest(LINEAR_SCAN, text)
+    return _fastest(pattern, text) / _fastest(LINEAR_SCAN, text, repeats=SCAN_REPEATS)
 
 
 def _units(pattern: str) -> list[str]:
