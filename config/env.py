@@ -25,7 +25,7 @@ ENVIRONMENT: dict[str, str] = {
     "ENCLAVE_S3_REGION": "unset: boto3's default region",
     "ENCLAVE_S3_PREFIX": "enclave/: key prefix; a tenant's originals are under <prefix><schema>/",
     "ENCLAVE_SAFETY_ARTIFACT_DIR": "$ENCLAVE_VAR_DIR/safety: where `manage.py safety_train` writes the safety "
-    "classifier and every process reads it (build it once, e.g. in the image, and share it)",
+    "classifier's category head and every process reads it (build it once, e.g. in the image, and share it)",
     "ENCLAVE_TENANT_SECRETS": "database: tenant secrets wrapped by the KEK in the database (every host has them); "
     "file: next to the key file on this host",
     "ENCLAVE_UPLOAD_MAX_BYTES": "52428800 (50 MiB): largest file accepted by an upload",

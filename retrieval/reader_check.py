@@ -1,4 +1,5 @@
-"""`python -c "from retrieval.reader_check import main; main()"`: bootstrap's check of the committed reader.
+"""`python -c "from retrieval.reader_check import main; main()"`: bootstrap's check of the committed models
+(the reader, the safety detectors): each file must match its card.
 
 Imports nothing of Django: it runs before any setting exists."""
 
@@ -7,12 +8,18 @@ from pathlib import Path
 
 from retrieval.encoders import ArtifactMismatch, artifact_check
 
-MODEL_DIR = Path(__file__).resolve().parent / "reader" / "model"
+ROOT = Path(__file__).resolve().parent.parent
+MODEL_DIR = ROOT / "retrieval" / "reader" / "model"
+COMMITTED = {
+    "reader": (MODEL_DIR / "reader.int8.onnx", MODEL_DIR / "card.json"),
+    "harm model": (ROOT / "safety/artifacts/harm/model.int8.onnx", ROOT / "safety/artifacts/harm/card.json"),
+}
 
 
 def main() -> None:
-    try:
-        card = artifact_check(MODEL_DIR / "reader.int8.onnx", MODEL_DIR / "card.json")
-    except ArtifactMismatch as error:
-        sys.exit(f"The reader model does not match its card: {error}")
-    print(f"==> reader model checked (sha256 {card['sha256'][:12]}…, {card['size_bytes'] / 1e6:.1f} MB)")
+    for name, (model, card_path) in COMMITTED.items():
+        try:
+            card = artifact_check(model, card_path)
+        except ArtifactMismatch as error:
+            sys.exit(f"The {name} does not match its card: {error}")
+        print(f"==> {name} checked (sha256 {card['sha256'][:12]}…, {card['size_bytes'] / 1e6:.1f} MB)")

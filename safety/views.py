@@ -3,7 +3,7 @@ from django.http import HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from safety import policy, taxonomy
+from safety import policy, taxonomy, tradeoff
 
 
 @login_required
@@ -25,11 +25,13 @@ def policy_page(request):
             error = {"message": str(exc), "detail": exc.detail}
     current = policy.policy_current()
     floor = taxonomy.floor(current.region)
+    measured = tradeoff.as_percentages(tradeoff.policy_tradeoff(current))
     rows = [
         {
             "category": category,
             "action": current.actions[category.id],
             "choices": [a for a in taxonomy.ACTIONS if taxonomy.stricter(a, floor[category.id]) == a],
+            "measured": measured["per_category"][category.id] if measured else None,
         }
         for category in taxonomy.CATEGORIES
     ]
@@ -39,6 +41,7 @@ def policy_page(request):
         "rows": rows,
         "regions": list(taxonomy.REGION_PROFILES),
         "versions": policy.policy_versions(limit=10),
+        "measured": measured,
         "error": error,
     }
     return render(request, "safety/policy.html", context)

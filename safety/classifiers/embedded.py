@@ -1,18 +1,17 @@
-"""The default classifier: the rules, then a harm model and a category head over each text's windows.
+"""The default classifier: the rules, then the harm model and a category head over each text's windows.
 
-No GPU and no download. The harm model (safety/training/models.py, "both": a logistic regression over
-the bundled MiniLM embeddings and hashed word and character n-grams) was trained on the real labelled
-requests of corpora/safety-train; the category head (safety/training/categories.py) on the hand-written
-exemplars. `manage.py safety_train` builds both into one artifact with a manifest (safety/training/
-build.py, artifact.py); the bootstrap of scripts/run and scripts/test runs it. Processes only load the
-artifact: a request never trains. Without it the classifier raises ClassifierUnavailable and
-moderation fails closed.
+No GPU and no download. The harm model is the bundled MiniLM fine-tuned end to end on the real labelled
+requests of corpora/safety-train (`manage.py train_harm_model`, safety/training/harm_model.py), committed
+as int8 ONNX with its card (safety/artifacts/harm/: sha256 checked before loading, temperature and threshold
+chosen on dev). The category head (safety/training/categories.py) is a logistic regression over MiniLM
+sentence embeddings, fitted on the hand-written exemplars by `manage.py safety_train` at bootstrap. A request
+never trains. Without either artifact the classifier raises ClassifierUnavailable and moderation fails closed.
 
 Decision, per text (its verdict is its most harmful window's):
 - a rule matches: that rule's category;
-- the harm model's probability reaches the artifact's threshold: harmful, in the head's most likely
-  category among those refused by default, unless the head is sure (its threshold) that the request is a
-  policy topic (below), which then keeps its name and the tenant's action for it;
+- the harm model's probability reaches its threshold: harmful, in the head's most likely category among
+  those refused by default, unless the head is sure (its threshold) that the request is a policy topic
+  (below), which then keeps its name and the tenant's action for it;
 - else the head alone may find a category whose default is not a refusal (specialised advice,
   regulated goods, political persuasion: policy topics the real data does not label) when its
   1 - P(benign) reaches the head's threshold;
@@ -20,9 +19,10 @@ Decision, per text (its verdict is its most harmful window's):
 
 Long texts (a pasted document followed by a request) are cut into windows at paragraph and sentence
 boundaries, each under the model's 256-token limit, plus the last paragraph alone, so an instruction
-after a long benign context is not truncated away. An answer (role="assistant") is judged by the
-rules and the head alone, as before the harm model existed: the harm model learnt from requests only
-and flags the assistant's own refusals. The rules skip a match that follows a negation for that role.
+after a long benign context is not truncated away (the harm model also keeps a window's end, never its
+start, when one is longer). An answer (role="assistant") is judged by the rules and the head alone: the
+harm model learnt from requests only and flags the assistant's own refusals. The rules skip a match that
+follows a negation for that role.
 """
 
 import logging
@@ -31,8 +31,9 @@ import re
 import numpy as np
 
 from inference.budget import count_tokens
+from retrieval.encoders import ArtifactMismatch
 from safety import exemplars, taxonomy
-from safety.classifiers import rules
+from safety.classifiers import detector, rules
 from safety.classifiers.base import Verdict
 from safety.training import build
 from safety.training.artifact import Artifact
@@ -107,17 +108,18 @@ def _word_windows(text: str) -> list[str]:
 class EmbeddedClassifier:
     name = "embedded"
 
-    def __init__(self, *, embedder=None, artifact: Artifact | None = None) -> None:
+    def __init__(self, *, embedder=None, artifact: Artifact | None = None, harm: detector.Detector | None = None):
         if embedder is None:
             from retrieval import embeddings
 
             embedder = embeddings.embedder(embeddings.MODEL_NAME)
         self.embedder = embedder
         self.artifact = artifact or artifact_load(embedder)
+        self.harm = harm or harm_model_load()
 
     @property
     def threshold(self) -> float:
-        return self.artifact.threshold
+        return self.harm.threshold
 
     def classify(self, text: str, *, role: str = "user") -> Verdict:
         return self.classify_many([text], role=role)[0]
@@ -148,7 +150,7 @@ class EmbeddedClassifier:
         if not windows:
             return []
         vectors = self.embedder.embed(windows)
-        harm = self.artifact.harm.scores(windows, vectors)
+        harm = self.harm.probabilities(windows)
         head = self.artifact.head.probabilities(vectors)
         owners_array = np.asarray(owners)
         return [(harm[owners_array == index], head[owners_array == index]) for index in range(len(texts))]
@@ -159,7 +161,7 @@ class EmbeddedClassifier:
         scores = {c: round(float(head[:, i].max()), 4) for i, c in enumerate(classes) if c != exemplars.BENIGN}
         row = int(harm.argmax())
         score = round(float(harm[row]), 4)
-        if harm[row] >= artifact.threshold:
+        if harm[row] >= self.harm.threshold:
             return Verdict(
                 category=self._flagged_category(head[row : row + 1]), score=score, source=self.name, scores=scores
             )
@@ -196,8 +198,15 @@ class ClassifierUnavailable(RuntimeError):
     """The classifier's built artifact is missing: moderation cannot run, so nothing is answered."""
 
 
+def harm_model_load() -> detector.Detector:
+    try:
+        return detector.detector("harm")
+    except ArtifactMismatch as error:
+        raise ClassifierUnavailable(f"the committed harm model cannot be used: {error}") from error
+
+
 def artifact_load(embedder) -> Artifact:
-    """The built artifact for this embedder and data. Never trains: a request must not wait for that."""
+    """The built category head for this embedder and exemplars. Never trains: a request must not wait for that."""
     path = build.artifact_path(embedder.name)
     try:
         return Artifact.load(path)

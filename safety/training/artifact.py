@@ -1,8 +1,9 @@
-"""The built safety classifier: the harm model, its threshold, the category head and a manifest.
+"""The built category head and its manifest.
 
-Written by `manage.py safety_train` to $ENCLAVE_VAR_DIR/safety/classifier-<key>.npz (arrays, no
-pickle) with the manifest beside it as JSON; the key hashes the data files, the exemplars, the
-embedder's name and the training settings, so changed data never loads stale weights.
+Written by `manage.py safety_train` to $ENCLAVE_VAR_DIR/safety/classifier-<key>.npz (arrays, no pickle)
+with the manifest beside it as JSON; the key hashes the exemplars, the embedder's name and the settings,
+so changed exemplars never load stale weights. (The harm model is not built here: it is fine-tuned by
+`manage.py train_harm_model` and committed, safety/artifacts/harm/.)
 """
 
 import json
@@ -13,13 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from safety.training.categories import CategoryHead
-from safety.training.models import Linear
 
 
 @dataclass(frozen=True)
 class Artifact:
-    harm: Linear
-    threshold: float  # of the harm model's probability, chosen on dev
     head: CategoryHead
     manifest: dict
 
@@ -28,10 +26,6 @@ class Artifact:
         partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npz")
         np.savez(
             partial,
-            harm_kind=np.array(self.harm.kind),
-            harm_coef=self.harm.coef,
-            harm_intercept=np.array(self.harm.intercept),
-            threshold=np.array(self.threshold),
             head_classes=np.array(self.head.classes),
             head_coef=self.head.coef,
             head_intercept=self.head.intercept,
@@ -52,5 +46,4 @@ class Artifact:
                 threshold=float(data["head_threshold"]),
                 cross_validation=json.loads(str(data["head_cross_validation"])),
             )
-            harm = Linear(str(data["harm_kind"]), data["harm_coef"], float(data["harm_intercept"]))
-            return cls(harm, float(data["threshold"]), head, json.loads(str(data["manifest"])))
+            return cls(head, json.loads(str(data["manifest"])))

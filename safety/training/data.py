@@ -89,3 +89,7 @@ def fingerprint(base: Path | None = None) -> dict[str, str]:
     """SHA-256 of each data file: the artifact's manifest records them."""
     base = base or folder()
     return {name: hashlib.sha256((base / name).read_bytes()).hexdigest() for name in FILES.values()}
+
+
+def rows_fingerprint(rows: list[Row]) -> str:
+    return hashlib.sha256(json.dumps([[r.text, r.kind, r.split] for r in rows]).encode()).hexdigest()

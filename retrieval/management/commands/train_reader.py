@@ -16,7 +16,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from retrieval import encoders
+from retrieval import encoder_training, encoders
 from retrieval.reader import data, heldout, train
 
 
@@ -75,7 +75,7 @@ class Command(BaseCommand):
         }
         card["hyperparameters"]["max_tokens"] = settings.max_tokens
         (out / "card.json").write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
-        encoders._loaded.pop(str(int8), None)
+        encoders.forget(int8)
         scorer = encoders.pair_encoder(int8, out / "card.json")
         rows = data.read_rows(qa)
         for split in ("dev", "test"):
@@ -83,7 +83,7 @@ class Command(BaseCommand):
             found = heldout.cases(part, answerable_limit=heldout_questions, cross_limit=500, seed=settings.seed)
             card.setdefault("metrics", {})[split] = heldout.measure(found, lambda q, p: _probabilities(scorer, q, p))
             self.stdout.write(f"{split}: {json.dumps(card['metrics'][split])}")
-        train.card_write(out / "card.json", card)
+        encoder_training.card_write(out / "card.json", card)
         if artifact:
             artifact.mkdir(parents=True, exist_ok=True)
             for name in ("reader.int8.onnx", "tokenizer.json", "card.json"):

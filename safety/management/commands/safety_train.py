@@ -1,11 +1,13 @@
-"""Build the safety classifier's artifact from corpora/safety-train and the exemplars (once per data and
-settings), so that no request and no test ever trains it. Prints where it is and what it measured."""
+"""Build the safety classifier's category head from the exemplars (once per exemplar list and embedder), so
+that no request and no test ever trains it, and check the committed harm model against its card. Prints
+where they are and what they measured."""
 
 import time
 
 from django.core.management.base import BaseCommand
 
 from retrieval import embeddings
+from safety.classifiers import detector
 from safety.training import build
 
 
@@ -15,9 +17,12 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         started = time.perf_counter()
         artifact, path = build.artifact_ensure(embeddings.embedder(embeddings.MODEL_NAME))
-        test = artifact.manifest["test"]
+        harm = detector.card("harm")
+        test = harm["metrics"]["test"]
+        head = artifact.manifest["category_head"]
         self.stdout.write(
-            f"safety classifier ready in {time.perf_counter() - started:.1f} s: {path} "
-            f"(threshold {artifact.threshold:.2f}; test split flagged: harmful {test['harmful']['flagged']:.3f}, "
+            f"safety classifier ready in {time.perf_counter() - started:.1f} s: category head {path} "
+            f"(threshold {head['threshold']:.2f}); harm model {harm['sha256'][:12]}… (threshold "
+            f"{harm['threshold']:.2f}; test split flagged: harmful {test['harmful']['flagged']:.3f}, "
             f"benign-but-sensitive {test['sensitive']['flagged']:.3f}, ordinary {test['ordinary']['flagged']:.3f})"
         )

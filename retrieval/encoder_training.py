@@ -1,0 +1,130 @@
+"""What every encoder trained here shares: the bundled MiniLM with a linear head over its mean-pooled last layer,
+batches of similar lengths, padding, and the export to ONNX and dynamic int8 that retrieval/encoders.py loads.
+
+Used by the reader (retrieval/reader/train.py) and the safety detectors (safety/training/finetune.py); only
+training commands import it (torch and transformers are not needed to serve).
+"""
+
+import json
+import logging
+import random
+from pathlib import Path
+
+import numpy as np
+
+from retrieval import encoders
+
+
+def tokenizer():
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(encoders.bundled_minilm_path()))
+
+
+def classifier_build(outputs: int, path: str | None = None):
+    """MiniLM with `outputs` logits over the mean of its last layer (the pooling MiniLM was trained with)."""
+    import torch
+    from transformers import AutoModel
+
+    class EncoderClassifier(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = AutoModel.from_pretrained(path or str(encoders.bundled_minilm_path()))
+            self.head = torch.nn.Linear(self.encoder.config.hidden_size, outputs)
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            hidden = self.encoder(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+            return self.head(pooled)
+
+    return EncoderClassifier()
+
+
+def freeze_word_embeddings(model) -> None:
+    """The word embeddings stay as MiniLM learnt them: a few thousand steps see a fraction of the vocabulary,
+    and AdamW over 11.7 M embedding weights would take a third of each step."""
+    model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
+
+
+def optimizer_build(model, settings, total: int):
+    """AdamW over the trainable weights (the encoder at settings.learning_rate, the head at
+    settings.head_learning_rate) and a schedule: linear warm-up over settings.warmup_share of `total`
+    steps, then linear decay to zero at `total`."""
+    import torch
+
+    encoder_params = [p for n, p in model.named_parameters() if not n.startswith("head.") and p.requires_grad]
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": encoder_params, "lr": settings.learning_rate},
+            {"params": model.head.parameters(), "lr": settings.head_learning_rate},
+        ],
+        weight_decay=settings.weight_decay,
+    )
+    warmup = max(1, int(total * settings.warmup_share))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total - step) / max(1, total - warmup)))
+    )
+    return optimizer, scheduler
+
+
+def batches_order(count: int, lengths: np.ndarray, batch_size: int, seed: int) -> list[np.ndarray]:
+    """Shuffled batches of similar lengths (less padding): shuffle, sort within windows of 50 batches, cut."""
+    order = np.random.default_rng(seed).permutation(count)
+    window = batch_size * 50
+    batches = []
+    for start in range(0, count, window):
+        chunk = order[start : start + window]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    random.Random(seed).shuffle(batches)
+    return batches
+
+
+def collate(ids: list[np.ndarray], types: list[np.ndarray] | None, rows: np.ndarray):
+    """(input_ids, attention_mask, token_type_ids) tensors of `rows`, right-padded; types None: all zeros."""
+    import torch
+
+    width = max(len(ids[i]) for i in rows)
+    input_ids = np.zeros((len(rows), width), dtype=np.int64)
+    token_types = np.zeros((len(rows), width), dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.int64)
+    for n, i in enumerate(rows):
+        input_ids[n, : len(ids[i])] = ids[i]
+        if types is not None:
+            token_types[n, : len(types[i])] = types[i]
+        mask[n, : len(ids[i])] = 1
+    return torch.from_numpy(input_ids), torch.from_numpy(mask), torch.from_numpy(token_types)
+
+
+def onnx_export(model, fp32: Path, int8: Path) -> None:
+    """The model to ONNX (dynamic batch and length), then to dynamic int8 (MatMul and the embeddings)."""
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    model.eval()
+    sample = torch.ones((2, 16), dtype=torch.int64)
+    torch.onnx.export(
+        model,
+        (sample, sample, torch.zeros_like(sample)),
+        str(fp32),
+        input_names=["input_ids", "attention_mask", "token_type_ids"],
+        output_names=["logits"],
+        dynamic_axes={name: {0: "batch", 1: "tokens"} for name in ("input_ids", "attention_mask", "token_type_ids")}
+        | {"logits": {0: "batch"}},
+        opset_version=17,
+        dynamo=False,
+    )
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.WARNING)  # the quantizer logs every tensor it leaves alone at INFO
+    try:
+        quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gather"])
+    finally:
+        root.setLevel(level)
+
+
+def card_write(path: Path, card: dict) -> None:
+    path.write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")

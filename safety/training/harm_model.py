@@ -1,0 +1,205 @@
+"""The harm model's training rows and the measurements its card records.
+
+Rows: corpora/safety-train with the project's fixed family split (safety/training/data.py). Weights: the
+harmful rows together weigh as much as the benign ones, and a benign-but-sensitive row SENSITIVE_WEIGHT
+ordinary ones (`row_weights`). A CONTEXT_SHARE of the training rows is also given, as a second row,
+after a paragraph of real benign text (`contexts`), so that a request after a pasted document is judged by
+the request.
+
+Contexts: real benign documents, never requests of the safety data: the clean carriers of
+corpora/injection-train (e-mails, tool outputs, command-line documentation and manuals) of 200-1,500
+characters. They are split by source and category (sha256 bucket: 0-1 test, 2-3 dev, the rest train), so
+the long-input measurement uses documents no training row was given.
+
+Long inputs (`long_inputs`) are built by one transparent rule from real rows: each test request (harmful
+and benign-but-sensitive) after the test context at (its index mod the number of test contexts), once as a
+separate paragraph (blank line between) and once in the same paragraph (a space between).
+"""
+
+import hashlib
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+
+from safety.training import data
+from safety.training.finetune import Labelled
+
+SENSITIVE_WEIGHT = 2.0
+CONTEXT_SHARE = 0.3
+CONTEXT_KINDS = ("carrier:email", "carrier:tool-response", "carrier:document", "imperative:how-to", "imperative:manual")
+CONTEXT_CHARACTERS = (200, 1500)
+FPR_TARGETS = {"sensitive": 0.05, "ordinary": 0.01}  # the threshold is the lowest that keeps both on dev
+
+
+def contexts_file() -> Path:
+    return Path(settings.ENCLAVE_CORPORA_DIR) / "injection-train" / "clean.jsonl"
+
+
+def context_split(source: str, category: str) -> str:
+    bucket = int(hashlib.sha256(f"{data.SEED}:{source}|{category}".encode()).hexdigest(), 16) % 10
+    return "test" if bucket < 2 else "dev" if bucket < 4 else "train"
+
+
+def contexts(split: str) -> list[str]:
+    found = []
+    for line in contexts_file().read_text().splitlines():
+        row = json.loads(line)
+        low, high = CONTEXT_CHARACTERS
+        wanted = row["category"].split("/")[0] in CONTEXT_KINDS and low <= len(row["text"]) <= high
+        if wanted and context_split(row["source"], row["category"]) == split:
+            found.append(row["text"].strip())
+    return found
+
+
+def with_context(context: str, request: str, *, same_paragraph: bool) -> str:
+    return f"{context}{' ' if same_paragraph else chr(10) * 2}{request}"
+
+
+def labelled(rows: list[data.Row], *, context_from: list[str] | None = None, seed: int = data.SEED) -> Labelled:
+    """The rows as training examples; with `context_from`, a CONTEXT_SHARE of them again after a context."""
+    texts, kinds = [r.text for r in rows], [r.kind for r in rows]
+    if context_from:
+        rng = random.Random(seed)
+        for row in rng.sample(rows, int(len(rows) * CONTEXT_SHARE)):
+            texts.append(with_context(rng.choice(context_from), row.text, same_paragraph=rng.random() < 0.5))
+            kinds.append(row.kind)
+    kinds_array = np.asarray(kinds)
+    return Labelled(
+        texts=texts,
+        labels=(kinds_array == "harmful").astype(np.float32),
+        weights=row_weights(kinds_array, sensitive_weight=SENSITIVE_WEIGHT).astype(np.float32),
+    )
+
+
+def row_weights(kinds: np.ndarray, *, sensitive_weight: float) -> np.ndarray:
+    """kinds: harmful | sensitive | ordinary per row. Mean weight 1, harmful and benign halves equal."""
+    weights = np.where(kinds == "sensitive", float(sensitive_weight), 1.0)
+    harmful = kinds == "harmful"
+    if harmful.any() and (~harmful).any():
+        weights[harmful] *= weights[~harmful].sum() / weights[harmful].sum()
+    return weights * len(weights) / weights.sum()
+
+
+def threshold_choose(scores: np.ndarray, kinds: np.ndarray) -> float:
+    """The lowest threshold (0.01 steps) at which every benign kind stays within its FPR target."""
+    for threshold in np.round(np.arange(0.05, 1.0, 0.01), 2):
+        if all(
+            not np.any(kinds == kind) or np.mean(scores[kinds == kind] >= threshold) <= target
+            for kind, target in FPR_TARGETS.items()
+        ):
+            return float(threshold)
+    return 0.99
+
+
+def recall_at_operating_point(scores: np.ndarray, kinds: np.ndarray) -> float:
+    """Early stopping's measure: harmful recall at the threshold `threshold_choose` would pick."""
+    threshold = threshold_choose(scores, kinds)
+    return float(np.mean(scores[kinds == "harmful"] >= threshold))
+
+
+def rates(flagged: np.ndarray, kinds: np.ndarray) -> dict:
+    return {
+        kind: {"rows": int(np.sum(kinds == kind)), "flagged": round(float(np.mean(flagged[kinds == kind])), 4)}
+        for kind in data.FILES
+        if np.any(kinds == kind)
+    }
+
+
+@dataclass(frozen=True)
+class LongInputs:
+    texts: list[str]
+    kinds: np.ndarray
+    bare: np.ndarray  # index of the same request without context
+    layout: np.ndarray  # "paragraph" | "same paragraph"
+
+
+def long_inputs(requests: list[data.Row], context_pool: list[str]) -> LongInputs:
+    texts, kinds, bare, layout = [], [], [], []
+    for index, row in enumerate(requests):
+        if row.kind == "ordinary":
+            continue
+        context = context_pool[index % len(context_pool)]
+        for same in (False, True):
+            texts.append(with_context(context, row.text, same_paragraph=same))
+            kinds.append(row.kind)
+            bare.append(index)
+            layout.append("same paragraph" if same else "paragraph")
+    return LongInputs(texts, np.asarray(kinds), np.asarray(bare), np.asarray(layout))
+
+
+def long_input_rates(flagged_long: np.ndarray, flagged_bare: np.ndarray, cases: LongInputs) -> dict:
+    """Per layout: harmful recall and benign-but-sensitive flags with context, and of the same requests bare."""
+    found = {}
+    for layout in ("paragraph", "same paragraph"):
+        here = cases.layout == layout
+        found[layout] = {
+            kind: {
+                "rows": int(np.sum(here & (cases.kinds == kind))),
+                "flagged_with_context": round(float(np.mean(flagged_long[here & (cases.kinds == kind)])), 4),
+                "flagged_bare": round(float(np.mean(flagged_bare[cases.bare[here & (cases.kinds == kind)]])), 4),
+            }
+            for kind in ("harmful", "sensitive")
+        }
+    return found
+
+
+def product_scores(detector, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """As the classifier judges a request: the probability of its most harmful window, and whether a rule
+    matched it (a rule's match is a refusal whatever the model says)."""
+    from safety.classifiers import rules
+    from safety.classifiers.embedded import windows_of
+
+    windows, owners = windows_of(texts)
+    best = np.zeros(len(texts))
+    if windows:
+        np.maximum.at(best, np.asarray(owners), detector.probabilities(windows))
+    return best, np.asarray([rules.match(text) is not None for text in texts], dtype=bool)
+
+
+# --- leave source out ------------------------------------------------------------------------------------------
+
+LOSO_FOLDS = 5
+
+
+def family_of(row: data.Row) -> str:
+    """A source family: one repository's rows of one kind (CoCoNot gives harmful, sensitive and ordinary rows)."""
+    return f"{row.source}:{row.kind}"
+
+
+def loso_folds(rows: list[data.Row], folds: int = LOSO_FOLDS) -> list[list[str]]:
+    """Families dealt round-robin into `folds` groups, kind by kind and largest first, so that each fold holds
+    out some harmful, some benign-but-sensitive and some ordinary families."""
+    sizes: dict[str, int] = {}
+    for row in rows:
+        sizes[family_of(row)] = sizes.get(family_of(row), 0) + 1
+    kind_order = {kind: n for n, kind in enumerate(data.FILES)}
+    ordered = sorted(sizes, key=lambda family: (kind_order[family.rsplit(":", 1)[1]], -sizes[family], family))
+    dealt: list[list[str]] = [[] for _ in range(folds)]
+    for index, family in enumerate(ordered):
+        dealt[index % folds].append(family)
+    return dealt
+
+
+def loso_summary(per_family: dict[str, dict]) -> dict:
+    """Unweighted means over families: harmful recall, and the flag rate of each benign kind."""
+    summary = {}
+    for kind in data.FILES:
+        values = [found["flagged"] for family, found in per_family.items() if family.endswith(f":{kind}")]
+        if values:
+            summary[kind] = {"families": len(values), "mean_flagged": round(float(np.mean(values)), 4)}
+    return summary
+
+
+def category_rates(categories: list[str | None], kinds: np.ndarray) -> dict:
+    """Per kind of row, the share whose verdict names each category ("none": passed)."""
+    found = {}
+    for kind in data.FILES:
+        here = [c or "none" for c, k in zip(categories, kinds, strict=True) if k == kind]
+        if here:
+            shares = {c: round(here.count(c) / len(here), 4) for c in sorted(set(here))}
+            found[kind] = {"rows": len(here), "shares": shares}
+    return found
