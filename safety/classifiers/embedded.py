@@ -105,6 +105,16 @@ def _word_windows(text: str) -> list[str]:
     return windows or [text]
 
 
+def harm_scores(harm: detector.Detector, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """As a request is judged, without the category head: the harm model's probability of each text's most
+    harmful window, and whether a rule matched it (a rule's match is a refusal whatever the model says)."""
+    windows, owners = windows_of(texts)
+    best = np.zeros(len(texts))
+    if windows:
+        np.maximum.at(best, np.asarray(owners), harm.probabilities(windows))
+    return best, np.asarray([rules.match(text) is not None for text in texts], dtype=bool)
+
+
 class EmbeddedClassifier:
     name = "embedded"
 
@@ -138,11 +148,7 @@ class EmbeddedClassifier:
         return verdicts  # type: ignore[return-value]
 
     def harm_scores(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(the harm model's probability of each text's most harmful window, whether a rule matched it)."""
-        scored = self._windows_scored(texts)
-        return np.asarray([harm.max() for harm, _head in scored]), np.asarray(
-            [rules.match(t) is not None for t in texts]
-        )
+        return harm_scores(self.harm, texts)
 
     def _windows_scored(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per text: the harm probability of each window and the head's class probabilities of each."""

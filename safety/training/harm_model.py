@@ -147,19 +147,6 @@ def long_input_rates(flagged_long: np.ndarray, flagged_bare: np.ndarray, cases: 
     return found
 
 
-def product_scores(detector, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """As the classifier judges a request: the probability of its most harmful window, and whether a rule
-    matched it (a rule's match is a refusal whatever the model says)."""
-    from safety.classifiers import rules
-    from safety.classifiers.embedded import windows_of
-
-    windows, owners = windows_of(texts)
-    best = np.zeros(len(texts))
-    if windows:
-        np.maximum.at(best, np.asarray(owners), detector.probabilities(windows))
-    return best, np.asarray([rules.match(text) is not None for text in texts], dtype=bool)
-
-
 # --- leave source out ------------------------------------------------------------------------------------------
 
 LOSO_FOLDS = 5

