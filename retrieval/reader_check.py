@@ -13,6 +13,10 @@ MODEL_DIR = ROOT / "retrieval" / "reader" / "model"
 COMMITTED = {
     "reader": (MODEL_DIR / "reader.int8.onnx", MODEL_DIR / "card.json"),
     "harm model": (ROOT / "safety/artifacts/harm/model.int8.onnx", ROOT / "safety/artifacts/harm/card.json"),
+    "injection detector": (
+        ROOT / "safety/artifacts/injection/model.int8.onnx",
+        ROOT / "safety/artifacts/injection/card.json",
+    ),
 }
 
 

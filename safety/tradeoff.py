@@ -25,6 +25,21 @@ def measured() -> dict | None:
     }
 
 
+def injection_measured() -> dict | None:
+    """The injection detector's card, as percentages: injected and clean texts flagged on its test split and,
+    when measured, on sources held out of training."""
+    card = encoders.card_read(detector.folder_of("injection") / "card.json")
+    test = card.get("metrics", {}).get("test")
+    if not test:
+        return None
+    held_out = card.get("leave_source_out", {}).get("summary", {})
+    return {
+        "made": card.get("made"),
+        "test": {label: f"{100 * test[label]['flagged']:.1f}%" for label in ("injected", "clean")},
+        "held_out": {label: f"{100 * held_out[label]['mean_flagged']:.1f}%" for label in held_out} or None,
+    }
+
+
 def policy_tradeoff(policy: Policy) -> dict | None:
     """Per kind of request: the share refused, cautioned and answered under `policy`; per category: the share
     of each kind named in it (what changing that category's action moves)."""

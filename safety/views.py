@@ -38,6 +38,7 @@ def policy_page(request):
     context = {
         "tenant": request.tenant,
         "policy": current,
+        "injection": tradeoff.injection_measured(),
         "rows": rows,
         "regions": list(taxonomy.REGION_PROFILES),
         "versions": policy.policy_versions(limit=10),

@@ -12,7 +12,7 @@ from chat.answer.verify import SentenceRelease
 from inference.client import chat_stream
 from inference.errors import LlmError
 from safety import moderation
-from safety.injection import neutralize
+from safety.injection import REMOVED, flagged_sentences, neutralize
 
 GROUNDED_TEMPERATURE = 0.0  # the evidence is to be copied, not varied
 GROUNDED_MAX_TOKENS = 120  # the prompt asks for one or two sentences; a longer draft is the model wandering
@@ -28,15 +28,32 @@ def grounded_messages(answer: Answer) -> list[dict]:
         facts = memory.facts(tenant=turn.tenant, user=turn.user, limit=memory.MAX_FACTS_IN_PROMPT)
         remembered = [text for _fact, text in facts]
         answer.context_private = answer.context_private or bool(remembered)
-    grouped = {}
-    for number, items in by_passage(answer.evidence).items():
-        flagged = bool(answer.passages[number - 1].safety_flags)
-        grouped[number] = [neutralize(e.sentence) if flagged else e.sentence for e in items]
     return prompt.messages(
         system=prompt.system(remembered, version=turn.variant.settings.prompt_version),
         question=answer.standalone_question,
-        evidence=prompt.evidence_block(grouped),
+        evidence=prompt.evidence_block(evidence_screened(answer.passages, answer.evidence)),
     )
+
+
+def evidence_screened(passages: list, evidence: list) -> dict[int, list[str]]:
+    """Passage number -> its evidence sentences for the prompt. A passage flagged at ingestion loses each
+    sentence that screening removes from the whole passage (the rules', or the detector's, which may need the
+    passage around a planted request to see it); its other sentences are neutralised one by one."""
+    grouped = {}
+    for number, items in by_passage(evidence).items():
+        passage = passages[number - 1]
+        grouped[number] = [e.sentence for e in items]
+        if passage.safety_flags:
+            removed = flagged_sentences(passage.text)
+            grouped[number] = [REMOVED if _overlaps(s, removed) else neutralize(s) for s in grouped[number]]
+    return grouped
+
+
+def _overlaps(sentence: str, removed: list[str]) -> bool:
+    """Whether an evidence sentence is, holds or lies inside a sentence screening removed from its passage (the
+    two sentence splitters need not agree)."""
+    sentence = sentence.strip()
+    return bool(sentence) and any(r.strip() and (r.strip() in sentence or sentence in r) for r in removed)
 
 
 def ungrounded_messages(answer: Answer) -> list[dict]:

@@ -5,6 +5,7 @@ import pytest
 from django_tenants.utils import schema_context
 
 from safety import taxonomy, tradeoff
+from safety.classifiers import detector
 from safety.policy import Policy
 
 MEASURED = {
@@ -56,6 +57,15 @@ def test_the_shipped_card_has_the_measurement_for_every_kind():
         assert set(kind["shares"]) <= set(taxonomy.BY_ID) | {"none"}
 
 
+def test_the_injection_detectors_measurement_comes_from_its_card_as_percentages():
+    card = detector.card("injection")
+
+    found = tradeoff.injection_measured()
+
+    assert found["test"]["injected"] == f"{100 * card['metrics']['test']['injected']['flagged']:.1f}%"
+    assert found["held_out"]["clean"] == f"{100 * card['leave_source_out']['summary']['clean']['mean_flagged']:.1f}%"
+
+
 @pytest.mark.django_db
 def test_the_policy_page_shows_the_trade_off_of_the_policy_in_force(client, tenant_a, measured):
     with schema_context("tenant_a"):
@@ -73,3 +83,4 @@ def test_the_policy_page_shows_the_trade_off_of_the_policy_in_force(client, tena
     assert refused(before, "Safe but sensitive-sounding") == "1.0%"
     assert refused(after, "Safe but sensitive-sounding") == "11.0%"
     assert refused(after, "Harmful requests") == "70.0%"
+    assert f"flags {tradeoff.injection_measured()['test']['injected']} of texts carrying" in after

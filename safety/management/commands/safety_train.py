@@ -1,6 +1,6 @@
 """Build the safety classifier's category head from the exemplars (once per exemplar list and embedder), so
-that no request and no test ever trains it, and check the committed harm model against its card. Prints
-where they are and what they measured."""
+that no request and no test ever trains it, and check the committed harm model and injection detector against
+their cards. Prints where they are and what they measured."""
 
 import time
 
@@ -18,11 +18,15 @@ class Command(BaseCommand):
         started = time.perf_counter()
         artifact, path = build.artifact_ensure(embeddings.embedder(embeddings.MODEL_NAME))
         harm = detector.card("harm")
+        injection = detector.card("injection")
         test = harm["metrics"]["test"]
         head = artifact.manifest["category_head"]
         self.stdout.write(
             f"safety classifier ready in {time.perf_counter() - started:.1f} s: category head {path} "
             f"(threshold {head['threshold']:.2f}); harm model {harm['sha256'][:12]}… (threshold "
             f"{harm['threshold']:.2f}; test split flagged: harmful {test['harmful']['flagged']:.3f}, "
-            f"benign-but-sensitive {test['sensitive']['flagged']:.3f}, ordinary {test['ordinary']['flagged']:.3f})"
+            f"benign-but-sensitive {test['sensitive']['flagged']:.3f}, ordinary {test['ordinary']['flagged']:.3f}); "
+            f"injection detector {injection['sha256'][:12]}… (threshold {injection['threshold']:.2f}; test split "
+            f"flagged: injected {injection['metrics']['test']['injected']['flagged']:.3f}, "
+            f"clean {injection['metrics']['test']['clean']['flagged']:.3f})"
         )

