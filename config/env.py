@@ -107,8 +107,8 @@ ENVIRONMENT: dict[str, str] = {
     "ENCLAVE_WORKER_CONCURRENCY": "2: Celery worker processes started by the run command",
     "ENCLAVE_SAFETY_CLASSIFIER": "embedded: the moderation classifier (embedded: rules + a classifier over the "
     "bundled embeddings; rules; guard: a Llama Guard model over the OpenAI-compatible API)",
-    "ENCLAVE_INJECTION_MODEL": "1: the fine-tuned injection detector screens documents and flagged evidence beside "
-    "the instruction rules (0: the rules alone)",
+    "ENCLAVE_INJECTION_MODEL": "0: the instruction rules alone screen documents for injected instructions; 1: the "
+    "fine-tuned injection detector too (off by default: it flags many clean e-mails of sources it never saw)",
     "ENCLAVE_GUARD_BASE_URL": "LLM_BASE_URL: the server of the guard model, for ENCLAVE_SAFETY_CLASSIFIER=guard",
     "ENCLAVE_GUARD_MODEL": "enclave-guard: the guard model's served name",
     "ENCLAVE_GUARD_PROMPT": "server: the guard's chat template writes the Llama Guard prompt; client: the client "

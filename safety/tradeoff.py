@@ -3,6 +3,8 @@ corpora/safety-train, the share of harmful, benign-but-sensitive and ordinary re
 names in each category (safety/training/harm_model.py category_rates); a policy's actions turn those shares
 into refusal and over-refusal rates. Measured once, when the model was trained: nothing is scored here."""
 
+from django.conf import settings
+
 from retrieval import encoders
 from safety import exemplars, taxonomy
 from safety.classifiers import detector
@@ -34,6 +36,7 @@ def injection_measured() -> dict | None:
         return None
     held_out = card.get("leave_source_out", {}).get("summary", {})
     return {
+        "enabled": settings.ENCLAVE_INJECTION_MODEL,
         "made": card.get("made"),
         "test": {label: f"{100 * test[label]['flagged']:.1f}%" for label in ("injected", "clean")},
         "held_out": {label: f"{100 * held_out[label]['mean_flagged']:.1f}%" for label in held_out} or None,

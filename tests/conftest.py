@@ -138,3 +138,9 @@ class Api:
 @pytest.fixture
 def api(client) -> Api:
     return Api(client)
+
+
+@pytest.fixture
+def detector_on(settings):
+    """The fine-tuned injection detector screens beside the rules (ENCLAVE_INJECTION_MODEL, off by default)."""
+    settings.ENCLAVE_INJECTION_MODEL = True

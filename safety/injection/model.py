@@ -6,9 +6,9 @@ output or an e-mail without the override words the rules look for.
 
 A text is scored window by window (safety/classifiers/windows.py) and takes its highest window's probability,
 so an instruction in the middle of a long chunk is read whole; a text of fewer than MIN_WORDS words (a heading,
-a fragment) is left to the rules. ENCLAVE_INJECTION_MODEL=0 leaves the rules
-alone. Nothing here trains; a missing or altered artifact raises ArtifactMismatch (a document is not passed
-unscreened).
+a fragment) is left to the rules. Off unless ENCLAVE_INJECTION_MODEL=1 (the rules screen alone): on sources it
+never saw it flags too much clean text (docs/benchmarks.md). Nothing here trains; when on, a missing or altered
+artifact raises ArtifactMismatch (a document is not passed unscreened).
 """
 
 import numpy as np

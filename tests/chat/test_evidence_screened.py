@@ -1,5 +1,5 @@
 """Evidence of a passage flagged at ingestion goes into the prompt without the sentences screening removes from
-the whole passage; an unflagged passage's evidence goes in as it is."""
+the whole passage (here the injection detector's find); an unflagged passage's evidence goes in as it is."""
 
 from types import SimpleNamespace
 
@@ -22,7 +22,7 @@ def _evidence(number: int, position: int, sentence: str) -> Evidence:
     return Evidence(number=number, sentence=sentence, position=position, score=1.0, features={})
 
 
-def test_a_flagged_passage_loses_its_instruction_and_keeps_its_other_sentences():
+def test_a_flagged_passage_loses_its_instruction_and_keeps_its_other_sentences(detector_on):
     passages = [
         SimpleNamespace(text=RECORD, safety_flags=["instruction"]),
         SimpleNamespace(text="The desk ships in two boxes. Assembly takes forty minutes.", safety_flags=[]),

@@ -49,21 +49,19 @@ def test_the_committed_injection_detector_matches_its_card_and_records_its_data_
     assert with_rules["injected"]["flagged"] >= alone["injected"]["flagged"]
 
 
-def test_the_detector_flags_a_planted_request_the_rules_miss_and_passes_the_same_record_without_it():
+def test_the_detector_flags_a_planted_request_the_rules_miss_and_passes_the_same_record_without_it(detector_on):
     assert all(score(sentence) < THRESHOLD for sentence in PLANTED.split(". "))
 
     assert model.flagged([PLANTED, CLEAN_RECORD]) == [True, False]
     assert INSTRUCTION in scan(PLANTED) and INSTRUCTION not in scan(CLEAN_RECORD)
 
 
-def test_switched_off_the_rules_alone_screen(settings):
-    settings.ENCLAVE_INJECTION_MODEL = False
-
+def test_off_by_default_the_rules_alone_screen():
     assert model.flagged([PLANTED]) == [False]
     assert INSTRUCTION not in scan(PLANTED)
 
 
-def test_neutralize_removes_the_planted_request_and_keeps_the_rest_of_the_record():
+def test_neutralize_removes_the_planted_request_and_keeps_the_rest_of_the_record(detector_on):
     cleaned = neutralize(PLANTED)
 
     assert cleaned.startswith("{'product': 'Standing desk', 'price': 349.0") and "Great desk." in cleaned

@@ -83,4 +83,5 @@ def test_the_policy_page_shows_the_trade_off_of_the_policy_in_force(client, tena
     assert refused(before, "Safe but sensitive-sounding") == "1.0%"
     assert refused(after, "Safe but sensitive-sounding") == "11.0%"
     assert refused(after, "Harmful requests") == "70.0%"
-    assert f"flags {tradeoff.injection_measured()['test']['injected']} of texts carrying" in after
+    assert f"split, {tradeoff.injection_measured()['test']['injected']} of texts carrying" in after
+    assert "the trained detector (ENCLAVE_INJECTION_MODEL) is off" in after
