@@ -24,7 +24,15 @@ def measured() -> dict | None:
         "made": card.get("made"),
         "kinds": by_category["kinds"],
         "exemplars_current": by_category["exemplars_sha256"] == exemplars.fingerprint(),
+        "held_out": held_out_percentages(card),
     }
+
+
+def held_out_percentages(card: dict) -> dict | None:
+    """The card's leave-source-out means (share flagged per kind of text, averaged over held-out sources) as
+    percentages, or None when it was not measured."""
+    summary = card.get("leave_source_out", {}).get("summary", {})
+    return {label: f"{100 * summary[label]['mean_flagged']:.1f}%" for label in summary} or None
 
 
 def injection_measured() -> dict | None:
@@ -34,12 +42,11 @@ def injection_measured() -> dict | None:
     test = card.get("metrics", {}).get("test")
     if not test:
         return None
-    held_out = card.get("leave_source_out", {}).get("summary", {})
     return {
         "enabled": settings.ENCLAVE_INJECTION_MODEL,
         "made": card.get("made"),
         "test": {label: f"{100 * test[label]['flagged']:.1f}%" for label in ("injected", "clean")},
-        "held_out": {label: f"{100 * held_out[label]['mean_flagged']:.1f}%" for label in held_out} or None,
+        "held_out": held_out_percentages(card),
     }
 
 

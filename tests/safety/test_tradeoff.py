@@ -12,6 +12,7 @@ MEASURED = {
     "threshold": 0.61,
     "made": "2026-12-05",
     "exemplars_current": True,
+    "held_out": {"harmful": "57.7%", "sensitive": "19.9%", "ordinary": "1.7%"},
     "kinds": {
         "harmful": {"rows": 1000, "shares": {"weapons": 0.5, "specialized_advice": 0.2, "none": 0.3}},
         "sensitive": {"rows": 600, "shares": {"weapons": 0.01, "specialized_advice": 0.1, "none": 0.89}},
@@ -57,6 +58,15 @@ def test_the_shipped_card_has_the_measurement_for_every_kind():
         assert set(kind["shares"]) <= set(taxonomy.BY_ID) | {"none"}
 
 
+def test_the_harm_models_held_out_means_come_from_its_card_as_percentages():
+    card = detector.card("harm")
+
+    held_out = tradeoff.measured()["held_out"]
+
+    assert held_out["harmful"] == f"{100 * card['leave_source_out']['summary']['harmful']['mean_flagged']:.1f}%"
+    assert set(held_out) == {"harmful", "sensitive", "ordinary"}
+
+
 def test_the_injection_detectors_measurement_comes_from_its_card_as_percentages():
     card = detector.card("injection")
 
@@ -85,3 +95,4 @@ def test_the_policy_page_shows_the_trade_off_of_the_policy_in_force(client, tena
     assert refused(after, "Harmful requests") == "70.0%"
     assert f"split, {tradeoff.injection_measured()['test']['injected']} of texts carrying" in after
     assert "the trained detector (ENCLAVE_INJECTION_MODEL) is off" in after
+    assert "flagged 57.7% of harmful requests, 19.9% of safe but sensitive-sounding ones" in after
