@@ -14,11 +14,21 @@ from django.conf import settings
 
 from chat import prompt
 from config.api import ServiceError
+from inference.client import adapters_known
 from retrieval import rerank
 from safety import taxonomy
 
 logger = logging.getLogger(__name__)
-FIELDS = ("prompt_version", "base_url", "temperature", "retrieval_pool", "reranker", "evidence_count", "safety_policy")
+FIELDS = (
+    "prompt_version",
+    "base_url",
+    "adapter",
+    "temperature",
+    "retrieval_pool",
+    "reranker",
+    "evidence_count",
+    "safety_policy",
+)
 
 
 class VariantError(ServiceError):
@@ -30,6 +40,7 @@ class VariantError(ServiceError):
 class AnswerSettings:
     prompt_version: str | None = None
     base_url: str | None = None
+    adapter: str | None = None  # a LoRA adapter the model server applies to this variant's answers
     temperature: float | None = None
     retrieval_pool: int | None = None
     reranker: str | None = None
@@ -72,6 +83,9 @@ def _check(given: dict) -> list[str]:
     allowed = [settings.LLM_BASE_URL, *settings.ENCLAVE_VARIANT_BASE_URLS]
     if base_url is not None and base_url not in allowed:
         problems.append(f"base_url must be a model server the operator listed: {', '.join(allowed)}")
+    adapter = given.get("adapter")
+    if adapter is not None and adapter not in adapters_known():
+        problems.append(f"adapter must be one the model server serves: {', '.join(adapters_known()) or 'none is'}")
     policy = given.get("safety_policy")
     if policy is not None:
         if not isinstance(policy, dict) or policy.get("region", "default") not in taxonomy.REGION_PROFILES:
@@ -85,9 +99,12 @@ def _check(given: dict) -> list[str]:
 
 def variant_stored(data: dict) -> Variant:
     """A variant saved after it was checked (a promoted or running one): loaded without failing the answer.
-    A setting this version does not know is left out, and a model server the operator has since unlisted
-    is replaced by the default one."""
+    A setting this version does not know is left out, a model server the operator has since unlisted is
+    replaced by the default one, and an adapter no longer served (retired, unlisted) by the base model."""
     given = {key: value for key, value in (data.get("settings") or {}).items() if key in FIELDS and value is not None}
+    if given.get("adapter") not in (None, *adapters_known()):
+        logger.warning("variant %r names an adapter no longer served; the base model answers", data.get("name"))
+        given.pop("adapter")
     if given.get("base_url") not in (None, settings.LLM_BASE_URL, *settings.ENCLAVE_VARIANT_BASE_URLS):
         logger.warning("variant %r names a model server no longer listed; the default server answers", data.get("name"))
         given.pop("base_url")

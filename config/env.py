@@ -73,6 +73,8 @@ ENVIRONMENT: dict[str, str] = {
     "LLM_CONTEXT_TOKENS": "8192: the served model's context window; prompts are fitted to it before sending",
     "LLM_READ_TIMEOUT": "60: seconds to wait for the next bytes from the LLM server (first token included)",
     "LLM_RETRIES": "2: retries of a request that failed before its first event (never after)",
+    "ENCLAVE_LLM_PARTITION_LINE": "1: a line naming the tenant's prompt partition leads every prompt, so the "
+    "server reuses a prompt prefix only within one tenant (llama.cpp has no cache_salt; 0 on vLLM, which does)",
     "ENCLAVE_LLM_REQUESTS_PER_MINUTE": "120: model requests per tenant per minute, unless the tenant sets its own",
     "ENCLAVE_LLM_REQUESTS_PER_USER_PER_MINUTE": "30: model requests one user's questions may cause per minute",
     "ENCLAVE_LOGIN_FAILURES_PER_ACCOUNT": "5: failed sign-ins of one account from one address (an IPv6 /64) "
@@ -103,6 +105,13 @@ ENVIRONMENT: dict[str, str] = {
     "(a keyword fallback is used when it fails)",
     "ENCLAVE_LLM_PORT": "8081: port of the embedded llama.cpp server",
     "ENCLAVE_LLM_THREADS": "number of cores: threads of the embedded llama.cpp server",
+    "ENCLAVE_EMBEDDED_PARALLEL": "4: slots of the embedded server, decoded together (continuous batching)",
+    "ENCLAVE_EMBEDDED_CONTEXT": "8192: tokens of context per slot of the embedded server",
+    "ENCLAVE_EMBEDDED_DRAFT": "off: ngram drafts the embedded server's next tokens from the prompt (prompt lookup)",
+    "ENCLAVE_EMBEDDED_LORA": "unset: LoRA adapters (GGUF) the embedded server loads, `name=path` comma-separated; "
+    "each applies only to a request that names it",
+    "ENCLAVE_LLM_ADAPTERS": "unset: adapter names the model server serves as models (vLLM's --lora-modules), "
+    "comma-separated; a variant may name one",
     "ENCLAVE_EMBEDDED_GGUF": "the bundled SmolLM2 file: another GGUF for the embedded server (to compare models)",
     "ENCLAVE_WORKER_CONCURRENCY": "2: Celery worker processes started by the run command",
     "ENCLAVE_SAFETY_CLASSIFIER": "embedded: the moderation classifier (embedded: rules + a classifier over the "

@@ -7,6 +7,7 @@ from django.shortcuts import render
 
 from chat import dashboard
 from config import health, metrics
+from inference.engine_metrics import engine_summary
 from tenants import selectors as tenant_selectors
 from tenants.accounts import selectors as account_selectors
 from tenants.accounts.models import User
@@ -29,7 +30,7 @@ def operator_console(request):
 
 @login_required
 def operator_system(request):
-    """Is everything up: database, broker, model server, workers; and what waits in ingestion."""
+    """Is everything up: database, broker, model server, workers; what waits in ingestion; how busy the engine is."""
     if request.user.role != User.Role.OPERATOR:
         return HttpResponseForbidden()
     ingestion = [(schema, metrics.queue_depth(counts), counts) for schema, counts, _ in metrics.ingestion_by_tenant()]
@@ -37,5 +38,6 @@ def operator_system(request):
         "checks": {**health.readiness_checks(), "workers": health.workers()},
         "ingestion": ingestion,
         "statuses": list(ingestion[0][2]) if ingestion else [],
+        "engine": engine_summary(),
     }
     return render(request, "console/system.html", context)

@@ -248,6 +248,11 @@ LLM_API_KEY = env.get("LLM_API_KEY")
 LLM_CONTEXT_TOKENS = int(env.get("LLM_CONTEXT_TOKENS", "8192"))
 LLM_READ_TIMEOUT = float(env.get("LLM_READ_TIMEOUT", "60"))
 LLM_RETRIES = int(env.get("LLM_RETRIES", "2"))
+ENCLAVE_LLM_PARTITION_LINE = env.get_bool("ENCLAVE_LLM_PARTITION_LINE", True)
+# LoRA adapters a variant may name (inference/client.py, adapters_known): the embedded engine's, in the order
+# that gives each its id, and those another model server serves as models of their own.
+ENCLAVE_EMBEDDED_LORA_NAMES = [item.partition("=")[0] for item in env.get_list("ENCLAVE_EMBEDDED_LORA", "")]
+ENCLAVE_LLM_ADAPTERS = env.get_list("ENCLAVE_LLM_ADAPTERS", "")
 ENCLAVE_LLM_REQUESTS_PER_MINUTE = int(env.get("ENCLAVE_LLM_REQUESTS_PER_MINUTE", "120"))
 ENCLAVE_LLM_REQUESTS_PER_USER_PER_MINUTE = int(env.get("ENCLAVE_LLM_REQUESTS_PER_USER_PER_MINUTE", "30"))
 ENCLAVE_LOGIN_FAILURES_PER_ACCOUNT = int(env.get("ENCLAVE_LOGIN_FAILURES_PER_ACCOUNT", "5"))

@@ -54,7 +54,13 @@ def _shown(tenant, user, question: str, variant: Variant) -> tuple[str, dict]:
 def _baseline(case, variant: Variant) -> str:
     evidence = prompt.evidence_block({1: [case.context]})
     messages = prompt.messages(system=prompt.system(), question=case.question, evidence=evidence)
-    return chat_complete(messages, max_tokens=256, purpose="evaluation", base_url=variant.settings.base_url).text
+    return chat_complete(
+        messages,
+        max_tokens=256,
+        purpose="evaluation",
+        base_url=variant.settings.base_url,
+        adapter=variant.settings.adapter,
+    ).text
 
 
 def run(cases, *, tenant, user, variant: Variant = DEFAULT, baseline: bool = True, log=print) -> InjectionTally:

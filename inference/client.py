@@ -8,7 +8,9 @@
 - Every call is metered in the tenant's schema (inference.metering), limits are checked first, and
   the prompt is checked against the context window before anything is sent.
 - A per-tenant `cache_salt` keeps the server's prefix cache from being shared across tenants (vLLM's
-  request field; the embedded server honours it too: inference/embedded_server.py).
+  request field). llama.cpp's server has no such field: for it (ENCLAVE_LLM_PARTITION_LINE, on by default)
+  the salt also leads the prompt as its first line, so a prompt can share a prefix only with prompts of
+  its own tenant, in a slot or in the server's prompt cache (inference/embedded_server.py).
 """
 
 import hashlib
@@ -50,7 +52,45 @@ def cache_salt(schema_name: str) -> str:
     return hmac.new(key, f"llm-prefix-cache:{schema_name}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def _body(messages, *, max_tokens: int, temperature: float, stream: bool, model: str | None = None) -> dict:
+def partitioned(messages: list[dict], salt: str) -> list[dict]:
+    """The messages with the tenant's partition line leading the first one (its role unchanged)."""
+    line = f"Workspace {salt[:12]}."
+    first, *rest = messages
+    if isinstance(first.get("content"), str):
+        return [{**first, "content": f"{line}\n\n{first['content']}"}, *rest]
+    return [{"role": "system", "content": line}, *messages]
+
+
+def _tenant_messages(messages: list[dict]) -> list[dict]:
+    if connection.schema_name == "public" or not messages or not settings.ENCLAVE_LLM_PARTITION_LINE:
+        return messages
+    return partitioned(messages, cache_salt(connection.schema_name))
+
+
+def adapters_known() -> list[str]:
+    """Adapter names a request may name: the embedded engine's (ENCLAVE_EMBEDDED_LORA, in order: its ids)
+    and those the model server serves as models of their own (ENCLAVE_LLM_ADAPTERS: vLLM's --lora-modules)."""
+    return [*settings.ENCLAVE_EMBEDDED_LORA_NAMES, *settings.ENCLAVE_LLM_ADAPTERS]
+
+
+def _with_adapter(body: dict, adapter: str | None) -> dict:
+    """vLLM applies an adapter named as the model; llama.cpp's server one listed by id in `lora`.
+
+    llama.cpp's server (the build in xllamacpp 2026.10) reuses a slot's prompt prefix read under another
+    adapter's weights, so a base answer after an adapted one came out different: while the embedded engine
+    has adapters loaded, no request reuses a prompt (tests/inference/test_embedded_engine.py)."""
+    if adapter:
+        body["model"] = adapter
+        if adapter in settings.ENCLAVE_EMBEDDED_LORA_NAMES:
+            body["lora"] = [{"id": settings.ENCLAVE_EMBEDDED_LORA_NAMES.index(adapter), "scale": 1.0}]
+    if settings.ENCLAVE_EMBEDDED_LORA_NAMES:
+        body["cache_prompt"] = False
+    return body
+
+
+def _body(
+    messages, *, max_tokens: int, temperature: float, stream: bool, model: str | None = None, adapter: str | None = None
+) -> dict:
     body = {
         "model": model or settings.LLM_MODEL,
         "messages": messages,
@@ -60,7 +100,7 @@ def _body(messages, *, max_tokens: int, temperature: float, stream: bool, model:
     }
     if connection.schema_name != "public":
         body["cache_salt"] = cache_salt(connection.schema_name)
-    return body
+    return _with_adapter(body, adapter)
 
 
 def _server(base_url: str | None) -> str:
@@ -70,8 +110,9 @@ def _server(base_url: str | None) -> str:
 class _Call:
     """The bookkeeping shared by streaming and plain calls: limits, budget, breaker, retries, metering."""
 
-    def __init__(self, messages, *, max_tokens, purpose, user_id, base_url, headers):
-        self.messages, self.max_tokens, self.purpose, self.user_id = messages, max_tokens, purpose, user_id
+    def __init__(self, messages, *, max_tokens, purpose, user_id, base_url, headers, adapter=None):
+        self.messages, self.max_tokens, self.purpose = _tenant_messages(messages), max_tokens, purpose
+        self.user_id, self.adapter = user_id, adapter
         self.base_url, self.headers = base_url, headers
         self.server = _server(base_url)
         self.generation = Generation()
@@ -177,7 +218,13 @@ class ChatStream:
         self._iterator.close()
 
     def _open(self) -> dict:
-        body = _body(self._call.messages, max_tokens=self._call.max_tokens, temperature=self._temperature, stream=True)
+        body = _body(
+            self._call.messages,
+            max_tokens=self._call.max_tokens,
+            temperature=self._temperature,
+            stream=True,
+            adapter=self._call.adapter,
+        )
         self._events = transport.stream_events(
             "/chat/completions",
             body,
@@ -243,9 +290,18 @@ def chat_stream(
     conversation: str | None = None,
     read_timeout: float | None = None,
     base_url: str | None = None,
+    adapter: str | None = None,
 ) -> ChatStream:
     headers = {"x-enclave-conversation": conversation} if conversation else {}
-    call = _Call(messages, max_tokens=max_tokens, purpose=purpose, user_id=user_id, base_url=base_url, headers=headers)
+    call = _Call(
+        messages,
+        max_tokens=max_tokens,
+        purpose=purpose,
+        user_id=user_id,
+        base_url=base_url,
+        headers=headers,
+        adapter=adapter,
+    )
     return ChatStream(call, temperature=temperature, read_timeout=read_timeout or settings.LLM_READ_TIMEOUT)
 
 
@@ -259,11 +315,22 @@ def chat_complete(
     read_timeout: float | None = None,
     base_url: str | None = None,
     model: str | None = None,
+    adapter: str | None = None,
 ) -> Generation:
     """One answer without streaming (the server's own usage numbers are kept when it sends them)."""
-    call = _Call(messages, max_tokens=max_tokens, purpose=purpose, user_id=user_id, base_url=base_url, headers={})
+    call = _Call(
+        messages,
+        max_tokens=max_tokens,
+        purpose=purpose,
+        user_id=user_id,
+        base_url=base_url,
+        headers={},
+        adapter=adapter,
+    )
     call.admit()
-    body = _body(messages, max_tokens=max_tokens, temperature=temperature, stream=False, model=model)
+    body = _body(
+        call.messages, max_tokens=max_tokens, temperature=temperature, stream=False, model=model, adapter=adapter
+    )
 
     def send() -> dict:
         return transport.post_json(

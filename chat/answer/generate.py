@@ -107,6 +107,7 @@ def shown_pieces(answer: Answer, messages: list[dict], release: Callable[[str, b
         else settings.ENCLAVE_CHAT_MAX_TOKENS,
         temperature=_temperature(answer, grounded),
         base_url=answer.turn.variant.settings.base_url,
+        adapter=answer.turn.variant.settings.adapter,
         purpose="chat",
         user_id=answer.turn.user.public_id,
         conversation=str(answer.turn.conversation.public_id),

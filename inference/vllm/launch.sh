@@ -27,6 +27,8 @@ TENSOR_PARALLEL_SIZE="${TENSOR_PARALLEL_SIZE:-1}"
 SPECULATIVE="${SPECULATIVE:-}"               # "" | ngram
 KV_CACHE_DTYPE="${KV_CACHE_DTYPE:-auto}"     # auto | fp8 (half the KV-cache memory; see README.md)
 API_KEY="${LLM_API_KEY:-}"                   # the same LLM_API_KEY the appliance sends
+ADAPTERS="${ADAPTERS:-}"                     # "name=/path/to/adapter name2=/path2": LoRA adapters (PEFT folders)
+MAX_LORA_RANK="${MAX_LORA_RANK:-16}"         # the largest rank among ADAPTERS
 
 args=(serve "$MODEL"
   --host "$HOST" --port "$PORT"
@@ -50,6 +52,12 @@ elif [[ -n "$SPECULATIVE" ]]; then
 fi
 if [[ -n "$API_KEY" ]]; then
   args+=(--api-key "$API_KEY")
+fi
+if [[ -n "$ADAPTERS" ]]; then
+  # Each adapter is served as a model of its own name; the appliance lists the names in ENCLAVE_LLM_ADAPTERS
+  # and a variant's `adapter` names one (the request's model).
+  read -r -a adapter_list <<< "$ADAPTERS"
+  args+=(--enable-lora --max-lora-rank "$MAX_LORA_RANK" --max-loras "${#adapter_list[@]}" --lora-modules "${adapter_list[@]}")
 fi
 
 if [[ "${DRY_RUN:-0}" == "1" ]]; then

@@ -1,3 +1,6 @@
+import re
+
+import httpx
 import pytest
 
 from tests.processes import llama_server
@@ -60,3 +63,20 @@ def test_readiness_is_not_answered_on_a_tenants_host(client, tenant_a):
 
     assert response.status_code == 404 and "checks" not in response.json()
     assert client.get("/health/live", HTTP_HOST=tenant_a.host).status_code == 200
+
+
+def test_the_system_page_shows_the_engine_slots_queue_and_rates(client, settings, operator):
+    client.force_login(operator.user)
+    with llama_server() as base_url:
+        settings.LLM_BASE_URL = base_url
+        httpx.post(
+            f"{base_url}/chat/completions", json={"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 3}
+        )
+        page = client.get("/system/").content.decode()
+    settings.LLM_BASE_URL = "http://127.0.0.1:9/v1"
+    without_engine = client.get("/system/").content.decode()
+
+    cells = dict(re.findall(r'data-engine="(\w+)">([^<]*)<', page))
+    assert cells["slots_busy"] == "0.0" and cells["queued"] == "0.0"
+    assert float(cells["generation_rate"]) > 0 and float(cells["prompt_rate"]) > 0
+    assert 'id="engine-unreachable"' in without_engine and "data-engine=" not in without_engine

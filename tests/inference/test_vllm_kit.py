@@ -81,6 +81,7 @@ def test_every_flag_the_script_passes_exists_in_the_pinned_vllm():
         _dry_run(),
         _dry_run(ROLE="guard"),
         _dry_run(SPECULATIVE="ngram", LLM_API_KEY="k", KV_CACHE_DTYPE="fp8", QUANTIZATION="fp8"),
+        _dry_run(ADAPTERS="support=/adapters/support legal=/adapters/legal"),
     ]
     used = set().union(*(_flags(command) for command in commands))
     assert used - known == set()
@@ -90,3 +91,11 @@ def test_every_flag_the_script_passes_exists_in_the_pinned_vllm():
 def test_the_api_key_is_the_appliances_own_variable():
     assert "--api-key k" in _dry_run(LLM_API_KEY="k")
     assert "LLM_API_KEY" in (KIT / "README.md").read_text() and "VLLM_API_KEY" not in (KIT / "README.md").read_text()
+
+
+def test_adapters_are_served_by_name_with_lora_enabled():
+    command = _dry_run(ADAPTERS="support=/adapters/support legal=/adapters/legal", MAX_LORA_RANK="8")
+
+    assert "--enable-lora" in command and "--max-lora-rank 8" in command and "--max-loras 2" in command
+    assert "--lora-modules support=/adapters/support legal=/adapters/legal" in command
+    assert "--enable-lora" not in _dry_run()
