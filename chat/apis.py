@@ -3,7 +3,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from chat import retention, selectors, services, trace_access, transcripts
-from chat.answer import Turn, answer_collect, answer_events
+from chat.answer import Turn, answer_collect, answer_events, collected_status
 from chat.models import Feedback
 from chat.sse import stream_response
 from config.api import CursorPagination
@@ -111,7 +111,9 @@ class MessageListApi(TenantApi):
 def _answer_response(turn: Turn, *, stream: bool):
     if stream:
         return stream_response(turn.tenant, answer_events(turn))
-    return Response(answer_collect(answer_events(turn)))
+    collected = answer_collect(answer_events(turn))
+    status, headers = collected_status(collected)
+    return Response(collected, status=status, headers=headers)
 
 
 class RegenerateApi(TenantApi):

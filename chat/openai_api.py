@@ -17,7 +17,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from chat import services
-from chat.answer import Turn, answer_collect, answer_events
+from chat.answer import Turn, answer_collect, answer_events, collected_status
 from chat.sse import stream_response
 from tenants.accounts.base import TenantApi
 
@@ -80,6 +80,7 @@ class ChatCompletionsApi(TenantApi):
             )
         collected = answer_collect(answer_events(turn))
         message, sources = collected["message"], collected["sources"]
+        status, headers = collected_status(collected)
         return Response(
             {
                 "id": completion_id,
@@ -97,7 +98,9 @@ class ChatCompletionsApi(TenantApi):
                 "sources": sources,
                 "citations": message["citations"],
                 "enclave": {"status": message["status"], "conversation": str(conversation.public_id)},
-            }
+            },
+            status=status,
+            headers=headers,
         )
 
     @staticmethod

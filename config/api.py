@@ -31,7 +31,10 @@ class ServiceError(Exception):
 
 def exception_handler(exc, context):
     if isinstance(exc, ServiceError):
-        return Response(error_body(code=exc.code, message=str(exc), detail=exc.detail), status=exc.status_code)
+        response = Response(error_body(code=exc.code, message=str(exc), detail=exc.detail), status=exc.status_code)
+        if getattr(exc, "retry_after", None):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
     if isinstance(exc, ModelValidationError):  # a model's own validation, when a serializer let the value through
         return Response(error_body(code="invalid", message=" ".join(exc.messages)), status=400)
     response = drf_exception_handler(exc, context)

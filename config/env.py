@@ -77,6 +77,8 @@ ENVIRONMENT: dict[str, str] = {
     "server reuses a prompt prefix only within one tenant (llama.cpp has no cache_salt; 0 on vLLM, which does)",
     "ENCLAVE_LLM_REQUESTS_PER_MINUTE": "120: model requests per tenant per minute, unless the tenant sets its own",
     "ENCLAVE_LLM_REQUESTS_PER_USER_PER_MINUTE": "30: model requests one user's questions may cause per minute",
+    "ENCLAVE_LLM_CONCURRENT_PER_TENANT": "2 x ENCLAVE_EMBEDDED_PARALLEL (8): model calls one tenant may have in flight "
+    "(the engine's slots and as many waiting); one more is refused at once, 429 concurrency_limited with Retry-After",
     "ENCLAVE_LOGIN_FAILURES_PER_ACCOUNT": "5: failed sign-ins of one account from one address (an IPv6 /64) "
     "before each further try from there waits, 1 s doubling (429 with Retry-After); other addresses are not slowed",
     "ENCLAVE_LOGIN_FAILURES_PER_ADDRESS": "20: failed sign-ins from one address, any accounts, within "

@@ -52,9 +52,12 @@ def cache_salt(schema_name: str) -> str:
     return hmac.new(key, f"llm-prefix-cache:{schema_name}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
+HEX_AS_LETTERS = str.maketrans("0123456789", "ghijklmnop")
+
+
 def partitioned(messages: list[dict], salt: str) -> list[dict]:
     """The messages with the tenant's partition line leading the first one (its role unchanged)."""
-    line = f"Workspace {salt[:12]}."
+    line = f"Workspace {salt[:12].translate(HEX_AS_LETTERS)}."  # letters only: the same token estimate for all
     first, *rest = messages
     if isinstance(first.get("content"), str):
         return [{**first, "content": f"{line}\n\n{first['content']}"}, *rest]

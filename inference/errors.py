@@ -34,3 +34,4 @@ class ContextTooLong(LlmError):
 class LlmRateLimited(LlmError):
     status_code = 429
     code = "rate_limited"
+    retry_after: int | None = None  # seconds, sent as Retry-After where it is known

@@ -27,6 +27,8 @@ def limits() -> tuple[int, int]:
     return per_minute, per_day
 
 
+IN_FLIGHT_STALE = datetime.timedelta(minutes=10)
+IN_FLIGHT_RETRY_AFTER = 5  # seconds: about one grounded answer on the embedded engine
 ADMISSION_LOCK = 0x454E4C4D  # "ENLM": held while a call of the tenant is admitted
 
 
@@ -59,8 +61,11 @@ def limits_check(*, user_id=None) -> None:
     now = timezone.now()
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     sent = ~Q(status=LlmCall.Status.REFUSED) & Q(created_at__gte=now - datetime.timedelta(minutes=1))
+    # A row left "sending" by a process that died stops counting once no answer could still be streaming.
+    in_flight = Q(status=LlmCall.Status.SENDING) & Q(created_at__gte=now - IN_FLIGHT_STALE)
     counts = {
         "last_minute": Count("id", filter=sent),
+        "in_flight": Count("id", filter=in_flight),
         "today": Sum("prompt_tokens", filter=Q(created_at__gte=midnight))
         + Sum("completion_tokens", filter=Q(created_at__gte=midnight)),
     }
@@ -75,6 +80,13 @@ def limits_check(*, user_id=None) -> None:
     if user_id and usage["user_last_minute"] >= per_user:
         error = LlmRateLimited(f"your limit of {per_user} model requests a minute is reached; retry shortly")
         error.code = "user_rate_limited"
+        raise error
+    if usage["in_flight"] >= settings.ENCLAVE_LLM_CONCURRENT_PER_TENANT:
+        error = LlmRateLimited(
+            f"this organisation already has {usage['in_flight']} answers being written, as many as the model "
+            "server takes from one organisation at a time; retry in a few seconds"
+        )
+        error.code, error.retry_after = "concurrency_limited", IN_FLIGHT_RETRY_AFTER
         raise error
     if (usage["today"] or 0) >= per_day:
         error = LlmRateLimited(

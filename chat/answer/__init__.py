@@ -13,4 +13,11 @@ def answer_collect(events) -> dict:
     return found
 
 
-__all__ = ["Turn", "answer_collect", "answer_events"]
+def collected_status(collected: dict) -> tuple[int, dict]:
+    """(HTTP status, headers) for a collected answer: 429 with Retry-After when the model server could not
+    take it yet (the tenant's answers in flight), so an API caller knows to come back; else 200."""
+    retry_after = (collected.get("error") or {}).get("retry_after")
+    return (429, {"Retry-After": str(retry_after)}) if retry_after else (200, {})
+
+
+__all__ = ["Turn", "answer_collect", "answer_events", "collected_status"]

@@ -148,4 +148,7 @@ def _finish(answer: Answer) -> Iterator[dict]:
         },
     }
     if answer.error is not None:
-        yield {"event": "error", "data": {"code": answer.error.code, "message": str(answer.error)}}
+        error = {"code": answer.error.code, "message": str(answer.error)}
+        if getattr(answer.error, "retry_after", None):
+            error["retry_after"] = answer.error.retry_after
+        yield {"event": "error", "data": error}

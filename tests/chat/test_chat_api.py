@@ -4,6 +4,9 @@ OpenAI-compatible endpoint through the test client."""
 import json
 
 import pytest
+from django_tenants.utils import schema_context
+
+from inference.models import LlmCall
 
 pytestmark = pytest.mark.django_db
 
@@ -170,3 +173,31 @@ def test_an_abstention_streamed_to_an_openai_client_still_has_content(api, fake_
     lines = [line for line in b"".join(response).decode().splitlines() if line.startswith("data: {")]
     content = "".join(json.loads(line[6:])["choices"][0]["delta"].get("content", "") for line in lines)
     assert content.startswith("I could not find this in the documents you can access")
+
+
+def test_an_answer_beyond_the_tenants_calls_in_flight_is_a_429_with_retry_after(
+    api, fake_llm, tenant_a, settings, handbook
+):
+    """The engine's slots are full for this tenant (two answers still streaming): the next is refused at once,
+    with when to come back, instead of waiting in the engine's queue; nothing reaches the model server."""
+    settings.ENCLAVE_LLM_CONCURRENT_PER_TENANT = 2
+    with schema_context(tenant_a.tenant.schema_name):
+        for _ in range(2):
+            LlmCall.objects.create(purpose="chat", model="m", status=LlmCall.Status.SENDING)
+    conversation = new_conversation(api, tenant_a)
+    path = f"/api/v1/conversations/{conversation}/messages/"
+
+    refused = api("post", path, key=tenant_a.legal_key, data={"content": QUESTION, "stream": False})
+    openai = api(
+        "post",
+        "/v1/chat/completions",
+        key=tenant_a.legal_key,
+        data={"messages": [{"role": "user", "content": QUESTION}]},
+    )
+    streamed = sse_events(api("post", path, key=tenant_a.legal_key, data={"content": QUESTION}))
+
+    assert refused.status_code == 429 and refused["Retry-After"] == "5"
+    assert refused.json()["error"]["code"] == "concurrency_limited"
+    assert openai.status_code == 429 and openai["Retry-After"] == "5"
+    assert dict(streamed)["error"]["retry_after"] == 5
+    assert fake_llm.requests == []

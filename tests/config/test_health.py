@@ -72,11 +72,12 @@ def test_the_system_page_shows_the_engine_slots_queue_and_rates(client, settings
         httpx.post(
             f"{base_url}/chat/completions", json={"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 3}
         )
-        page = client.get("/system/").content.decode()
+        page = client.get("/system/", HTTP_HOST="localhost").content.decode()
     settings.LLM_BASE_URL = "http://127.0.0.1:9/v1"
-    without_engine = client.get("/system/").content.decode()
+    without_engine = client.get("/system/", HTTP_HOST="localhost").content.decode()
 
     cells = dict(re.findall(r'data-engine="(\w+)">([^<]*)<', page))
+    assert cells, page[:3000]
     assert cells["slots_busy"] == "0.0" and cells["queued"] == "0.0"
     assert float(cells["generation_rate"]) > 0 and float(cells["prompt_rate"]) > 0
     assert 'id="engine-unreachable"' in without_engine and "data-engine=" not in without_engine

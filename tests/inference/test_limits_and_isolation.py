@@ -1,11 +1,13 @@
 """Per-tenant limits (a clear 429), token quotas, and the per-tenant prefix-cache salt."""
 
+import datetime
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection
 from django.db.models import Count
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from inference.client import cache_salt, chat_stream
@@ -84,17 +86,18 @@ def test_parallel_requests_cannot_all_pass_a_limit_none_has_reached(fake_llm, te
 
 
 def test_parallel_requests_cannot_overshoot_the_token_quota(fake_llm, tenant_a, settings):
-    """20 questions at once under a quota of 35 tokens: each admitted call holds its prompt estimate (16) and
-    max_tokens (16) until it settles at what it used (16 + 3 streamed), so one call in flight or settled
-    leaves room (32 or 19 < 35) and two never do (at least 38), however the requests interleave."""
+    """20 questions at once under a quota of 45 tokens: each admitted call holds its prompt estimate (26, the
+    tenant's partition line included) and max_tokens (16) until it settles at what it used (26 + 3 streamed),
+    so one call in flight or settled leaves room (42 or 29 < 45) and two never do (at least 58), however the
+    requests interleave."""
     settings.ENCLAVE_LLM_REQUESTS_PER_MINUTE = 100
-    settings.ENCLAVE_LLM_TOKENS_PER_DAY = 35
+    settings.ENCLAVE_LLM_TOKENS_PER_DAY = 45
     fake_llm.token_delay = 0.05
     outcomes, counted, used = _twenty_at_once()
 
     assert outcomes.count("token_quota_exceeded") == 18 and len(fake_llm.requests) == 2
     assert counted == {"complete": 2, "refused": 18}
-    assert used == [(16, 3), (16, 3)]
+    assert used == [(26, 3), (26, 3)]
 
 
 def _twenty_at_once() -> tuple[list[str], dict, list]:
@@ -148,4 +151,25 @@ def test_one_user_cannot_use_up_the_tenants_requests(fake_llm, in_tenant_a, sett
 
     assert raised.value.code == "user_rate_limited" and raised.value.status_code == 429
     assert "".join(chat_stream(HELLO, max_tokens=16, user_id=leo)) == "Hello there."
+    assert len(fake_llm.requests) == 2
+
+
+def test_calls_in_flight_beyond_the_tenants_share_are_refused_at_once_with_retry_after(
+    fake_llm, in_tenant_a, tenant_b, settings
+):
+    settings.ENCLAVE_LLM_CONCURRENT_PER_TENANT = 2
+    streaming = [LlmCall.objects.create(purpose="chat", model="m", status=LlmCall.Status.SENDING) for _ in range(2)]
+    stale = LlmCall.objects.create(purpose="chat", model="m", status=LlmCall.Status.SENDING)
+    LlmCall.objects.filter(pk=stale.pk).update(created_at=timezone.now() - datetime.timedelta(minutes=11))
+
+    with pytest.raises(LlmRateLimited) as raised:
+        list(chat_stream(HELLO, max_tokens=16))
+    LlmCall.objects.filter(pk=streaming[0].pk).update(status=LlmCall.Status.COMPLETE)
+    served_once_one_finished = "".join(chat_stream(HELLO, max_tokens=16))
+    with schema_context(tenant_b.tenant.schema_name):
+        other_tenant = "".join(chat_stream(HELLO, max_tokens=16))
+
+    assert raised.value.status_code == 429 and raised.value.code == "concurrency_limited"
+    assert raised.value.retry_after == 5
+    assert served_once_one_finished == other_tenant == "Hello there."
     assert len(fake_llm.requests) == 2
