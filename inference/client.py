@@ -113,8 +113,9 @@ def _server(base_url: str | None) -> str:
 class _Call:
     """The bookkeeping shared by streaming and plain calls: limits, budget, breaker, retries, metering."""
 
-    def __init__(self, messages, *, max_tokens, purpose, user_id, base_url, headers, adapter=None):
-        self.messages, self.max_tokens, self.purpose = _tenant_messages(messages), max_tokens, purpose
+    def __init__(self, messages, *, max_tokens, purpose, user_id, base_url, headers, adapter=None, partition=True):
+        self.messages = _tenant_messages(messages) if partition else messages
+        self.max_tokens, self.purpose = max_tokens, purpose
         self.user_id, self.adapter = user_id, adapter
         self.base_url, self.headers = base_url, headers
         self.server = _server(base_url)
@@ -319,10 +320,14 @@ def chat_complete(
     base_url: str | None = None,
     model: str | None = None,
     adapter: str | None = None,
+    partition: bool = True,
 ) -> Generation:
-    """One answer without streaming (the server's own usage numbers are kept when it sends them)."""
+    """One answer without streaming (the server's own usage numbers are kept when it sends them).
+    `partition=False` leaves the messages as given (a guard model's exact prompt format; its server is
+    expected to honour `cache_salt`, as vLLM does)."""
     call = _Call(
         messages,
+        partition=partition,
         max_tokens=max_tokens,
         purpose=purpose,
         user_id=user_id,

@@ -85,6 +85,7 @@ class GuardClassifier:
             purpose="moderation",
             base_url=settings.ENCLAVE_GUARD_BASE_URL,
             model=settings.ENCLAVE_GUARD_MODEL,
+            partition=False,  # Llama Guard's prompt as its template expects; its vLLM partitions by cache_salt
         )
         category = parse(generation.text)
         return Verdict(category=category, score=1.0 if category else 0.0, source=self.name)
