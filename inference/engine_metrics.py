@@ -57,7 +57,6 @@ class EngineSummary:
 
     reachable: bool
     slots_busy: float | None = None
-    slots: float | None = None
     queued: float | None = None
     prompt_tokens_per_second: float | None = None
     generation_tokens_per_second: float | None = None
@@ -76,7 +75,6 @@ def engine_summary(*, base_url: str | None = None) -> EngineSummary:
     return EngineSummary(
         reachable=True,
         slots_busy=value("requests_processing"),
-        slots=value("n_slots"),
         queued=value("requests_deferred"),
         prompt_tokens_per_second=value("prompt_tokens_seconds"),
         generation_tokens_per_second=value("predicted_tokens_seconds"),
