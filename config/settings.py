@@ -92,6 +92,7 @@ TENANT_APPS = [
     "chat",
     "inference",
     "safety",
+    "alignment",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -251,7 +252,8 @@ LLM_RETRIES = int(env.get("LLM_RETRIES", "2"))
 ENCLAVE_LLM_PARTITION_LINE = env.get_bool("ENCLAVE_LLM_PARTITION_LINE", True)
 # LoRA adapters a variant may name (inference/client.py, adapters_known): the embedded engine's, in the order
 # that gives each its id, and those another model server serves as models of their own.
-ENCLAVE_EMBEDDED_LORA_NAMES = [item.partition("=")[0] for item in env.get_list("ENCLAVE_EMBEDDED_LORA", "")]
+ENCLAVE_EMBEDDED_LORA = env.get_list("ENCLAVE_EMBEDDED_LORA", "")  # name=path.gguf, comma-separated
+ENCLAVE_EMBEDDED_LORA_NAMES = [item.partition("=")[0] for item in ENCLAVE_EMBEDDED_LORA]
 ENCLAVE_LLM_ADAPTERS = env.get_list("ENCLAVE_LLM_ADAPTERS", "")
 ENCLAVE_LLM_REQUESTS_PER_MINUTE = int(env.get("ENCLAVE_LLM_REQUESTS_PER_MINUTE", "120"))
 ENCLAVE_LLM_REQUESTS_PER_USER_PER_MINUTE = int(env.get("ENCLAVE_LLM_REQUESTS_PER_USER_PER_MINUTE", "30"))

@@ -2,6 +2,7 @@
 
 from django.urls import include, path
 
+from alignment.apis import OperatorAlignmentRunDetailApi, OperatorAlignmentRunListApi
 from chat.apis import OperatorTraceAccessApi
 from chat.experiment_apis import OperatorExperimentActionApi, OperatorExperimentListApi
 from chat.training.apis import OperatorTrainingExportApi
@@ -35,6 +36,16 @@ urlpatterns = [
         "api/v1/operator/tenants/<int:tenant_id>/experiments/",
         OperatorExperimentListApi.as_view(),
         name="operator-experiment-list",
+    ),
+    path(
+        "api/v1/operator/tenants/<int:tenant_id>/alignment-runs/",
+        OperatorAlignmentRunListApi.as_view(),
+        name="operator-alignment-run-list",
+    ),
+    path(
+        "api/v1/operator/tenants/<int:tenant_id>/alignment-runs/<uuid:run_id>/",
+        OperatorAlignmentRunDetailApi.as_view(),
+        name="operator-alignment-run-detail",
     ),
     *[
         path(

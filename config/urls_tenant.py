@@ -33,6 +33,7 @@ urlpatterns = [
     path("api/v1/", include("inference.urls")),
     path("api/v1/", include("chat.urls")),
     path("api/v1/", include("safety.urls")),
+    path("api/v1/", include("alignment.urls")),
     path("v1/chat/completions", ChatCompletionsApi.as_view(), name="openai-chat-completions"),
     path("v1/models", ModelListApi.as_view(), name="openai-models"),
     path("v1/models/<str:model_id>", ModelDetailApi.as_view(), name="openai-model-detail"),

@@ -14,6 +14,7 @@ class EvaluationRun(models.Model):
         ANSWERS = "answers"
         SAFETY = "safety"
         RETRIEVAL = "retrieval"
+        TRAINING = "training"  # an alignment run: its losses, of the variant naming its adapter
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(max_length=16, choices=Kind.choices)

@@ -8,9 +8,10 @@ class InferenceConfig(AppConfig):
 
     def ready(self):
         from config.metrics import REGISTRY
+        from inference import adapters, metering
         from inference.engine_metrics import EngineCollector
-        from inference.metering import on_erased
         from tenants.erasure import erased
 
-        erased.connect(on_erased, dispatch_uid="inference.erasure")
+        erased.connect(metering.on_erased, dispatch_uid="inference.erasure")
+        erased.connect(adapters.on_erased, dispatch_uid="inference.adapters.erasure")
         REGISTRY.register(EngineCollector())

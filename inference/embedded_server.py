@@ -16,10 +16,13 @@ import argparse
 import os
 import signal
 import threading
+from pathlib import Path
 
 import xllamacpp
 
 # Prompt lookup: drafts the next tokens by finding the last few generated tokens earlier in the context.
+TRAINED_ADAPTERS = "*/adapters/*/adapter.gguf"  # tenants' adapters (inference/adapters.py), named by their folder
+
 DRAFT_TYPES = {"ngram": xllamacpp.common_speculative_type.COMMON_SPECULATIVE_TYPE_NGRAM_SIMPLE}
 
 
@@ -42,6 +45,7 @@ def arguments(argv=None) -> argparse.Namespace:
     parser.add_argument("--cache-mib", type=int, default=256, help="host memory for prompts slots left")
     parser.add_argument("--draft", choices=["off", *DRAFT_TYPES], default="off")
     parser.add_argument("--lora", type=lora_option, action="append", default=[], help="NAME=PATH (GGUF)")
+    parser.add_argument("--lora-dir", help="also load every <tenant>/adapters/<name>/adapter.gguf under this folder")
     parser.add_argument("--verbosity", type=int, default=2)
     return parser.parse_args(argv)
 
@@ -66,9 +70,11 @@ def params(options: argparse.Namespace) -> xllamacpp.CommonParams:
     p.verbosity = options.verbosity
     if options.draft != "off":
         p.speculative.types = [DRAFT_TYPES[options.draft]]
-    if options.lora:
+    found = sorted(Path(options.lora_dir).glob(TRAINED_ADAPTERS)) if options.lora_dir else []
+    lora = [*options.lora, *((path.parent.name, str(path)) for path in found)]
+    if lora:
         adapters = []
-        for _name, path in options.lora:
+        for _name, path in lora:
             adapter = xllamacpp.CommonAdapterLoraInfo()
             adapter.path, adapter.scale = path, 0.0
             adapters.append(adapter)

@@ -57,6 +57,16 @@ def engine_metrics_text(*, base_url: str | None = None, timeout: float = 1.0) ->
     return response.text
 
 
+def engine_lora_adapters(*, base_url: str | None = None, timeout: float = 1.0) -> list[dict]:
+    """The adapters llama.cpp's server loaded at its start (GET /lora-adapters): [{"id", "path", "scale"}]."""
+    url = (base_url or settings.LLM_BASE_URL).rstrip("/").removesuffix("/v1") + "/lora-adapters"
+    with _sending():
+        response = client().get(url, headers=_headers(), timeout=timeout)
+    if response.status_code >= 400:
+        raise _server_error(response.status_code, response.content)
+    return response.json()
+
+
 def _headers(extra: dict | None = None) -> dict:
     headers = {"accept": "text/event-stream, application/json", **(extra or {})}
     if settings.LLM_API_KEY:

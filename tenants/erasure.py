@@ -2,8 +2,8 @@
 
 The app that deletes something (a document, a conversation, a user) or withdraws it from training calls
 `erasure_cascade`; apps holding data derived from it (chat: citations, traces, conversations,
-training exports; inference: metering) receive `erased` in the same transaction, delete theirs and
-return counts, which go into the deletion's receipt.
+training exports; inference: metering, adapters that learnt from it) receive `erased` in the same
+transaction, delete theirs and return counts (for retired adapters, their names), which go into the receipt.
 """
 
 from django.db import connection
@@ -30,8 +30,8 @@ def training_lock(tenant: Tenant) -> None:
 
 def erasure_cascade(*, tenant: Tenant, kind: str, ids) -> dict:
     training_lock(tenant)
-    removed: dict[str, int] = {}
+    removed: dict[str, int | list] = {}
     for _receiver, counts in erased.send(sender=kind, tenant=tenant, kind=kind, ids=[str(i) for i in ids]):
         for name, count in (counts or {}).items():
-            removed[name] = removed.get(name, 0) + count
+            removed[name] = removed.get(name, [] if isinstance(count, list) else 0) + count  # counts, or names
     return removed

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from alignment import apis
+
+urlpatterns = [
+    path("alignment/runs/", apis.AlignmentRunListApi.as_view(), name="alignment-run-list"),
+    path("adapters/", apis.AdapterListApi.as_view(), name="adapter-list"),
+    path("adapters/<uuid:adapter_id>/", apis.AdapterDetailApi.as_view(), name="adapter-detail"),
+]
