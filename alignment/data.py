@@ -38,17 +38,24 @@ def _messages_ok(messages) -> bool:
     )
 
 
-def public_rows(path: Path, limit: int = 0) -> tuple[list[dict], str]:
-    """SFT rows {"messages": [...]} from a JSONL file, and the file's sha256."""
+def _pair_ok(row: dict) -> bool:
+    return all(_messages_ok([*row.get("prompt", []), *row.get(part, [])]) for part in ("chosen", "rejected"))
+
+
+def public_rows(path: Path, limit: int = 0, *, pairs: bool = False) -> tuple[list[dict], str]:
+    """SFT rows {"messages": [...]} (or DPO rows {"prompt", "chosen", "rejected"}, each a list of messages) from
+    a JSONL file, and the file's sha256."""
     try:
         blob = path.read_bytes()
         rows = _lines(blob)
     except (OSError, ValueError) as error:
         raise RecipeError(f"public rows {path}: {error}") from error
-    bad = [number for number, row in enumerate(rows, 1) if not _messages_ok(row.get("messages"))]
+    shape = "{'prompt': [...], 'chosen': [...], 'rejected': [...]}" if pairs else "{'messages': [..., assistant]}"
+    bad = [n for n, row in enumerate(rows, 1) if not (_pair_ok(row) if pairs else _messages_ok(row.get("messages")))]
     if bad:
-        raise RecipeError(f"public rows {path}: rows {bad[:5]} are not {{'messages': [..., assistant]}}")
-    rows = [{"messages": row["messages"]} for row in rows]
+        raise RecipeError(f"public rows {path}: rows {bad[:5]} are not {shape}")
+    keys = ("prompt", "chosen", "rejected") if pairs else ("messages",)
+    rows = [{key: row[key] for key in keys} for row in rows]
     return (rows[:limit] if limit else rows), hashlib.sha256(blob).hexdigest()
 
 
@@ -60,8 +67,12 @@ def export_rows(*, tenant: Tenant, export_id: str) -> tuple[TrainingExport, list
     if export is None:
         raise RecipeError(f"this tenant has no training export {export_id} (it may have been erased)")
     sft = [{"messages": row["messages"]} for row in _lines(export_part(tenant=tenant, export=export, part=PARTS[0]))]
-    preferences = [
-        {"prompt": row["prompt"], "chosen": row["chosen"], "rejected": row["rejected"]}
+    preferences = [  # as conversations, so the trainer applies the chat template the engine uses
+        {
+            "prompt": [{"role": "user", "content": row["prompt"]}],
+            "chosen": [{"role": "assistant", "content": row["chosen"]}],
+            "rejected": [{"role": "assistant", "content": row["rejected"]}],
+        }
         for row in _lines(export_part(tenant=tenant, export=export, part=PARTS[1]))
     ]
     return export, sft, preferences
@@ -89,9 +100,17 @@ def training_data(*, tenant: Tenant, recipe: Recipe) -> TrainingData:
         rows, digest = public_rows(Path(recipe.data.public), limit)
         data.sft += rows
         data.manifest["public"] = {"path": Path(recipe.data.public).name, "sha256": digest, "rows": len(rows)}
+    if recipe.data.public_preferences:
+        rows, digest = public_rows(Path(recipe.data.public_preferences), limit, pairs=True)
+        data.preferences += rows
+        data.manifest["public_preferences"] = {
+            "path": Path(recipe.data.public_preferences).name,
+            "sha256": digest,
+            "rows": len(rows),
+        }
     data.manifest["rows"] = {"sft": len(data.sft), "preferences": len(data.preferences)}
     if "sft" in recipe.stages and not data.sft:
         raise RecipeError("nothing to train on: the data has no SFT rows")
     if "dpo" in recipe.stages and not data.preferences:
-        raise RecipeError("nothing to train on: the export has no preference pairs")
+        raise RecipeError("nothing to train on: the data has no preference pairs")
     return data

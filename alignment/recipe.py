@@ -38,6 +38,7 @@ class RecipeError(ServiceError):
 class Data:
     export: str = ""
     public: str = ""
+    public_preferences: str = ""
     max_rows: int = 0
 
 
@@ -107,8 +108,8 @@ def _check_ranges(recipe: Recipe, problems: list[str]) -> None:
         problems.append(f"base must be one of {', '.join(BASES)}")
     if not recipe.data.export and not recipe.data.public:
         problems.append("data needs an export, or public rows")
-    if "dpo" in recipe.stages and not recipe.data.export:
-        problems.append("dpo needs an export: its preference pairs")
+    if "dpo" in recipe.stages and not (recipe.data.export or recipe.data.public_preferences):
+        problems.append("dpo needs preference pairs: an export's, or public ones")
     if not 1 <= recipe.lora.rank <= 64:
         problems.append("lora.rank must be from 1 to 64")
     if not 0 <= recipe.lora.dropout < 1:

@@ -30,6 +30,7 @@ from inference.models import Adapter
 from tenants.accounts.services import audit_record
 from tenants.erasure import training_lock
 from tenants.models import Tenant
+from tenants.tasking import tenant_task_enqueue
 
 logger = logging.getLogger(__name__)
 PROGRESS_SECONDS = 2.0
@@ -44,8 +45,9 @@ def run_folder(run: AlignmentRun) -> Path:
 def run_create(*, tenant: Tenant, recipe: Recipe, requested_by: str) -> AlignmentRun:
     if recipe.data.export:
         export_rows(tenant=tenant, export_id=recipe.data.export)  # consent on, export present: refused early
-    if recipe.data.public and not Path(recipe.data.public).is_file():
-        raise RecipeError(f"public rows {recipe.data.public}: no such file on the worker")
+    for public in filter(None, (recipe.data.public, recipe.data.public_preferences)):
+        if not Path(public).is_file():
+            raise RecipeError(f"public rows {public}: no such file on the worker")
     run = AlignmentRun.objects.create(
         name=recipe.name, recipe=recipe.as_dict(), export_id=recipe.data.export or None, requested_by=requested_by
     )
@@ -63,7 +65,9 @@ def run_enqueue(*, tenant: Tenant, run: AlignmentRun) -> None:
     from alignment.tasks import align_run
 
     transaction.on_commit(
-        lambda: align_run.apply_async(kwargs={"run_id": str(run.public_id), "tenant_schema": tenant.schema_name})
+        lambda: tenant_task_enqueue(
+            align_run, tenant=tenant, queue=settings.ENCLAVE_ALIGNMENT_QUEUE, run_id=str(run.public_id)
+        )
     )
 
 

@@ -2,6 +2,7 @@
 
 from django.urls import include, path
 
+from alignment import views as alignment_views
 from alignment.apis import OperatorAlignmentRunDetailApi, OperatorAlignmentRunListApi
 from chat.apis import OperatorTraceAccessApi
 from chat.experiment_apis import OperatorExperimentActionApi, OperatorExperimentListApi
@@ -24,6 +25,8 @@ urlpatterns = [
     path("console/operators/", operator_actions.operator_create, name="console-operator-create"),
     path("console/operators/<uuid:user_id>/", operator_actions.operator_update, name="console-operator-update"),
     path("system/", operator_pages.operator_system, name="operator-system"),
+    path("alignment/", alignment_views.alignment_page, name="operator-alignment"),
+    path("console/alignment/", alignment_views.alignment_start, name="console-alignment-start"),
     path("metrics", MetricsApi.as_view(), name="metrics"),
     path("api/v1/operator/", include("tenants.urls")),
     path("api/v1/operator/training-export/", OperatorTrainingExportApi.as_view(), name="operator-training-export"),

@@ -18,6 +18,7 @@ MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CONTEXT_TOKENS = 8192  # per slot
 PARALLEL = 4  # slots decoded together: docs/benchmarks.md, "LLM client and embedded engine"
 DRAFT = "off"
+TRAINED_ADAPTERS = "*/adapters/*/adapter.gguf"  # tenants' adapters (inference/adapters.py), named by their folder
 ROOT = Path(__file__).resolve().parent.parent  # the server command runs from here (`-m inference.…`)
 
 

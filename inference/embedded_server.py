@@ -20,9 +20,9 @@ from pathlib import Path
 
 import xllamacpp
 
-# Prompt lookup: drafts the next tokens by finding the last few generated tokens earlier in the context.
-TRAINED_ADAPTERS = "*/adapters/*/adapter.gguf"  # tenants' adapters (inference/adapters.py), named by their folder
+from inference.embedded import TRAINED_ADAPTERS
 
+# Prompt lookup: drafts the next tokens by finding the last few generated tokens earlier in the context.
 DRAFT_TYPES = {"ngram": xllamacpp.common_speculative_type.COMMON_SPECULATIVE_TYPE_NGRAM_SIMPLE}
 
 

@@ -21,6 +21,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from config import embedded, env  # noqa: E402
 
 PYTHON = sys.executable
+ADAPTER_CHECK_SECONDS = 10.0
 
 
 def say(message: str) -> None:
@@ -54,6 +55,8 @@ class Supervisor:
     def __init__(self) -> None:
         self.children: list[tuple[str, subprocess.Popen]] = []
         self.started_postgres = False
+        self.engine_adapters: set[str] = set()
+        self.engine_restart = None
 
     def start(self, name: str, command: list[str]) -> subprocess.Popen:
         process = subprocess.Popen(command, cwd=ROOT, start_new_session=True)
@@ -108,7 +111,24 @@ class Supervisor:
         port = int(env.get("ENCLAVE_LLM_PORT", "8081"))
         threads = int(env.get("ENCLAVE_LLM_THREADS", "0")) or None
         say(f"starting the embedded llama.cpp server (SmolLM2-135M-Instruct Q4) on 127.0.0.1:{port}")
+        self.engine_adapters = trained_adapters()
         process = self.start("llm", server_command(host="127.0.0.1", port=port, threads=threads))
+        wait_until_ready(port, process)
+        self.engine_restart = lambda: self._llm_restart(port, threads)
+
+    def _llm_restart(self, port: int, threads: int | None) -> None:
+        """The engine loads tenants' adapters when it starts: a new or retired adapter restarts it."""
+        from inference.embedded import server_command, wait_until_ready
+
+        index, (_name, old) = next((i, child) for i, child in enumerate(self.children) if child[0] == "llm")
+        say("the tenants' adapters changed: restarting the embedded llama.cpp server to load them")
+        old.send_signal(signal.SIGTERM)
+        old.wait(timeout=15)
+        self.engine_adapters = trained_adapters()
+        process = subprocess.Popen(
+            server_command(host="127.0.0.1", port=port, threads=threads), cwd=ROOT, start_new_session=True
+        )
+        self.children[index] = ("llm", process)
         wait_until_ready(port, process)
 
     def start_app(self) -> None:
@@ -117,6 +137,27 @@ class Supervisor:
         queues = f"celery,{env.get('ENCLAVE_INGESTION_QUEUE', 'ingestion')}"
         command = [PYTHON, "-m", "celery", "-A", "config", "worker", "-l", "INFO", "-c", concurrency, "-Q", queues]
         self.start("worker", command)
+        # Alignment runs take an hour on CPU: one at a time, in a worker of their own, so answers never wait.
+        alignment = env.get("ENCLAVE_ALIGNMENT_QUEUE", "alignment")
+        self.start(
+            "alignment worker",
+            [
+                PYTHON,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-l",
+                "INFO",
+                "-c",
+                "1",
+                "-Q",
+                alignment,
+                "-n",
+                "align@%h",
+            ],
+        )
         # The beat scheduler (config/celery.py: retention) runs only while it holds a database lock, so
         # schedulers started on several hosts never both send (tenants/management/commands/scheduler.py).
         schedule = env.var_dir() / "celerybeat-schedule"
@@ -130,11 +171,16 @@ class Supervisor:
         wait_for_port(port, process=web, name="web server")
 
     def watch(self) -> int:
+        checked = time.monotonic()
         while True:
             for name, process in self.children:
                 if process.poll() is not None:
                     say(f"{name} exited with code {process.returncode}; stopping everything")
                     return 1
+            if self.engine_restart and time.monotonic() - checked > ADAPTER_CHECK_SECONDS:
+                checked = time.monotonic()
+                if trained_adapters() != self.engine_adapters:
+                    self.engine_restart()
             time.sleep(0.5)
 
     def stop(self) -> None:
@@ -150,6 +196,12 @@ class Supervisor:
         if self.started_postgres:
             say("stopping embedded PostgreSQL")
             embedded.postgres_stop()
+
+
+def trained_adapters() -> set[str]:
+    from inference.embedded import TRAINED_ADAPTERS, tenant_file_store
+
+    return {str(path) for path in tenant_file_store().glob(TRAINED_ADAPTERS)}
 
 
 def _interrupt(signum, frame) -> None:

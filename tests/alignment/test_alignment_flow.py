@@ -123,7 +123,13 @@ def test_consented_feedback_becomes_an_adapter_served_in_an_experiment_and_only_
         data = training_data(tenant=tenant_a.tenant, recipe=recipe_from(_recipe(export.public_id)))
     rows = json.dumps([data.sft, data.preferences])
     assert CANARY not in rows and GOOD in rows  # the opted-out person's words never reach training
-    assert data.preferences == [{"prompt": QUESTION, "chosen": GOOD, "rejected": BAD}]
+    assert data.preferences == [
+        {
+            "prompt": [{"role": "user", "content": QUESTION}],
+            "chosen": [{"role": "assistant", "content": GOOD}],
+            "rejected": [{"role": "assistant", "content": BAD}],
+        }
+    ]
     refused = api(
         "post",
         f"/api/v1/operator/tenants/{tenant_b.tenant.pk}/alignment-runs/",

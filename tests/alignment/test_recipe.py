@@ -48,7 +48,7 @@ def test_every_problem_is_reported_at_once():
 def test_dpo_needs_an_export_and_some_data_is_needed():
     with pytest.raises(RecipeError, match="data needs an export, or public rows"):
         recipe_from({"name": "x"})
-    with pytest.raises(RecipeError, match="dpo needs an export"):
+    with pytest.raises(RecipeError, match="dpo needs preference pairs"):
         recipe_from({"name": "x", "method": "dpo", "data": {"public": "rows.jsonl"}})
 
 
