@@ -14,7 +14,7 @@ from django.conf import settings
 
 from chat import prompt
 from config.api import ServiceError
-from inference.client import adapters_known
+from inference.client import adapters_known, adapters_served
 from retrieval import rerank
 from safety import taxonomy
 
@@ -84,8 +84,8 @@ def _check(given: dict) -> list[str]:
     if base_url is not None and base_url not in allowed:
         problems.append(f"base_url must be a model server the operator listed: {', '.join(allowed)}")
     adapter = given.get("adapter")
-    if adapter is not None and adapter not in adapters_known():
-        problems.append(f"adapter must be one the model server serves: {', '.join(adapters_known()) or 'none is'}")
+    if adapter is not None and adapter not in adapters_served():
+        problems.append(f"adapter must be one the model server serves: {', '.join(adapters_served()) or 'none is'}")
     policy = given.get("safety_policy")
     if policy is not None:
         if not isinstance(policy, dict) or policy.get("region", "default") not in taxonomy.REGION_PROFILES:

@@ -56,6 +56,13 @@ def known() -> list[str]:
     return [*shared_names(), *tenant_names()]
 
 
+def served() -> list[str]:
+    """What the current tenant may name and the model server applies now: a tenant's adapter trained after the
+    embedded engine started is not among them until the engine restarts."""
+    engine, shared = engine_ids(), set(shared_names())
+    return [name for name in known() if name in shared or name in engine]
+
+
 def _name_of(path: str) -> str:
     listed = {path: name for name, _, path in (item.partition("=") for item in settings.ENCLAVE_EMBEDDED_LORA)}
     return listed.get(path) or Path(path).parent.name

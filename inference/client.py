@@ -78,6 +78,11 @@ def adapters_known() -> list[str]:
     return adapters.known()
 
 
+def adapters_served() -> list[str]:
+    """Of those, the ones the model server applies now."""
+    return adapters.served()
+
+
 def _with_adapter(body: dict, adapter: str | None) -> dict:
     """vLLM applies an adapter named as the model; llama.cpp's server one listed by id in `lora`.
 
@@ -116,9 +121,10 @@ def _server(base_url: str | None) -> str:
 
 
 def _allowed(adapter: str | None) -> str | None:
-    """The adapter, if this tenant may name it now; a retired or foreign one is not applied: the base answers."""
-    if adapter and adapter not in adapters_known():
-        logger.warning("adapter %s is not served to this tenant; the base model answers", adapter)
+    """The adapter, if this tenant may name it and the server applies it now; a retired, foreign or not yet
+    loaded one is not applied: the base model answers (and is metered as such)."""
+    if adapter and adapter not in adapters_served():
+        logger.warning("adapter %s is not served to this tenant now; the base model answers", adapter)
         return None
     return adapter
 

@@ -18,6 +18,7 @@ import signal
 import threading
 from pathlib import Path
 
+import gguf
 import xllamacpp
 
 from inference.embedded import TRAINED_ADAPTERS
@@ -31,6 +32,19 @@ def lora_option(text: str) -> tuple[str, str]:
     if not separator or not name or not path:
         raise argparse.ArgumentTypeError(f"--lora takes NAME=PATH, not {text!r}")
     return name, path
+
+
+def loadable(path: Path) -> bool:
+    """A tenant's adapter file the engine can load: one broken file must not keep the engine from starting."""
+    try:
+        fields = gguf.GGUFReader(path).fields
+        kind = bytes(fields["general.type"].parts[-1]).decode()
+    except Exception as error:  # any unreadable file: skipped, said why
+        print(f"skipping adapter {path}: {type(error).__name__}: {error}", flush=True)
+        return False
+    if kind != "adapter":
+        print(f"skipping adapter {path}: its general.type is {kind!r}, not 'adapter'", flush=True)
+    return kind == "adapter"
 
 
 def arguments(argv=None) -> argparse.Namespace:
@@ -70,7 +84,11 @@ def params(options: argparse.Namespace) -> xllamacpp.CommonParams:
     p.verbosity = options.verbosity
     if options.draft != "off":
         p.speculative.types = [DRAFT_TYPES[options.draft]]
-    found = sorted(Path(options.lora_dir).glob(TRAINED_ADAPTERS)) if options.lora_dir else []
+    found = (
+        [path for path in sorted(Path(options.lora_dir).glob(TRAINED_ADAPTERS)) if loadable(path)]
+        if options.lora_dir
+        else []
+    )
     lora = [*options.lora, *((path.parent.name, str(path)) for path in found)]
     if lora:
         adapters = []

@@ -11,10 +11,16 @@ from chat.training.services import tenant_consent_set
 from inference import adapters, client
 from inference.models import Adapter
 from ingestion.services import document_delete, document_no_train_set, document_upload
-from tenants.accounts.models import AuditEvent
+from tenants.accounts.models import AuditEvent, User
 from tenants.accounts.services import training_opt_out_set
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _own_file_store(settings, tmp_path):
+    """The stand-in adapter files here are no GGUF: kept away from the session's store an engine loads."""
+    settings.ENCLAVE_FILE_STORE = str(tmp_path)
 
 
 def _adapter(label: str, **lineage) -> Adapter:
@@ -37,7 +43,9 @@ def _withdraw(world, what: str, conversation, document) -> dict:
         ),
         "document no-train": lambda: _document_no_train(world, document),
         "document deleted": lambda: document_delete(tenant=world.tenant, document=document, actor=world.admin),
-        "person opted out": lambda: training_opt_out_set(user=world.legal, opt_out=True)["removed"],
+        "person opted out": lambda: training_opt_out_set(user=User.objects.get(pk=world.legal.pk), opt_out=True)[
+            "removed"
+        ],
     }
     return actions[what]()
 

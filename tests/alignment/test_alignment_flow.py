@@ -26,6 +26,7 @@ from evaluation.safety import DATASETS, measured, sets_load, variant_rates
 from inference import adapters, client
 from inference.models import Adapter, LlmCall
 from tenants.accounts import services as accounts
+from tenants.accounts.models import User
 from tenants.models import Tenant
 from tests.processes import llama_server_process
 from tests.retrieval.conftest import plant
@@ -37,20 +38,21 @@ GOOD = "Economy class, for flights shorter than six hours [1]."
 BAD = "Any class you like."
 
 
-def _rated_conversations(world):
+def _rated_conversations(world, person=None):
     """Two rated answers to one question by a consenting person; a canary in an opted-out person's chat."""
     with schema_context(world.tenant.schema_name):
+        person = person or world.legal
         training.tenant_consent_set(tenant=world.tenant, consent=True, actor=world.admin)
-        conversation = Conversation.objects.create(user=world.legal, title_encrypted=b"")
+        conversation = Conversation.objects.create(user=person, title_encrypted=b"")
         message_add(tenant=world.tenant, conversation=conversation, role="user", content=QUESTION)
         good = _answer(world, conversation, GOOD)
         bad = _answer(world, conversation, BAD, regenerate_of=good)
-        Feedback.objects.create(message=good, user=world.legal, rating=1)
-        Feedback.objects.create(message=bad, user=world.legal, rating=-1)
+        Feedback.objects.create(message=good, user=person, rating=1)
+        Feedback.objects.create(message=bad, user=person, rating=-1)
         opted_out = Conversation.objects.create(user=world.finance, title_encrypted=b"")
         message_add(tenant=world.tenant, conversation=opted_out, role="user", content=f"What is {CANARY}?")
         _answer(world, opted_out, f"{CANARY} is our secret project.")
-        accounts.training_opt_out_set(user=world.finance, opt_out=True)
+        accounts.training_opt_out_set(user=User.objects.get(pk=world.finance.pk), opt_out=True)
         export = training.export_create(tenant=world.tenant, actor=world.admin)
     return export, conversation
 
@@ -168,11 +170,11 @@ def test_consented_feedback_becomes_an_adapter_served_in_an_experiment_and_only_
     monkeypatch.setenv("ENCLAVE_FILE_STORE", settings.ENCLAVE_FILE_STORE)  # the engine loads tenants' adapters
     plant(tenant_a, ["Employees may book economy class for flights shorter than six hours."], title="travel")
     treatment = {"name": "economy tone", "settings": {"adapter": adapter.name}}
-    with schema_context("tenant_a"):
-        _gate_runs(DEFAULT, variant_from(treatment))
     with llama_server_process() as (base_url, _process):
         settings.LLM_BASE_URL = base_url
         assert adapter.name in adapters.engine_ids(refresh=True)
+        with schema_context("tenant_a"):
+            _gate_runs(DEFAULT, variant_from(treatment))
         prompt = [{"role": "user", "content": "Tell me about travel."}]
         with schema_context("tenant_a"):
             base = client.chat_complete(prompt, max_tokens=12, temperature=0.0).text
@@ -231,17 +233,20 @@ def _seed_arms(world, experiment, needed):
 def test_erasing_a_person_whose_conversation_trained_an_adapter_retires_it(
     api, operator, tenant_a, django_capture_on_commit_callbacks
 ):
-    export, _conversation = _rated_conversations(tenant_a)
+    with schema_context("tenant_a"):
+        rita, _ = accounts.user_create(username="rita", password="correct-horse-battery-staple")
+    export, _conversation = _rated_conversations(tenant_a, rita)
     run = _trained(api, operator, tenant_a, export)
     treatment = {"name": "economy tone", "settings": {"adapter": run.adapter_name}}
     with schema_context("tenant_a"):
         Tenant.objects.filter(pk=tenant_a.tenant.pk).update(answer_variant=treatment)
         assert variant_stored(treatment).settings.adapter == run.adapter_name
+        assert run.adapter_name in client.adapters_known()
     folder = adapters.adapter_folder("tenant_a", run.adapter_name)
     assert (folder / "adapter.gguf").exists()
 
     with django_capture_on_commit_callbacks(execute=True):
-        erased = api("post", f"/api/v1/users/{tenant_a.legal.public_id}/erase/", key=tenant_a.admin_key)
+        erased = api("post", f"/api/v1/users/{rita.public_id}/erase/", key=tenant_a.admin_key)
 
     assert erased.status_code == 200, erased.content
     assert erased.json()["receipt"]["removed"]["adapters_retired"] == [run.adapter_name]
@@ -250,7 +255,6 @@ def test_erasing_a_person_whose_conversation_trained_an_adapter_retires_it(
         adapter = Adapter.objects.get(name=run.adapter_name)
         assert adapter.status == "retired" and "user erased" in adapter.retired_reason
         assert run.adapter_name not in client.adapters_known()
-        assert client._allowed(run.adapter_name) is None  # a request naming it gets the base model
         assert variant_stored(treatment).settings.adapter is None  # the promoted variant falls back
 
 
@@ -262,7 +266,8 @@ def test_a_run_whose_export_is_withdrawn_while_it_trains_is_discarded(tenant_a, 
 
     def train_then_withdraw(**kwargs):
         metrics = real_train(**kwargs)
-        accounts.training_opt_out_set(user=tenant_a.legal, opt_out=True)  # deletes the export it read
+        legal = User.objects.get(pk=tenant_a.legal.pk)  # a copy: the session's own object stays as it was
+        accounts.training_opt_out_set(user=legal, opt_out=True)  # deletes the export it read
         return metrics
 
     monkeypatch.setattr(trainer, "train", train_then_withdraw)
