@@ -49,6 +49,18 @@ def _progress_callback(stage: str, progress: Callable[[dict], None]):
     return Progress()
 
 
+def completions(rows: list[dict]) -> list[dict]:
+    """One prompt/completion row per assistant turn (its conversation so far as the prompt): TRL then computes
+    the loss on the answers only, not on the evidence and questions the model is given."""
+    out = []
+    for row in rows:
+        messages = row["messages"]
+        for index, message in enumerate(messages):
+            if message["role"] == "assistant" and index:
+                out.append({"prompt": messages[:index], "completion": [message]})
+    return out
+
+
 def _resume(folder: Path) -> str | None:
     from transformers.trainer_utils import get_last_checkpoint
 
@@ -91,7 +103,7 @@ def train(*, recipe: Recipe, data: TrainingData, folder: Path, progress: Callabl
         trainer = SFTTrainer(
             model=model,
             args=SFTConfig(**_common(recipe.sft, recipe, sft_folder)),
-            train_dataset=Dataset.from_list(data.sft),
+            train_dataset=Dataset.from_list(completions(data.sft)),
             processing_class=tokenizer,
             peft_config=lora,
             callbacks=[_progress_callback("sft", progress)],
