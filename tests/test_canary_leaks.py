@@ -228,6 +228,12 @@ PROBES: dict[str, list[Probe]] = {
         Probe("get", "/api/v1/training/exports/{foreign_export}/sft.jsonl"),
         Probe("get", "/api/v1/training/exports/{foreign_export}/preferences.jsonl"),
     ],
+    "alignment:alignment-run-list": [Probe("get", "/api/v1/alignment/runs/")],
+    "alignment:adapter-list": [Probe("get", "/api/v1/adapters/")],
+    "alignment:adapter-detail": [
+        Probe("get", "/api/v1/adapters/{missing_uuid}/"),
+        Probe("delete", "/api/v1/adapters/{missing_uuid}/"),
+    ],
     "openai-chat-completions": [
         Probe("post", "/v1/chat/completions", {"messages": [{"role": "user", "content": QUESTION}]}),
         Probe("post", "/v1/chat/completions", {"messages": [{"role": "user", "content": QUESTION}], "stream": True}),
@@ -290,6 +296,15 @@ PROBES: dict[str, list[Probe]] = {
         Probe("post", "/console/operators/{operator_missing}/", {"is_active": "false"}, page=True)
     ],
     "operator-system": [Probe("get", "/system/", page=True)],
+    "operator-alignment": [Probe("get", "/alignment/", page=True)],
+    "console-alignment-start": [Probe("post", "/console/alignment/", {"tenant": "", "recipe": ""}, page=True)],
+    "operator-alignment-run-list": [
+        Probe("get", "/api/v1/operator/tenants/{tenant_a}/alignment-runs/"),
+        Probe("post", "/api/v1/operator/tenants/{tenant_a}/alignment-runs/", {}),
+    ],
+    "operator-alignment-run-detail": [
+        Probe("get", "/api/v1/operator/tenants/{tenant_a}/alignment-runs/{missing_uuid}/")
+    ],
     # Last: signing out ends the page session of the probes above.
     "login": [Probe("get", "/login/", page=True), Probe("post", "/login/", {"username": "fay"}, page=True)],
     "oidc-start": [Probe("get", "/login/oidc/", page=True)],

@@ -8,9 +8,11 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from django_tenants.utils import schema_context
 
+from alignment.models import AlignmentRun
 from chat.memory import remember
 from chat.models import Experiment, TrainingExport
 from chat.services import answer_store, conversation_create
+from inference import adapters
 from ingestion.services import document_upload
 from tenants.accounts.models import ApiKey, User
 
@@ -40,6 +42,7 @@ ID_ENDPOINTS = {
     "chat:experiment-stop": (["post"], "/api/v1/experiments/{experiment}/stop/"),
     "chat:training-export-detail": (["get", "delete"], "/api/v1/training/exports/{export}/"),
     "chat:training-export-file": (["get"], "/api/v1/training/exports/{export}/sft.jsonl"),
+    "alignment:adapter-detail": (["get", "delete"], "/api/v1/adapters/{adapter}/"),
     # Models are the appliance's, not a tenant's: another tenant's object id is no model anywhere.
     "openai-model-detail": (["get"], "/v1/models/{document}"),
 }
@@ -82,6 +85,8 @@ OPERATOR_ID_ENDPOINTS = {
     "operator-experiment-promote": (["post"], "/api/v1/operator/tenants/{tenant}/experiments/{experiment}/promote/"),
     "operator-experiment-stop": (["post"], "/api/v1/operator/tenants/{tenant}/experiments/{experiment}/stop/"),
     "operator-trace-access": (["get", "put"], "/api/v1/operator/tenants/{tenant}/trace-access/"),
+    "operator-alignment-run-list": (["get", "post"], "/api/v1/operator/tenants/{tenant}/alignment-runs/"),
+    "operator-alignment-run-detail": (["get"], "/api/v1/operator/tenants/{tenant}/alignment-runs/{run}/"),
 }
 
 
@@ -108,7 +113,18 @@ def _paths(world) -> dict:
             treatment={"name": "b", "settings": {"temperature": 0.1}},
             traffic_share=0.5,
         )
+        run = AlignmentRun.objects.create(name="tenant a only", recipe={})
+        adapter = adapters.adapter_register(
+            name=adapters.new_name(),
+            label="tenant a only",
+            run_id=run.public_id,
+            card={},
+            lineage={},
+            public_data_only=False,
+        )
     return {
+        "adapter": adapter.public_id,
+        "run": run.public_id,
         "export": export.public_id,
         "experiment": experiment.public_id,
         "memory": fact.public_id,
