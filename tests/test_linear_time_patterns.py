@@ -31,6 +31,7 @@ SIZES = (2_000, 8_000)
 GROWTH = 2.5  # cost at 8,000 over cost at 2,000: ~1 when linear, ~4 when quadratic
 FAR_ABOVE = 50  # times the linear scan: below this a pattern is cheap whatever its growth
 CONFIRMATIONS = 2  # a pattern found slow is measured again this many times, and must be slow each time
+ROUNDS = 5  # each size is searched once per round, the rounds interleaved
 SCAN_REPEATS = 50  # the scan takes microseconds: one slow run among a few would halve a pattern's measured cost
 
 
@@ -91,9 +92,25 @@ def _fastest(pattern: re.Pattern, text: str, repeats: int = 3) -> float:
     return max(best, 1e-7)
 
 
+def _text(unit: str, size: int) -> str:
+    return (unit * (size // len(unit) + 1))[:size]
+
+
 def _cost(pattern: re.Pattern, unit: str, size: int) -> float:
-    text = (unit * (size // len(unit) + 1))[:size]
+    text = _text(unit, size)
     return _fastest(pattern, text) / _fastest(LINEAR_SCAN, text, repeats=SCAN_REPEATS)
+
+
+def _costs(pattern: re.Pattern, unit: str) -> tuple[float, ...]:
+    """The cost at each of SIZES, measured in interleaved rounds: a stretch of load that slows one round
+    slows every size alike, instead of only the size measured while it lasted."""
+    texts = [_text(unit, size) for size in SIZES]
+    best = [[float("inf"), float("inf")] for _ in texts]
+    for _ in range(ROUNDS):
+        for index, text in enumerate(texts):
+            best[index][0] = min(best[index][0], _fastest(pattern, text, repeats=1))
+            best[index][1] = min(best[index][1], _fastest(LINEAR_SCAN, text, repeats=SCAN_REPEATS // ROUNDS))
+    return tuple(searched / scanned for searched, scanned in best)
 
 
 def _units(pattern: str) -> list[str]:
@@ -129,7 +146,7 @@ def superlinear(pattern: re.Pattern, unit: str) -> str | None:
     reason = _exponential(pattern, unit)
     if reason:
         return reason
-    short, long = (_cost(pattern, unit, size) for size in SIZES)
+    short, long = _costs(pattern, unit)
     if long > FAR_ABOVE and long / short > GROWTH:
         return f"{short:.0f}x -> {long:.0f}x a linear scan from {SIZES[0]:,} to {SIZES[1]:,} characters"
     return None

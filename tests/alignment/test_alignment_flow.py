@@ -117,6 +117,18 @@ def _gate_runs(*variants):
         )
 
 
+def _bodies_sent(monkeypatch) -> list[dict]:
+    sent = []
+    post_json = client.transport.post_json
+
+    def recording(path, body, **kwargs):
+        sent.append(body)
+        return post_json(path, body, **kwargs)
+
+    monkeypatch.setattr(client.transport, "post_json", recording)
+    return sent
+
+
 def test_consented_feedback_becomes_an_adapter_served_in_an_experiment_and_only_to_its_tenant(
     api, operator, tenant_a, tenant_b, settings, monkeypatch
 ):
@@ -176,12 +188,18 @@ def test_consented_feedback_becomes_an_adapter_served_in_an_experiment_and_only_
         with schema_context("tenant_a"):
             _gate_runs(DEFAULT, variant_from(treatment))
         prompt = [{"role": "user", "content": "Tell me about travel."}]
+        sent = _bodies_sent(monkeypatch)
         with schema_context("tenant_a"):
             base = client.chat_complete(prompt, max_tokens=12, temperature=0.0).text
             adapted = client.chat_complete(prompt, max_tokens=12, temperature=0.0, adapter=adapter.name).text
         with schema_context("tenant_b"):
-            borrowed = client.chat_complete(prompt, max_tokens=12, temperature=0.0, adapter=adapter.name).text
-        assert adapted != base and borrowed == base  # applied in its tenant only
+            client.chat_complete(prompt, max_tokens=12, temperature=0.0, adapter=adapter.name)
+        assert adapted != base  # the adapter changes the answer where it is applied...
+        # ...and only in its tenant. The engine's greedy text is not bit-stable across slots (a base answer
+        # drifted after a few tokens on CI), so what is compared for tenant B is the request the engine got.
+        engine_id = adapters.engine_ids()[adapter.name]
+        assert [body.get("lora") for body in sent] == [None, [{"id": engine_id, "scale": 1.0}], None]
+        assert [body["model"] for body in sent] == [settings.LLM_MODEL, adapter.name, settings.LLM_MODEL]
 
         experiment = api(
             "post", "/api/v1/experiments/", key=tenant_a.admin_key, data={"name": "t", "treatment": treatment}
