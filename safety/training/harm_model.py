@@ -59,20 +59,40 @@ def with_context(context: str, request: str, *, same_paragraph: bool) -> str:
     return f"{context}{' ' if same_paragraph else chr(10) * 2}{request}"
 
 
-def labelled(rows: list[data.Row], *, context_from: list[str] | None = None, seed: int = data.SEED) -> Labelled:
-    """The rows as training examples; with `context_from`, a CONTEXT_SHARE of them again after a context."""
-    texts, kinds = [r.text for r in rows], [r.kind for r in rows]
+def labelled(
+    rows: list[data.Row], *, context_from: list[str] | None = None, seed: int = data.SEED, family_power: float = 0.0
+) -> Labelled:
+    """The rows as training examples; with `context_from`, a CONTEXT_SHARE of them again after a context.
+    With `family_power` p > 0 a row of a family of n rows weighs n^-p within its kind (`family_factors`)."""
+    texts, kinds, families = [r.text for r in rows], [r.kind for r in rows], [family_of(r) for r in rows]
     if context_from:
         rng = random.Random(seed)
         for row in rng.sample(rows, int(len(rows) * CONTEXT_SHARE)):
             texts.append(with_context(rng.choice(context_from), row.text, same_paragraph=rng.random() < 0.5))
             kinds.append(row.kind)
+            families.append(family_of(row))
     kinds_array = np.asarray(kinds)
+    weights = row_weights(kinds_array, sensitive_weight=SENSITIVE_WEIGHT)
+    if family_power:
+        weights = weights * family_factors(families, kinds_array, family_power)
     return Labelled(
         texts=texts,
         labels=(kinds_array == "harmful").astype(np.float32),
-        weights=row_weights(kinds_array, sensitive_weight=SENSITIVE_WEIGHT).astype(np.float32),
+        weights=weights.astype(np.float32),
     )
+
+
+def family_factors(families: list[str], kinds: np.ndarray, power: float) -> np.ndarray:
+    """Per row, (rows of its family)^-power, rescaled so that each kind keeps its total weight: a large
+    templated family (AART, HarmfulQA) weighs less per row, a small hand-written one more."""
+    sizes: dict[str, int] = {}
+    for family in families:
+        sizes[family] = sizes.get(family, 0) + 1
+    factors = np.asarray([sizes[family] ** -power for family in families], dtype=np.float64)
+    for kind in set(kinds.tolist()):
+        here = kinds == kind
+        factors[here] *= here.sum() / factors[here].sum()
+    return factors
 
 
 def row_weights(kinds: np.ndarray, *, sensitive_weight: float) -> np.ndarray:

@@ -79,6 +79,17 @@ def test_the_training_rows_add_a_share_with_context_and_keep_the_labels():
         assert by_text[text.removeprefix("A document.").lstrip()] == bool(label)
 
 
+def test_family_weighting_shrinks_a_large_familys_rows_and_keeps_each_kinds_total():
+    families = ["big:harmful"] * 9 + ["small:harmful"] + ["a:ordinary"] * 4
+    kinds = np.asarray(["harmful"] * 10 + ["ordinary"] * 4)
+
+    factors = harm_model.family_factors(families, kinds, power=0.5)
+
+    assert factors[:9].sum() / factors[9] == pytest.approx(3.0)  # 9 rows weigh as 9 / sqrt(9) = 3 single rows
+    assert factors[:10].sum() == pytest.approx(10) and factors[10:] == pytest.approx(np.ones(4))
+    assert harm_model.family_factors(families, kinds, power=0.0) == pytest.approx(np.ones(14))
+
+
 def test_the_threshold_keeps_each_benign_kind_within_its_target():
     kinds = np.asarray(["harmful"] * 4 + ["sensitive"] * 20 + ["ordinary"] * 100)
     scores = np.concatenate([np.full(4, 0.9), np.linspace(0.0, 0.6, 20), np.linspace(0.0, 0.4, 100)])

@@ -38,9 +38,15 @@ class Command(BaseCommand):
             action="store_true",
             help="after the run, train one model per fold of held-out source families and add the table to the card",
         )
+        parser.add_argument(
+            "--family-power",
+            type=float,
+            default=0.0,
+            help="a training row of a source family of n rows weighs n^-P within its kind (0: every row alike)",
+        )
         parser.add_argument("--fold-max-steps", type=int, default=0, help="steps per fold model (0: as the main run)")
 
-    def handle(self, *args, out: Path, artifact, limit, leave_source_out, fold_max_steps, **options):
+    def handle(self, *args, out: Path, artifact, limit, leave_source_out, fold_max_steps, family_power, **options):
         build.training_allowed()
         settings = finetune.Settings(
             epochs=options["epochs"],
@@ -55,7 +61,7 @@ class Command(BaseCommand):
         contexts = {name: harm_model.contexts(name) for name in data.SHARES}
         dev_kinds = np.asarray([r.kind for r in split["dev"]])
         run = finetune.train(
-            harm_model.labelled(split["train"], context_from=contexts["train"]),
+            harm_model.labelled(split["train"], context_from=contexts["train"], family_power=family_power),
             harm_model.labelled(split["dev"]),
             lambda logits: harm_model.recall_at_operating_point(1 / (1 + np.exp(-logits)), dev_kinds),
             out,
@@ -69,7 +75,11 @@ class Command(BaseCommand):
             "base": BASE,
             "task": "1: a request the policy refuses (harmful); 0: benign, ordinary or sensitive-sounding",
             "hyperparameters": asdict(settings)
-            | {"sensitive_weight": harm_model.SENSITIVE_WEIGHT, "context_share": harm_model.CONTEXT_SHARE},
+            | {
+                "sensitive_weight": harm_model.SENSITIVE_WEIGHT,
+                "context_share": harm_model.CONTEXT_SHARE,
+                "family_power": family_power,
+            },
             "serving": {"max_tokens": runs.SERVING_MAX_TOKENS, "truncation": "left (a long text keeps its end)"},
             "training": run,
             "data": {
@@ -92,7 +102,9 @@ class Command(BaseCommand):
         encoder_training.card_write(out / "card.json", card)  # measured, before the folds' long run
         if leave_source_out:
             fold_settings = replace(settings, max_steps=fold_max_steps or settings.max_steps)
-            card["leave_source_out"] = self._leave_source_out(out, rows, split, contexts, fold_settings, limit)
+            card["leave_source_out"] = self._leave_source_out(
+                out, rows, split, contexts, fold_settings, limit, family_power
+            )
         encoder_training.card_write(out / "card.json", card)
         detectors.forget(out)
         self.stdout.write(f"threshold {card['threshold']}, test {card['metrics']['test']}")
@@ -103,23 +115,27 @@ class Command(BaseCommand):
             detectors.forget(artifact)
             self.stdout.write(f"artifact in {artifact}")
 
-    def _leave_source_out(self, out: Path, rows: list, split: dict, contexts: dict, settings, limit: int) -> dict:
+    def _leave_source_out(
+        self, out: Path, rows: list, split: dict, contexts: dict, settings, limit: int, family_power: float
+    ) -> dict:
         """Each fold: train on the other families' train rows (dev rows for early stopping and the threshold),
         then flag every row of the held-out families, as the classifier would."""
         per_family = {}
         folds = harm_model.loso_folds(rows)
         for number, held_out in enumerate(folds):
-            per_family |= self._fold(out / f"fold-{number}", number, held_out, rows, split, contexts, settings, limit)
+            fold = (number, held_out, family_power)
+            per_family |= self._fold(out / f"fold-{number}", fold, rows, split, contexts, settings, limit)
         return {
-            "settings": asdict(settings),
+            "settings": asdict(settings) | {"family_power": family_power},
             "folds": len(folds),
             "rule": "families (repository x kind) dealt round-robin into folds, kind by kind, largest first",
             "families": per_family,
             "summary": harm_model.loso_summary(per_family),
         }
 
-    def _fold(self, folder: Path, number: int, held_out: list, rows, split, contexts, settings, limit) -> dict:
+    def _fold(self, folder: Path, fold: tuple, rows, split, contexts, settings, limit) -> dict:
         """One fold's per-family rates, kept in the fold's folder: a stopped run does not measure it again."""
+        number, held_out, family_power = fold
         done = folder / "result.json"
         if done.exists():
             return json.loads(done.read_text())
@@ -129,7 +145,7 @@ class Command(BaseCommand):
             tested = runs.spread(tested, limit)
         dev_kinds = np.asarray([r.kind for r in keep["dev"]])
         finetune.train(
-            harm_model.labelled(keep["train"], context_from=contexts["train"]),
+            harm_model.labelled(keep["train"], context_from=contexts["train"], family_power=family_power),
             harm_model.labelled(keep["dev"]),
             lambda logits: harm_model.recall_at_operating_point(1 / (1 + np.exp(-logits)), dev_kinds),
             folder,
