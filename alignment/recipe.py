@@ -22,7 +22,7 @@ import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from config.api import ServiceError
+from core.api import ServiceError
 
 METHODS = ("sft", "dpo", "sft+dpo")
 BASES = ("bundled",)

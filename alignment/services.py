@@ -30,9 +30,10 @@ from inference.models import Adapter
 from tenants.accounts.services import audit_record
 from tenants.erasure import training_lock
 from tenants.models import Tenant
-from tenants.tasking import tenant_task_enqueue
+from tenants.tasking import tenant_task_send
 
 logger = logging.getLogger(__name__)
+ALIGN_TASK = "alignment.align_run"
 PROGRESS_SECONDS = 2.0
 ADAPTER_FILES = ("adapter_model.safetensors", "adapter_config.json")
 
@@ -62,11 +63,9 @@ def run_create(*, tenant: Tenant, recipe: Recipe, requested_by: str) -> Alignmen
 
 
 def run_enqueue(*, tenant: Tenant, run: AlignmentRun) -> None:
-    from alignment.tasks import align_run
-
     transaction.on_commit(
-        lambda: tenant_task_enqueue(
-            align_run, tenant=tenant, queue=settings.ENCLAVE_ALIGNMENT_QUEUE, run_id=str(run.public_id)
+        lambda: tenant_task_send(
+            ALIGN_TASK, tenant=tenant, queue=settings.ENCLAVE_ALIGNMENT_QUEUE, run_id=str(run.public_id)
         )
     )
 

@@ -11,7 +11,7 @@ from django_tenants.utils import schema_context
 from alignment import services
 from alignment.models import AlignmentRun
 from alignment.recipe import RecipeError, recipe_from
-from config.pages import console_action, done
+from core.pages import console_action, done
 from inference.models import Adapter
 from tenants import selectors as tenant_selectors
 from tenants.accounts.models import User

@@ -6,7 +6,7 @@ from chat import retention, selectors, services, trace_access, transcripts
 from chat.answer import Turn, answer_collect, answer_events, collected_status
 from chat.models import Feedback
 from chat.sse import stream_response
-from config.api import CursorPagination
+from core.api import CursorPagination
 from tenants import selectors as tenant_selectors
 from tenants.accounts.base import OperatorApi, TenantAdminApi, TenantApi
 

@@ -11,16 +11,15 @@ from chat.memory_apis import MemoryListApi, MemorySettingsApi
 from chat.models import TrainingExport
 from chat.training import apis as training_apis
 from chat.training import services as training
-from config.pages import (
+from core.pages import (
     console_action,
     done,
     receipt_lines,
     refused,
     shown_once,
-    tenant_admin,
-    tenant_member,
     validated,
 )
+from tenants.accounts.permissions import tenant_admin, tenant_member
 
 PAGE = "/data/"
 

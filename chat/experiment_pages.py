@@ -8,8 +8,9 @@ from django.shortcuts import render
 
 from chat import experiment_apis, experiments, prompt
 from chat.models import Experiment
-from config.pages import console_action, done, tenant_admin, validated
+from core.pages import console_action, done, validated
 from retrieval import rerank
+from tenants.accounts.permissions import tenant_admin
 
 PAGE = "/experiments/"
 NUMBERS = {"temperature": float, "retrieval_pool": int, "evidence_count": int}

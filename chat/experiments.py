@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from chat.models import Experiment, Feedback, Message, Preference
 from chat.variants import DEFAULT, Variant, variant_from, variant_stored
-from config.api import ServiceError
+from core.api import ServiceError
 from evaluation import gate
 from evaluation.stats import difference, sample_size, wilson
 from tenants.accounts.models import User

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from chat.models import Citation, Conversation, Feedback, Message, Preference, Trace
-from config.api import ServiceError
+from core.api import ServiceError
 from tenants.accounts.models import User
 from tenants.accounts.services import audit_record
 from tenants.crypto import encrypt_text

@@ -11,9 +11,9 @@ from rest_framework.exceptions import PermissionDenied
 
 from chat import selectors
 from chat.models import Conversation, Message
+from core.pii import redact_value
 from evaluation.diagnosis import diagnose_trace
 from retrieval.selectors import chunks_readable
-from safety.pii import redact_value
 from tenants.accounts.models import User
 from tenants.accounts.selectors import people_names
 from tenants.accounts.services import audit_record

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from django.conf import settings
 
 from chat import prompt
-from config.api import ServiceError
+from core.api import ServiceError
 from inference.client import adapters_known, adapters_served
 from retrieval import rerank
 from safety import taxonomy

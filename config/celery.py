@@ -3,7 +3,7 @@ import os
 from celery import Celery
 from celery.signals import worker_init, worker_process_init
 
-from config import env
+from core import env
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -27,7 +27,7 @@ app.conf.beat_schedule = {
 
 @worker_process_init.connect
 def _trace_pool_process(**_):  # prefork: after the fork, so the exporter's thread lives in the child
-    from config.tracing import tracing_start
+    from core.tracing import tracing_start
 
     tracing_start("enclave-worker")
 
@@ -35,6 +35,6 @@ def _trace_pool_process(**_):  # prefork: after the fork, so the exporter's thre
 @worker_init.connect
 def _trace_worker(sender=None, **_):  # solo and thread pools run tasks in the worker's own process
     if "prefork" not in str(getattr(sender, "pool_cls", "prefork")):
-        from config.tracing import tracing_start
+        from core.tracing import tracing_start
 
         tracing_start("enclave-worker")

@@ -7,7 +7,7 @@ import logging
 import warnings
 from pathlib import Path
 
-from config import env
+from core import env
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from django.http import JsonResponse
 from django.http.request import split_domain_port
 from kombu import Connection
 
-from config.api import error_response
 from config.celery import app as celery_app
+from core.api import error_response
 from inference.client import breaker
 from inference.transport import llm_server_state
 from tenants import selectors

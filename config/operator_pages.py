@@ -6,8 +6,9 @@ from django.http import HttpResponseForbidden
 from django.shortcuts import render
 
 from chat import dashboard
-from config import health, metrics
+from config import health
 from inference.engine_metrics import engine_summary
+from ingestion import metrics as ingestion_metrics
 from tenants import selectors as tenant_selectors
 from tenants.accounts import selectors as account_selectors
 from tenants.accounts.models import User
@@ -33,7 +34,10 @@ def operator_system(request):
     """Is everything up: database, broker, model server, workers; what waits in ingestion; how busy the engine is."""
     if request.user.role != User.Role.OPERATOR:
         return HttpResponseForbidden()
-    ingestion = [(schema, metrics.queue_depth(counts), counts) for schema, counts, _ in metrics.ingestion_by_tenant()]
+    ingestion = [
+        (schema, ingestion_metrics.queue_depth(counts), counts)
+        for schema, counts, _ in ingestion_metrics.ingestion_by_tenant()
+    ]
     context = {
         "checks": {**health.readiness_checks(), "workers": health.workers()},
         "ingestion": ingestion,

@@ -6,7 +6,7 @@ from ipaddress import ip_network
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config import env
+from core import env
 
 BASE_DIR = env.BASE_DIR
 VAR_DIR = env.var_dir()
@@ -105,8 +105,8 @@ ROOT_URLCONF = "config.urls_tenant"
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"
 
 MIDDLEWARE = [
-    "config.metrics.MetricsMiddleware",
-    "config.logging.RequestContextMiddleware",
+    "core.metrics.MetricsMiddleware",
+    "core.logging.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tenants.middleware.TenantResolutionMiddleware",
@@ -185,9 +185,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "config.api.CursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.CursorPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "config.openapi.EnclaveAutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -299,9 +299,9 @@ ENCLAVE_CONDENSE_WITH_LLM = env.get_bool("ENCLAVE_CONDENSE_WITH_LLM", True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "config.logging.ContextFilter"}},
+    "filters": {"context": {"()": "core.logging.ContextFilter"}},
     "formatters": {
-        "json": {"()": "config.logging.JsonFormatter"},
+        "json": {"()": "core.logging.JsonFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(tenant)s] %(message)s"},
     },
     "handlers": {

@@ -6,8 +6,8 @@ from drf_spectacular.views import SpectacularAPIView
 from chat import data_pages, experiment_pages
 from chat import views as chat_views
 from chat.openai_api import ChatCompletionsApi, ModelDetailApi, ModelListApi
-from config.body_limit import large_body
 from config.urls_common import health_patterns, session_patterns
+from core.body_limit import large_body
 from ingestion import views as ingestion_views
 from safety import views as safety_views
 from tenants import console_actions as console

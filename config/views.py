@@ -1,4 +1,4 @@
-from config.api import error_response
+from core.api import error_response
 
 
 def not_found(request, exception=None):

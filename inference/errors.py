@@ -1,6 +1,6 @@
 """What can go wrong talking to a model server, as typed errors the API shows with a clear status."""
 
-from config.api import ServiceError
+from core.api import ServiceError
 
 
 class LlmError(ServiceError):

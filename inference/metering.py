@@ -10,9 +10,9 @@ from django.db import connection
 from django.db.models import Avg, Count, Q, Sum
 from django.utils import timezone
 
+from core.locks import tenant_lock
 from inference.errors import LlmRateLimited
 from inference.models import LlmCall
-from tenants.locks import tenant_lock
 
 
 def _in_tenant() -> bool:

@@ -2,7 +2,7 @@ from rest_framework import parsers, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from config.api import CursorPagination, error_body
+from core.api import CursorPagination, error_body
 from ingestion import selectors, services
 from ingestion.detect import MIME_TYPES
 from tenants.accounts.base import TenantApi

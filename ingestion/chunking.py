@@ -116,3 +116,14 @@ def chunk_elements(
                 break
             start_token += stride
     return drafts
+
+
+def chunk_metadata(document, *, file_kind: str) -> dict:
+    """What search filters and shows about a chunk's document (see retrieval.filters)."""
+    return {
+        "title": document.title,
+        "filename": document.filename,
+        "kind": file_kind,
+        "tags": list(document.tags),
+        "uploaded_at": document.created_at.isoformat(),
+    }

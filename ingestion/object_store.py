@@ -11,7 +11,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
-from config.api import ServiceError
+from core.api import ServiceError
 
 MISSING = {"404", "NoSuchKey", "NotFound"}
 

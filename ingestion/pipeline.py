@@ -13,10 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from ingestion import storage
-from ingestion.chunking import ChunkDraft, chunk_elements
+from ingestion.chunking import ChunkDraft, chunk_elements, chunk_metadata
 from ingestion.models import Document, DocumentVersion, IngestionStatus
 from ingestion.parsers import ParseError, parse
-from ingestion.services import chunk_metadata
 from retrieval import services as chunk_services
 from retrieval.embeddings import Embedder, embedder
 from retrieval.selectors import index_models

@@ -8,21 +8,21 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from config.api import ServiceError
+from core.api import ServiceError
+from core.locks import tenant_lock
 from ingestion import storage
+from ingestion.chunking import chunk_metadata
 from ingestion.detect import UnsupportedFile, detect
 from ingestion.models import Document, DocumentVersion, IngestionStatus
 from retrieval import services as chunk_services
-from retrieval.embeddings import embedder
-from retrieval.models import Chunk, EmbeddingIndex
 from tenants.accounts.models import Group, User
 from tenants.accounts.selectors import EVERYONE
 from tenants.accounts.services import audit_record
 from tenants.erasure import erasure_cascade
-from tenants.locks import tenant_lock
 from tenants.models import Tenant
-from tenants.tasking import tenant_task_enqueue
+from tenants.tasking import tenant_task_send
 
+INGEST_TASK = "ingestion.document_version_ingest"
 BACKLOG_PER_PRIORITY_STEP = 2
 
 
@@ -111,11 +111,9 @@ def _priority(*, tenant_backlog: int) -> int:
 
 
 def _enqueue(*, tenant: Tenant, version: DocumentVersion) -> None:
-    from ingestion.tasks import document_version_ingest
-
     backlog = DocumentVersion.objects.filter(status=IngestionStatus.QUEUED).exclude(pk=version.pk).count()
-    tenant_task_enqueue(
-        document_version_ingest,
+    tenant_task_send(
+        INGEST_TASK,
         tenant=tenant,
         queue=settings.ENCLAVE_INGESTION_QUEUE,
         priority=_priority(tenant_backlog=backlog),
@@ -207,17 +205,6 @@ def document_acl_update(*, document: Document, acl_principals: list[str], actor:
             detail={"from": before, "to": acl_principals},
         )
     return document
-
-
-def chunk_metadata(document: Document, *, file_kind: str) -> dict:
-    """What search filters and shows about a chunk's document (see retrieval.filters)."""
-    return {
-        "title": document.title,
-        "filename": document.filename,
-        "kind": file_kind,
-        "tags": list(document.tags),
-        "uploaded_at": document.created_at.isoformat(),
-    }
 
 
 def _chunk_metadata_refresh(document: Document) -> None:
@@ -370,50 +357,3 @@ def versions_requeue_stale(*, tenant: Tenant, older_than) -> int:
         _enqueue(tenant=tenant, version=version)
         count += 1
     return count
-
-
-def embedding_index_rebuild(*, tenant: Tenant, model_name: str, actor: User | None = None) -> int:
-    """Start embedding every served document with `model_name` beside the active index.
-
-    Search keeps reading the active index; when the last document is done the two swap in one
-    transaction (embedding_index_finish_if_complete). Returns how many documents were queued.
-    """
-    from ingestion.tasks import document_reembed
-
-    model = embedder(model_name)
-    with transaction.atomic():
-        chunk_services.embedding_index_start(model_name=model.name, dimensions=model.dimensions)
-        documents = list(Document.objects.filter(current_version__isnull=False).values_list("public_id", flat=True))
-        audit_record(
-            action="index.rebuild_started", actor=actor, detail={"model": model.name, "documents": len(documents)}
-        )
-        for public_id in documents:
-            transaction.on_commit(
-                lambda public_id=public_id: tenant_task_enqueue(
-                    document_reembed,
-                    tenant=tenant,
-                    queue=settings.ENCLAVE_INGESTION_QUEUE,
-                    priority=9,
-                    document_id=str(public_id),
-                    model_name=model.name,
-                )
-            )
-        if not documents:
-            chunk_services.embedding_index_activate(model_name=model.name)
-    return len(documents)
-
-
-def embedding_index_finish_if_complete(*, model_name: str) -> bool:
-    """Swap to the rebuilt index once every served document has chunks from `model_name`."""
-    with transaction.atomic():
-        building = EmbeddingIndex.objects.select_for_update().filter(
-            model_name=model_name, state=EmbeddingIndex.State.BUILDING
-        )
-        if not building.exists():
-            return False
-        done = Chunk.objects.filter(embedding_model=model_name).values("document_id")
-        if Document.objects.filter(current_version__isnull=False).exclude(public_id__in=done).exists():
-            return False
-        dropped = chunk_services.embedding_index_activate(model_name=model_name)
-        audit_record(action="index.rebuild_finished", detail={"model": model_name, "old_chunks_dropped": dropped})
-    return True

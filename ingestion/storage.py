@@ -159,3 +159,18 @@ def tenant_objects_delete(tenant_prefix: str) -> int:
     except object_store.ObjectStoreUnavailable:
         logger.exception("objects under %s were left in the bucket (their keys are destroyed)", tenant_prefix)
         return 0
+
+
+def on_erased(sender, *, tenant: Tenant, kind: str, **_kwargs) -> dict:
+    """A deleted tenant's objects in the bucket: counted for the receipt, deleted after the commit
+    (the files under its folder go with the folder, tenants/services.py)."""
+    if kind != "tenant":
+        return {}
+    prefix = tenant_object_prefix(tenant)
+    count = tenant_objects_count(tenant)
+    transaction.on_commit(lambda: tenant_objects_delete(prefix))
+    return {"stored_objects": count}
+
+
+def on_usage_counted(sender, *, tenant: Tenant, **_kwargs) -> dict:
+    return {"stored_bytes": stored_bytes(tenant=tenant)}

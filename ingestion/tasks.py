@@ -9,7 +9,8 @@ from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
 from ingestion import pipeline
-from ingestion.services import embedding_index_finish_if_complete, versions_requeue_stale
+from ingestion.index_rebuild import embedding_index_finish_if_complete
+from ingestion.services import versions_requeue_stale
 from tenants.models import Tenant
 from tenants.tasking import public_task, tenant_task
 

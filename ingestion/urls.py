@@ -1,6 +1,6 @@
 from django.urls import path
 
-from config.body_limit import large_body
+from core.body_limit import large_body
 from ingestion import apis
 
 app_name = "ingestion"

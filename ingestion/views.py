@@ -3,7 +3,7 @@ from django.http import HttpResponseForbidden
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from config.pages import (
+from core.pages import (
     console_action,
     done,
     receipt_lines,

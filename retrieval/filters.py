@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.utils.dateparse import parse_date, parse_datetime
 
-from config.api import ServiceError
+from core.api import ServiceError
 
 MAX_VALUES = 100
 MAX_VALUE_LENGTH = 100

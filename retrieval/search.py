@@ -13,7 +13,7 @@ import numpy as np
 from django.conf import settings
 from django.db import connection
 
-from config.api import ServiceError
+from core.api import ServiceError
 from retrieval import rerank, sql
 from retrieval.condense import CondensedQuery, query_condense
 from retrieval.embeddings import embedder

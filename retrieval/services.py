@@ -7,7 +7,7 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
-from config.api import ServiceError
+from core.api import ServiceError
 from retrieval.models import Chunk, EmbeddingIndex
 
 

@@ -10,7 +10,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from config import metrics
+from core import metrics
 from safety import taxonomy
 from safety.classifiers import classifier
 from safety.policy import Policy

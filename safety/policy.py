@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from config.api import ServiceError
+from core.api import ServiceError
 from safety import taxonomy
 from safety.models import PolicyVersion
 from tenants.accounts.models import User

@@ -18,7 +18,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from config import embedded, env  # noqa: E402
+from config import embedded  # noqa: E402
+from core import env  # noqa: E402
 
 PYTHON = sys.executable
 ADAPTER_CHECK_SECONDS = 10.0

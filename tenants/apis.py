@@ -5,7 +5,7 @@ from django.http import HttpResponse
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from config import metrics
+from core import metrics
 from tenants import selectors, services
 from tenants.accounts import selectors as account_selectors
 from tenants.accounts import services as account_services

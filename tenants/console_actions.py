@@ -5,18 +5,17 @@ import json
 
 from rest_framework.exceptions import ValidationError
 
-from config.pages import (
+from core.pages import (
     console_action,
     done,
     posted,
     receipt_lines,
     refused,
     shown_once,
-    tenant_admin,
-    tenant_member,
     validated,
 )
 from tenants.accounts import apis, oidc, oidc_apis, selectors, services
+from tenants.accounts.permissions import tenant_admin, tenant_member
 
 HOME = "/"
 

@@ -12,7 +12,8 @@ from django.dispatch import Signal
 from tenants.models import Tenant
 
 # Sent with tenant=, kind=, ids= (public ids as str). Kinds: deletions "document", "conversation",
-# "user"; withdrawals from training "document_no_train", "conversation_no_train", "user_no_train",
+# "user", "tenant" (ids: the schema; sent before the schema is dropped, for what lives outside it);
+# withdrawals from training "document_no_train", "conversation_no_train", "user_no_train",
 # "tenant_no_train" (ids: the tenant's schema).
 erased = Signal()
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from config import env
+from core import env
 
 KEY_BYTES = 32
 

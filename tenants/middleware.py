@@ -11,8 +11,8 @@ from django.core.exceptions import DisallowedHost
 from django.db import connection
 from django.http.request import split_domain_port
 
-from config.api import error_response
-from config.logging import tenant_var, user_var
+from core.api import error_response
+from core.logging import tenant_var, user_var
 from tenants import selectors
 from tenants.accounts.base import client_ip
 from tenants.accounts.services import audit_record, audit_repeat_record

@@ -2,7 +2,7 @@
 operators added, deactivated and reactivated.
 Same input serializers and services as the operator API."""
 
-from config.pages import console_action, done, posted, receipt_lines, refused, shown_once, validated
+from core.pages import console_action, done, posted, receipt_lines, refused, shown_once, validated
 from tenants import apis, selectors, services
 from tenants.accounts import selectors as account_selectors
 from tenants.accounts import services as account_services

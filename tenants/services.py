@@ -12,10 +12,11 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context, schema_exists
 
-from config.api import ServiceError
+from core.api import ServiceError
 from tenants import crypto, tenant_secrets
 from tenants.accounts.models import ApiKey, AuditEvent, Group, User
 from tenants.accounts.services import AccountsError, audit_record, user_create
+from tenants.erasure import erasure_cascade
 from tenants.models import Domain, Tenant
 
 SCHEMA_NAME = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
@@ -190,12 +191,9 @@ def tenant_delete(*, tenant: Tenant, actor: User | None = None) -> dict:
 
     The secret and the files go only after the commit: a rolled-back deletion must leave a tenant
     that can still decrypt its data."""
-    from ingestion import storage  # by import here: tenants does not depend on ingestion
-
     schema_name = tenant.schema_name
     tenant_id = tenant.pk
     file_store = tenant_file_store(tenant)
-    object_prefix = storage.tenant_object_prefix(tenant)
     with schema_context(schema_name):
         counts = {
             "users": User.objects.count(),
@@ -209,7 +207,7 @@ def tenant_delete(*, tenant: Tenant, actor: User | None = None) -> dict:
         counts["api_key_routes"] = tenant.api_key_routes.count()
         counts["domains"] = tenant.domains.count()
         counts["files"] = sum(1 for path in file_store.rglob("*") if path.is_file())
-        counts["stored_objects"] = storage.tenant_objects_count(tenant)
+        counts.update(erasure_cascade(tenant=tenant, kind="tenant", ids=[schema_name]))
         connection.set_schema_to_public()
         with connection.cursor() as cursor:
             # Deferred foreign-key checks pending in this transaction would block the DROP.
@@ -238,6 +236,5 @@ def tenant_delete(*, tenant: Tenant, actor: User | None = None) -> dict:
             )
         audit_record(action="tenant.deleted", actor=actor, target_type="tenant", target_id=schema_name, detail=receipt)
         transaction.on_commit(lambda: shutil.rmtree(file_store, ignore_errors=True))
-        transaction.on_commit(lambda: storage.tenant_objects_delete(object_prefix))
         transaction.on_commit(lambda: tenant_secrets.secret_destroy(tenant_id))
     return receipt

@@ -9,10 +9,10 @@ The exception is a scheduled dispatcher that reads the tenant list and enqueues 
 it is declared with @public_task and runs in `public`, never in a tenant's schema.
 """
 
-from celery import Task, shared_task
+from celery import Task, current_app, shared_task
 from django.db import connection
 
-from config.logging import tenant_var
+from core.logging import tenant_var
 from tenants.models import Tenant
 
 TENANT_KWARG = "tenant_schema"
@@ -73,6 +73,13 @@ def tenant_task_enqueue(
 ):
     options = {key: value for key, value in {"queue": queue, "priority": priority}.items() if value is not None}
     return task.apply_async(kwargs={**kwargs, TENANT_KWARG: tenant.schema_name}, **options)
+
+
+def tenant_task_send(name: str, *, tenant: Tenant, queue: str | None = None, priority: int | None = None, **kwargs):
+    """Enqueue a tenant task by its name: the code that starts work need not import the module that
+    does it (a web process has not loaded the task modules; the worker has)."""
+    options = {key: value for key, value in {"queue": queue, "priority": priority}.items() if value is not None}
+    return current_app.send_task(name, kwargs={**kwargs, TENANT_KWARG: tenant.schema_name}, **options)
 
 
 class PublicTask(Task):

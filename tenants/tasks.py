@@ -6,6 +6,7 @@ from django.utils import timezone
 from tenants.accounts.models import ApiKey, AuditEvent, Group, User
 from tenants.models import Tenant
 from tenants.tasking import public_task, tenant_task, tenant_task_enqueue
+from tenants.usage import usage_of_apps
 
 RETENTION_TASK = "chat.retention_enforce"
 
@@ -13,15 +14,13 @@ RETENTION_TASK = "chat.retention_enforce"
 @tenant_task(name="tenants.tenant_usage_compute")
 def tenant_usage_compute(*, tenant: Tenant) -> dict:
     """Count what a tenant holds and store it on the tenant row for the operator console."""
-    from ingestion.storage import stored_bytes  # by import here: tenants does not depend on ingestion
-
     usage = {
         "schema": connection.schema_name,
         "users": User.objects.filter(is_active=True).count(),
         "groups": Group.objects.count(),
         "active_api_keys": ApiKey.objects.filter(revoked_at__isnull=True).count(),
         "audit_events": AuditEvent.objects.count(),
-        "stored_bytes": stored_bytes(tenant=tenant),
+        **usage_of_apps(tenant),
     }
     Tenant.objects.filter(pk=tenant.pk).update(usage=usage, usage_computed_at=timezone.now())
     return usage

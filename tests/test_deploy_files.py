@@ -18,7 +18,7 @@ import pytest
 import yaml
 from django.conf import settings
 
-from config.env import ENVIRONMENT
+from core.env import ENVIRONMENT
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"

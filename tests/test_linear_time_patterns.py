@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ["config", "tenants", "ingestion", "retrieval", "chat", "inference", "safety"]
+PACKAGES = ["core", "config", "tenants", "ingestion", "retrieval", "chat", "inference", "safety"]
 RE_FUNCTIONS = {"compile", "search", "match", "fullmatch", "sub", "subn", "findall", "finditer", "split"}
 UNITS = [
     " ", "\n", "\t", "a", "ab ", "1", "1.", "1+", "1,", "5% of ", ".", "a1 .", "(", "[", "<", '"', "*", "-", "/",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from chat.training.gate import Answer, Exchange, GateResult, gate
-from safety.pii import redact
+from core.pii import redact
 from tenants.accounts.selectors import people_names
 from tenants.models import Tenant
 

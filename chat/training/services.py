@@ -6,7 +6,7 @@ from django_tenants.utils import schema_context
 
 from chat.models import TrainingExport
 from chat.training.export import file_entry, jsonl, tenant_export
-from config.api import ServiceError
+from core.api import ServiceError
 from tenants.accounts.models import User
 from tenants.accounts.services import audit_record
 from tenants.crypto import decrypt, encrypt

@@ -11,8 +11,8 @@ import logging
 import os
 from pathlib import Path
 
-from config import env
-from config.logging import request_id_var
+from core import env
+from core.logging import request_id_var
 from safety import exemplars
 from safety.training import categories
 from safety.training.artifact import Artifact

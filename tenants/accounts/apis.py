@@ -5,7 +5,7 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from config.api import CursorPagination
+from core.api import CursorPagination
 from tenants.accounts import selectors, services
 from tenants.accounts.base import TenantAdminApi, TenantApi
 from tenants.accounts.models import SCOPES, ApiKey, User

@@ -51,3 +51,12 @@ class KeyHasScope(permissions.BasePermission):
             return True
         self.message = f"This API key does not have the {needed!r} scope this request needs."
         return False
+
+
+def tenant_member(request) -> bool:
+    """For console pages: anyone signed in on a tenant's host, its admins and members (never an operator)."""
+    return request.tenant is not None and request.user.role in (User.Role.ADMIN, User.Role.MEMBER)
+
+
+def tenant_admin(request) -> bool:
+    return request.tenant is not None and request.user.role == User.Role.ADMIN

@@ -11,8 +11,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
 
-from config.api import ServiceError
-from config.logging import request_id_var
+from core.api import ServiceError
+from core.logging import request_id_var
 from tenants.accounts.models import MEMBER_SCOPES, OPERATOR_SCOPES, SCOPES, ApiKey, AuditEvent, Group, User
 from tenants.erasure import erasure_cascade
 from tenants.models import ApiKeyRoute, Tenant

@@ -11,7 +11,7 @@ import requests
 from django_tenants.utils import schema_context
 from prometheus_client.parser import text_string_to_metric_families
 
-from config.logging import ContextFilter, JsonFormatter, access_log
+from core.logging import ContextFilter, JsonFormatter, access_log
 from inference.models import LlmCall
 from tests.inference.fake_llm import FakeLlm
 from tests.processes import celery_worker, in_own_connection, web_server

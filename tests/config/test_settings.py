@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from config import env
+from core import env
 
 
 def test_every_environment_variable_is_documented_in_the_readme():

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from django_tenants.utils import schema_context
 
-from config import metrics
+from core import metrics
 from inference import transport
 from inference.budget import count_tokens
 from inference.client import chat_complete, chat_stream

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from django_tenants.utils import schema_context
 
-from config.api import ServiceError
-from ingestion.services import embedding_index_rebuild
+from core.api import ServiceError
+from ingestion.index_rebuild import embedding_index_rebuild
 from ingestion.tasks import document_reembed
 from retrieval import embeddings
 from retrieval.embeddings import MODEL_NAME, Embedder

@@ -368,7 +368,7 @@ def test_changed_exemplars_need_a_new_build(toy_data, monkeypatch):
 
 
 def test_training_refuses_to_run_inside_a_test_or_a_request(toy_data, monkeypatch):
-    from config.logging import request_id_var
+    from core.logging import request_id_var
 
     monkeypatch.delenv("ENCLAVE_TRAINING_TEST")
     with pytest.raises(build.TrainingRefused, match="inside a test"):

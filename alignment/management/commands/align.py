@@ -8,7 +8,7 @@ from django_tenants.utils import schema_context
 from alignment import services
 from alignment.models import AlignmentRun
 from alignment.recipe import RecipeError, recipe_file
-from config.api import ServiceError
+from core.api import ServiceError
 from tenants.models import Tenant
 
 

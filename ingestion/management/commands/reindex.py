@@ -2,8 +2,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import schema_context
 
-from config.api import ServiceError
-from ingestion.services import embedding_index_rebuild
+from core.api import ServiceError
+from ingestion.index_rebuild import embedding_index_rebuild
 from tenants.models import Tenant
 
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django_tenants.utils import schema_context
 
-from config import env
+from core import env
 from tenants import services
 from tenants.accounts import services as accounts
 from tenants.accounts.models import Group, User

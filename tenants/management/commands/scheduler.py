@@ -10,8 +10,8 @@ import psycopg
 from django.core.management.base import BaseCommand
 from django.db import connection
 
-from config import env
-from config.celery import app
+from celery import current_app as app  # the project's app (config/celery.py), loaded with Django
+from core import env
 
 SCHEDULER_LOCK = 0x656E636C_62656174  # b"enclbeat" read as a bigint
 log = logging.getLogger("enclave.scheduler")

@@ -21,7 +21,7 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest
 from django.urls import Resolver404, resolve
 
-from config.api import error_body
+from core.api import error_body
 
 
 def large_body(view):

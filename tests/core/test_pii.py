@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from safety.pii import redact, redact_value
+from core.pii import redact, redact_value
 
 POSITIVES = [
     # (text, redacted text, kind)

@@ -11,17 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from rest_framework import exceptions
 
-from config.api import ServiceError
-from tenants.accounts.models import User
-
-
-def tenant_member(request) -> bool:
-    """Anyone signed in on a tenant's host: its admins and members (never an operator)."""
-    return request.tenant is not None and request.user.role in (User.Role.ADMIN, User.Role.MEMBER)
-
-
-def tenant_admin(request) -> bool:
-    return request.tenant is not None and request.user.role == User.Role.ADMIN
+from core.api import ServiceError
 
 
 def validated(serializer_class, data) -> dict:

@@ -7,7 +7,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from safety.pii import redact
+from core.pii import redact
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 tenant_var: contextvars.ContextVar[str] = contextvars.ContextVar("tenant", default="public")

@@ -8,12 +8,17 @@ then names); placeholders contain no digits or capitalised words, so later passe
 """
 
 import re
+import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from safety.given_names import AMBIGUOUS_GIVEN_NAMES, COMMON_WORDS, GIVEN_NAMES
+_WORD_LISTS = tomllib.loads((Path(__file__).parent / "data" / "given_names.toml").read_text())
+GIVEN_NAMES = frozenset(_WORD_LISTS["given_names"].split())
+AMBIGUOUS_GIVEN_NAMES = frozenset(_WORD_LISTS["ambiguous_given_names"].split())
+COMMON_WORDS = _WORD_LISTS["common_words"].split()
 
 PLACEHOLDERS = {kind: f"[{kind.upper()}]" for kind in ("email", "iban", "card", "ssn", "phone", "name")}
 

@@ -1,0 +1,132 @@
+"""The project's import graph, read from the source with `ast` (nothing is imported).
+
+Every import counts, a function's local import too: a circle patched with a local import is
+still a circle. Tests are left out: they may import anything.
+"""
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# Bottom to top: a folder may import the folders below it, never those above.
+LAYERS = (
+    "core",
+    "tenants",
+    "inference",
+    "retrieval",
+    "safety",
+    "ingestion",
+    "chat",
+    "evaluation",
+    "alignment",
+)
+# The shells: they wire the apps together and nothing below imports them.
+SHELLS = ("config", "scripts", "bench")
+FOLDERS = LAYERS + SHELLS
+
+
+def module_files() -> dict[str, Path]:
+    modules = {}
+    for folder in FOLDERS:
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            modules[".".join(parts)] = path
+    return modules
+
+
+def _imported_names(tree: ast.AST, module: str, is_package: bool, files) -> set[str]:
+    names = set()
+    package = module if is_package else module.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[: len(anchor) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            for alias in node.names:
+                submodule = f"{base}.{alias.name}"
+                names.add(submodule if submodule in files else base)
+    return names
+
+
+def module_graph() -> dict[str, set[str]]:
+    """Module → the project modules it imports (a name that is not a module counts as its module)."""
+    files = module_files()
+    graph = {}
+    for module, path in files.items():
+        tree = ast.parse(path.read_text(), filename=str(path))
+        targets = set()
+        for name in _imported_names(tree, module, path.name == "__init__.py", files):
+            while name and name not in files:
+                name = name.rpartition(".")[0]
+            if name and name != module and not module.startswith(name + "."):
+                targets.add(name)
+        graph[module] = targets
+    return graph
+
+
+def folder_of(module: str) -> str:
+    return module.split(".", 1)[0]
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan, iterative)."""
+    index, low, on_stack, stack, found = {}, {}, set(), [], []
+    counter = 0
+    for start in graph:
+        if start in index:
+            continue
+        work = [(start, iter(sorted(graph[start])))]
+        index[start] = low[start] = counter
+        counter += 1
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, children = work[-1]
+            for child in children:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], index[child])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    component = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == node:
+                            break
+                    if len(component) > 1:
+                        found.append(sorted(component))
+    return found
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """Imports from a layer to one above it, or from any layer into a shell."""
+    rank = {folder: position for position, folder in enumerate(LAYERS)}
+    upward = []
+    for module, targets in sorted(graph.items()):
+        source = folder_of(module)
+        if source in SHELLS:
+            continue
+        for target in sorted(targets):
+            folder = folder_of(target)
+            if folder in SHELLS or rank[folder] > rank[source]:
+                upward.append((module, target))
+    return upward
