@@ -63,7 +63,7 @@ class Message(models.Model):
 
 class Experiment(models.Model):
     """Two variants of the answer settings on live traffic: users are assigned to an arm by a hash of
-    their id and the experiment's, so an arm is sticky across sessions. See chat/experiments.py."""
+    their id and the experiment's, so an arm is sticky across sessions. See chat/answer/arms.py."""
 
     class Status(models.TextChoices):
         DRAFT = "draft"

@@ -10,9 +10,9 @@ from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied
 
 from chat import selectors
+from chat.answer.diagnosis import diagnose_trace
 from chat.models import Conversation, Message
 from core.pii import redact_value
-from evaluation.diagnosis import diagnose_trace
 from retrieval.selectors import chunks_readable
 from tenants.accounts.models import User
 from tenants.accounts.selectors import people_names
@@ -97,7 +97,7 @@ def trace_as_read(trace: dict, *, hidden: set[int], history_hidden: bool) -> dic
 
 def trace_for_admin(*, tenant: Tenant, message: Message, actor: User, principals: list[str]) -> dict:
     """How an answer came about, for a tenant admin diagnosing it, with where each removed sentence was
-    lost (evaluation/diagnosis.py); the people in the conversation stay unnamed, and what came from
+    lost (chat/answer/diagnosis.py); the people in the conversation stay unnamed, and what came from
     documents the admin cannot read is withheld (managing the library is not reading it). The read is audited."""
     if not hasattr(message, "trace"):
         raise Http404

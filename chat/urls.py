@@ -1,6 +1,6 @@
 from django.urls import path
 
-from chat import apis, experiment_apis, memory_apis
+from chat import apis, memory_apis
 from chat.training import apis as training_apis
 
 app_name = "chat"
@@ -15,23 +15,6 @@ urlpatterns = [
     path("messages/<uuid:message_id>/preference/", apis.PreferenceApi.as_view(), name="message-preference"),
     path("messages/<uuid:message_id>/trace/", apis.TraceApi.as_view(), name="message-trace"),
     path("chat/settings/", apis.ChatSettingsApi.as_view(), name="chat-settings"),
-    path("experiments/", experiment_apis.ExperimentListApi.as_view(), name="experiment-list"),
-    path("experiments/<uuid:experiment_id>/", experiment_apis.ExperimentDetailApi.as_view(), name="experiment-detail"),
-    path(
-        "experiments/<uuid:experiment_id>/start/",
-        experiment_apis.ExperimentActionApi.as_view(action="start"),
-        name="experiment-start",
-    ),
-    path(
-        "experiments/<uuid:experiment_id>/promote/",
-        experiment_apis.ExperimentActionApi.as_view(action="promote"),
-        name="experiment-promote",
-    ),
-    path(
-        "experiments/<uuid:experiment_id>/stop/",
-        experiment_apis.ExperimentActionApi.as_view(action="stop"),
-        name="experiment-stop",
-    ),
     path("retention/", apis.RetentionSettingsApi.as_view(), name="retention"),
     path("memories/", memory_apis.MemoryListApi.as_view(), name="memory-list"),
     path("memories/settings/", memory_apis.MemorySettingsApi.as_view(), name="memory-settings"),

@@ -5,10 +5,10 @@ from django.urls import include, path
 from alignment import views as alignment_views
 from alignment.apis import OperatorAlignmentRunDetailApi, OperatorAlignmentRunListApi
 from chat.apis import OperatorTraceAccessApi
-from chat.experiment_apis import OperatorExperimentActionApi, OperatorExperimentListApi
 from chat.training.apis import OperatorTrainingExportApi
 from config import operator_pages
 from config.urls_common import health_patterns, session_patterns
+from evaluation.experiment_apis import OperatorExperimentActionApi, OperatorExperimentListApi
 from tenants import operator_actions
 from tenants.apis import MetricsApi
 

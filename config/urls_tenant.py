@@ -3,11 +3,12 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from chat import data_pages, experiment_pages
+from chat import data_pages
 from chat import views as chat_views
 from chat.openai_api import ChatCompletionsApi, ModelDetailApi, ModelListApi
 from config.urls_common import health_patterns, session_patterns
 from core.body_limit import large_body
+from evaluation import experiment_pages
 from ingestion import views as ingestion_views
 from safety import views as safety_views
 from tenants import console_actions as console
@@ -32,6 +33,7 @@ urlpatterns = [
     path("api/v1/", include("retrieval.urls")),
     path("api/v1/", include("inference.urls")),
     path("api/v1/", include("chat.urls")),
+    path("api/v1/", include("evaluation.urls")),
     path("api/v1/", include("safety.urls")),
     path("api/v1/", include("alignment.urls")),
     path("v1/chat/completions", ChatCompletionsApi.as_view(), name="openai-chat-completions"),

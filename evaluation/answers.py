@@ -21,11 +21,11 @@ from types import SimpleNamespace
 from chat.answer import Turn, answer_collect, answer_events
 from chat.answer import evidence as evidence_stage
 from chat.answer.decide import extractive_text
+from chat.answer.diagnosis import KINDS, diagnose_with_gold
 from chat.models import Message
 from chat.selectors import trace_of
 from chat.services import conversation_create
 from chat.variants import DEFAULT, Variant
-from evaluation.diagnosis import KINDS, diagnose_with_gold
 from evaluation.retrieval import Benchmark, normalize
 from evaluation.runs import Measured
 from evaluation.runs import rate as rate_of
@@ -58,7 +58,7 @@ class Tally:
     to_sources_ms: list[float] = field(default_factory=list)
     ttft_ms: list[float] = field(default_factory=list)
     prompt_tokens: list[int] = field(default_factory=list)
-    diagnoses: Counter = field(default_factory=Counter)  # evaluation/diagnosis.py kind -> answers
+    diagnoses: Counter = field(default_factory=Counter)  # chat/answer/diagnosis.py kind -> answers
     details: list[dict] = field(default_factory=list)  # one row per question, for --details
 
 

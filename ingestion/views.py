@@ -9,13 +9,13 @@ from core.pages import (
     receipt_lines,
     refused,
     shown_once,
-    tenant_member,
     validated,
 )
 from ingestion import apis, selectors, services
 from ingestion.detect import MIME_TYPES
 from ingestion.models import IngestionStatus
 from tenants.accounts import selectors as account_selectors
+from tenants.accounts.permissions import tenant_member
 
 PAGE = "/documents/{document_id}/"
 

@@ -200,7 +200,7 @@ PROBES: dict[str, list[Probe]] = {
         Probe("put", "/api/v1/memories/settings/", {"enabled": True}),
     ],
     "chat:memory-detail": [Probe("delete", "/api/v1/memories/{foreign_memory}/")],
-    "chat:experiment-list": [
+    "evaluation:experiment-list": [
         Probe("get", "/api/v1/experiments/"),
         Probe(
             "post",
@@ -208,10 +208,10 @@ PROBES: dict[str, list[Probe]] = {
             {"name": "probe", "treatment": {"name": "t", "settings": {"temperature": 0.1}}},
         ),
     ],
-    "chat:experiment-detail": [Probe("get", "/api/v1/experiments/{missing_uuid}/")],
-    "chat:experiment-start": [Probe("post", "/api/v1/experiments/{missing_uuid}/start/")],
-    "chat:experiment-promote": [Probe("post", "/api/v1/experiments/{missing_uuid}/promote/")],
-    "chat:experiment-stop": [Probe("post", "/api/v1/experiments/{missing_uuid}/stop/")],
+    "evaluation:experiment-detail": [Probe("get", "/api/v1/experiments/{missing_uuid}/")],
+    "evaluation:experiment-start": [Probe("post", "/api/v1/experiments/{missing_uuid}/start/")],
+    "evaluation:experiment-promote": [Probe("post", "/api/v1/experiments/{missing_uuid}/promote/")],
+    "evaluation:experiment-stop": [Probe("post", "/api/v1/experiments/{missing_uuid}/stop/")],
     "chat:training-consent": [
         Probe("get", "/api/v1/training/consent/"),
         Probe("patch", "/api/v1/training/consent/", {"training_consent": True}),

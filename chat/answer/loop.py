@@ -18,15 +18,15 @@ from dataclasses import asdict
 
 from django.conf import settings
 
-from chat import experiments, memory, prompt, tools
-from chat.answer import decide, evidence, generate, moderate, retrieve, store
+from chat import memory, prompt, tools
+from chat.answer import arms, decide, evidence, generate, moderate, retrieve, store
 from chat.answer.record import Answer, Turn
 from safety import moderation
 
 
 def answer_events(turn: Turn) -> Iterator[dict]:
     if turn.variant is None:
-        experiments.turn_variant_choose(turn)
+        arms.turn_variant_choose(turn)
     answer = Answer(turn=turn)
     retrieve.history_load(answer)
     moderate.request_moderate(answer)

@@ -25,7 +25,7 @@ class Turn:
     question: str
     history: list[dict] | None = None  # given by the caller (OpenAI-compatible API) instead of the stored turns
     regenerate_of: Message | None = None  # answer `question` again, beside this earlier answer
-    variant: Variant | None = None  # the answer settings; None: the loop settles them (chat/experiments.py)
+    variant: Variant | None = None  # the answer settings; None: the loop settles them (chat/answer/arms.py)
     experiment_arm: tuple | None = None  # (experiment, "control" | "treatment") when an experiment chose them
 
 

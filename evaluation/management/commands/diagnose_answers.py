@@ -2,7 +2,7 @@
 
 Reads the answers `evaluate_answers` left in its scratch tenant (their traces), matches each question to
 the folder's gold answers, and classifies every wrong answer as a retrieval miss, a ranking loss, an
-evidence-selection loss or a generation error (evaluation/diagnosis.py): the breakdown, then examples.
+evidence-selection loss or a generation error (chat/answer/diagnosis.py): the breakdown, then examples.
 Production answers are diagnosed on demand on their trace page (tenant admins), not here: an operator
 never reads a tenant's questions."""
 
@@ -13,10 +13,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import schema_context
 
 from chat import selectors
+from chat.answer.diagnosis import diagnose_with_gold, diagnosis_table
 from chat.models import Message
 from evaluation import retrieval as retrieval_evaluation
 from evaluation.answers import contains
-from evaluation.diagnosis import diagnose_with_gold, diagnosis_table
 from tenants.models import Tenant
 
 

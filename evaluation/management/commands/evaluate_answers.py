@@ -17,10 +17,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from chat.answer.diagnosis import diagnosis_table
 from chat.variants import DEFAULT
 from evaluation import answers as evaluation
 from evaluation import retrieval as retrieval_evaluation
-from evaluation.diagnosis import diagnosis_table
 from evaluation.report import report_write
 from evaluation.runs import report_path, run_record, variant_arguments, variant_file
 from inference.embedded import running_server

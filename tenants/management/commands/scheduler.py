@@ -7,10 +7,10 @@ import logging
 import time
 
 import psycopg
+from celery import current_app as app  # the project's app (config/celery.py), loaded with Django
 from django.core.management.base import BaseCommand
 from django.db import connection
 
-from celery import current_app as app  # the project's app (config/celery.py), loaded with Django
 from core import env
 
 SCHEDULER_LOCK = 0x656E636C_62656174  # b"enclbeat" read as a bigint

@@ -1,14 +1,15 @@
 """The experiments page for tenant admins: define a treatment, start it, watch both arms, promote or stop.
-Forms validate with the API's serializers and call chat/experiments.py, as the API does; a gate refusal
+Forms validate with the API's serializers and call evaluation/experiments.py, as the API does; a gate refusal
 comes back as a message carrying its numbers."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import render
 
-from chat import experiment_apis, experiments, prompt
+from chat import prompt
 from chat.models import Experiment
 from core.pages import console_action, done, validated
+from evaluation import experiment_apis, experiments
 from retrieval import rerank
 from tenants.accounts.permissions import tenant_admin
 

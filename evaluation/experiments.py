@@ -1,12 +1,10 @@
-"""A/B experiments on live answers: a control and a treatment variant, users split by a hash of their id
-and the experiment's (sticky across sessions and devices), each answer recording its arm.
+"""The lifecycle of A/B experiments on live answers: a control and a treatment variant, created, started,
+promoted and stopped here; which arm a turn gets is the answer loop's (chat/answer/arms.py).
 
-Starting needs the offline safety gate to pass; promoting the treatment to the tenant's default needs the
-offline and the online gate (evaluation/gate.py). Every start, promotion and refusal is audited with the
-gate's numbers. A regeneration inside a running experiment is answered by the other arm, so the existing
-regenerate-and-prefer compares the two variants side by side on the same question."""
+Starting needs the offline safety gate to pass; promoting the treatment to the tenant's default needs
+the offline and the online gate (evaluation/gate.py). Every start, promotion and refusal is audited
+with the gate's numbers."""
 
-import hashlib
 from datetime import timedelta
 from statistics import median
 
@@ -14,8 +12,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count, F, Q
 from django.utils import timezone
 
+from chat.answer.arms import ARMS, arm_variant, tenant_variant
 from chat.models import Experiment, Feedback, Message, Preference
-from chat.variants import DEFAULT, Variant, variant_from, variant_stored
+from chat.variants import variant_from
 from core.api import ServiceError
 from evaluation import gate
 from evaluation.stats import difference, sample_size, wilson
@@ -23,44 +22,12 @@ from tenants.accounts.models import User
 from tenants.accounts.services import audit_record
 from tenants.models import Tenant
 
-ARMS = ("control", "treatment")
 BASELINE_DAYS = 30
 DEFAULT_REFUSAL_BASELINE = 0.02  # when the tenant has answered too little to measure its own
 
 
 class ExperimentError(ServiceError):
     code = "experiment_refused"
-
-
-def tenant_variant(tenant: Tenant) -> Variant:
-    return variant_stored(tenant.answer_variant) if tenant.answer_variant else DEFAULT
-
-
-def arm_for(experiment: Experiment, user: User) -> str:
-    digest = hashlib.sha256(f"{experiment.public_id}:{user.public_id}".encode()).digest()
-    position = int.from_bytes(digest[:8], "big") / 2**64
-    return "treatment" if position < experiment.traffic_share else "control"
-
-
-def arm_variant(experiment: Experiment, arm: str) -> Variant:
-    return variant_stored(experiment.treatment if arm == "treatment" else experiment.control)
-
-
-def running() -> Experiment | None:
-    return Experiment.objects.filter(status=Experiment.Status.RUNNING).first()
-
-
-def turn_variant_choose(turn) -> None:
-    """Settle the turn's answer settings: a running experiment's arm, else the tenant's default."""
-    experiment = running()
-    if experiment is None:
-        turn.variant = tenant_variant(turn.tenant)
-        return
-    arm = arm_for(experiment, turn.user)
-    original = turn.regenerate_of
-    if original is not None and original.experiment_id == experiment.pk and original.arm in ARMS:
-        arm = "control" if original.arm == "treatment" else "treatment"  # side by side: the other variant
-    turn.variant, turn.experiment_arm = arm_variant(experiment, arm), (experiment, arm)
 
 
 def experiment_create(

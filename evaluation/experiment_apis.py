@@ -6,8 +6,8 @@ from django_tenants.utils import schema_context
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from chat import experiments
 from chat.models import Experiment
+from evaluation import experiments
 from evaluation.selectors import offline_summary
 from tenants import selectors as tenant_selectors
 from tenants.accounts.base import OperatorApi, TenantAdminApi

@@ -2,8 +2,8 @@
 
 import pytest
 
+from chat.answer.diagnosis import diagnose_with_gold, locate
 from evaluation.answers import contains
-from evaluation.diagnosis import diagnose_with_gold, locate
 
 GOLD = ["42 million euros"]
 HOLDS = "Kestrel Labs is acquired for 42 million euros in March."
