@@ -1,17 +1,18 @@
 """A tenant's activity by day, for the dashboard page: answers by outcome, thumbs-up rate, time to first
 token, model tokens against the daily quota, ingestion and its failures, moderation by category. Each
 series is one aggregate query in the current tenant's schema; no content is read (it is encrypted and not
-needed). Model calls and ingestion are read with SQL: this module only counts their rows."""
+needed). Model calls and ingestion are read through their apps' selectors."""
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db import connection
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from chat.models import Feedback, Message
+from inference import selectors as llm_calls
+from ingestion import selectors as documents
 
 OUTCOMES = ("complete", "abstained", "refused", "ungrounded", "incomplete", "failed")
 
@@ -24,12 +25,6 @@ def _days(days: int) -> list[date]:
 def _since(days: list[date]) -> datetime:
     """The first day's start: a bound on created_at itself, so its index serves every query."""
     return datetime.combine(days[0], time.min, tzinfo=UTC)
-
-
-def _rows(sql: str, days: list[date]) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [_since(days)])
-        return cursor.fetchall()
 
 
 def _by_day(queryset):
@@ -52,14 +47,7 @@ def thumbs_up_rate(days: list[date]) -> tuple[list[float | None], list[int]]:
 
 
 def first_token_ms(days: list[date]) -> dict[str, list[float | None]]:
-    rows = _rows(
-        """SELECT (created_at AT TIME ZONE 'UTC')::date,
-                  percentile_cont(0.5) WITHIN GROUP (ORDER BY ttft_ms),
-                  percentile_cont(0.95) WITHIN GROUP (ORDER BY ttft_ms)
-           FROM inference_llmcall WHERE purpose = 'chat' AND ttft_ms IS NOT NULL AND created_at >= %s GROUP BY 1""",
-        days,
-    )
-    by_day = {day: (p50, p95) for day, p50, p95 in rows}
+    by_day = llm_calls.chat_first_token_by_day(since=_since(days))
     return {
         "p50": [round(by_day[d][0]) if d in by_day else None for d in days],
         "p95": [round(by_day[d][1]) if d in by_day else None for d in days],
@@ -68,49 +56,23 @@ def first_token_ms(days: list[date]) -> dict[str, list[float | None]]:
 
 def first_token_ms_over(days: list[date]) -> dict[str, int | None]:
     """p50 and p95 over the whole period (not an average of the daily ones)."""
-    ((p50, p95),) = _rows(
-        """SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ttft_ms),
-                  percentile_cont(0.95) WITHIN GROUP (ORDER BY ttft_ms)
-           FROM inference_llmcall WHERE purpose = 'chat' AND ttft_ms IS NOT NULL AND created_at >= %s""",
-        days,
-    )
+    p50, p95 = llm_calls.chat_first_token_over(since=_since(days))
     return {"p50": None if p50 is None else round(p50), "p95": None if p95 is None else round(p95)}
 
 
 def tokens(days: list[date]) -> list[int]:
-    rows = _rows(
-        """SELECT (created_at AT TIME ZONE 'UTC')::date, sum(prompt_tokens + completion_tokens)
-           FROM inference_llmcall WHERE created_at >= %s GROUP BY 1""",
-        days,
-    )
-    by_day = dict(rows)
-    return [int(by_day.get(d, 0)) for d in days]
+    by_day = llm_calls.tokens_by_day(since=_since(days))
+    return [by_day.get(d, 0) for d in days]
 
 
 def ingestion(days: list[date]) -> dict:
-    indexed = dict(
-        _rows(
-            """SELECT (indexed_at AT TIME ZONE 'UTC')::date, count(*) FROM ingestion_documentversion
-               WHERE status = 'indexed' AND indexed_at >= %s GROUP BY 1""",
-            days,
-        )
-    )
-    failed = dict(
-        _rows(
-            """SELECT (created_at AT TIME ZONE 'UTC')::date, count(*) FROM ingestion_documentversion
-               WHERE status = 'failed' AND created_at >= %s GROUP BY 1""",
-            days,
-        )
-    )
-    reasons = _rows(
-        """SELECT split_part(error, ':', 1), count(*) FROM ingestion_documentversion
-           WHERE status = 'failed' AND created_at >= %s GROUP BY 1 ORDER BY 2 DESC LIMIT 8""",
-        days,
-    )
+    versions = documents.versions_by_day(since=_since(days))
     return {
-        "indexed": [indexed.get(d, 0) for d in days],
-        "failed": [failed.get(d, 0) for d in days],
-        "failure_reasons": [{"reason": reason or "(no reason)", "count": n} for reason, n in reasons],
+        "indexed": [versions["indexed"].get(d, 0) for d in days],
+        "failed": [versions["failed"].get(d, 0) for d in days],
+        "failure_reasons": [
+            {"reason": reason or "(no reason)", "count": n} for reason, n in versions["failure_reasons"]
+        ],
     }
 
 

@@ -1,5 +1,8 @@
 """Reads of documents, with the caller's ACL inside the query."""
 
+from datetime import datetime
+
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from rest_framework.exceptions import PermissionDenied
@@ -76,3 +79,39 @@ def ingestion_queue(*, user: User, principals: list[str]) -> dict:
             for position, version in enumerate(waiting, start=1)
         ],
     }
+
+
+def _rows(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def versions_by_day(*, since: datetime) -> dict:
+    """Versions indexed and failed per UTC day, and the most frequent failure reasons (plain rows)."""
+    indexed = _rows(
+        """SELECT (indexed_at AT TIME ZONE 'UTC')::date, count(*) FROM ingestion_documentversion
+           WHERE status = 'indexed' AND indexed_at >= %s GROUP BY 1""",
+        [since],
+    )
+    failed = _rows(
+        """SELECT (created_at AT TIME ZONE 'UTC')::date, count(*) FROM ingestion_documentversion
+           WHERE status = 'failed' AND created_at >= %s GROUP BY 1""",
+        [since],
+    )
+    reasons = _rows(
+        """SELECT split_part(error, ':', 1), count(*) FROM ingestion_documentversion
+           WHERE status = 'failed' AND created_at >= %s GROUP BY 1 ORDER BY 2 DESC LIMIT 8""",
+        [since],
+    )
+    return {"indexed": dict(indexed), "failed": dict(failed), "failure_reasons": reasons}
+
+
+def documents_training_state(*, public_ids) -> dict[str, bool]:
+    """For the documents among `public_ids` that still exist: whether each is flagged no-train."""
+    rows = Document.objects.filter(public_id__in=list(public_ids)).values_list("public_id", "no_train")
+    return {str(public_id): no_train for public_id, no_train in rows}
+
+
+def documents_no_train_count() -> int:
+    return Document.objects.filter(no_train=True).count()

@@ -13,24 +13,24 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
+from chat.models import Conversation
+from ingestion.selectors import documents_no_train_count, documents_training_state
+from tenants.accounts.selectors import people_opted_out_count, people_training_state
 from tenants.crypto import decrypt_text
 from tenants.models import Tenant
 
 FINAL_STATUSES = ("complete", "abstained")
 
-# One query: every message with what consent depends on, in conversation order.
+# One query over chat's tables: every message with what consent depends on, in conversation order. The
+# people's opt-outs and the documents' no-train flags come from their apps' selectors.
 MESSAGES_SQL = """
 SELECT m.public_id, m.role, m.status, m.content_encrypted, m.regenerated_from_id, m.id,
-       m.context_documents,
-       c.public_id, c.no_train, u.public_id, u.training_opt_out,
-       (SELECT count(*) FROM ingestion_document d WHERE d.public_id = ANY(m.context_documents)),
-       (SELECT count(*) FROM ingestion_document d WHERE d.public_id = ANY(m.context_documents) AND d.no_train),
+       m.context_documents, c.public_id, c.no_train, c.user_id,
        (SELECT f.rating FROM chat_feedback f WHERE f.message_id = m.id AND f.user_id = c.user_id),
        ARRAY(SELECT r.public_id FROM chat_preference p JOIN chat_message r ON r.id = p.rejected_id
              WHERE p.chosen_id = m.id AND p.user_id = c.user_id ORDER BY r.id)
 FROM chat_message m
 JOIN chat_conversation c ON c.id = m.conversation_id
-JOIN accounts_user u ON u.id = c.user_id
 ORDER BY c.id, m.created_at, m.id
 """
 
@@ -116,13 +116,9 @@ def _reason(row: _Row, tainted: bool) -> str | None:
 
 
 def _consent_snapshot(tenant: Tenant) -> dict:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT (SELECT count(*) FROM accounts_user WHERE training_opt_out),"
-            " (SELECT count(*) FROM chat_conversation WHERE no_train),"
-            " (SELECT count(*) FROM ingestion_document WHERE no_train)"
-        )
-        users, conversations, documents = cursor.fetchone()
+    users = people_opted_out_count()
+    conversations = Conversation.objects.filter(no_train=True).count()
+    documents = documents_no_train_count()
     return {
         "tenant_training_consent": tenant.training_consent,
         "tenant_consent_changed_at": tenant.training_consent_changed_at.isoformat()
@@ -137,9 +133,7 @@ def _consent_snapshot(tenant: Tenant) -> dict:
 def gate(*, tenant: Tenant) -> GateResult:
     """What of the current schema's conversations may be used for training, and what was held back and why."""
     tenant.refresh_from_db(fields=["training_consent", "training_consent_changed_at"])
-    with connection.cursor() as cursor:
-        cursor.execute(MESSAGES_SQL)
-        rows = [_Row(*values) for values in cursor.fetchall()]
+    rows = _rows()
     result = GateResult(
         tenant=tenant.schema_name, consent=_consent_snapshot(tenant), conversations=[], excluded=Counter()
     )
@@ -182,6 +176,34 @@ def gate(*, tenant: Tenant) -> GateResult:
         conversation.exchanges = [e for e in conversation.exchanges if e.answers]
     result.conversations = [c for c in result.conversations if c.exchanges]
     return result
+
+
+def _rows() -> list[_Row]:
+    with connection.cursor() as cursor:
+        cursor.execute(MESSAGES_SQL)
+        fetched = cursor.fetchall()
+    people = people_training_state()
+    mentioned = {str(d) for values in fetched for d in values[6] or ()}
+    no_train = documents_training_state(public_ids=mentioned)
+    rows = []
+    for *message, conversation, conversation_no_train, user_pk, rating, preferred_over in fetched:
+        context = message[6]
+        present = [no_train[str(d)] for d in context or () if str(d) in no_train]
+        user, opted_out = people[user_pk]
+        rows.append(
+            _Row(
+                *message,
+                conversation=conversation,
+                conversation_no_train=conversation_no_train,
+                user=user,
+                user_opted_out=opted_out,
+                context_present=len(present),
+                context_no_train=sum(present),
+                rating=rating,
+                preferred_over=preferred_over,
+            )
+        )
+    return rows
 
 
 def _text(tenant: Tenant, row: _Row) -> str:
