@@ -1,5 +1,5 @@
 """Public grounded-answer examples from the reader corpus (corpora/reader-train: SQuAD, NQ, …), in the
-answer loop's own prompt (chat/prompt.py): numbered evidence from the question's paragraph and from another
+answer loop's own prompt (chat/answer/prompt.py): numbered evidence from the question's paragraph and from another
 article's paragraph, in random order; the answer copies the sentence that holds the gold span and cites its
 number. A question its paragraph does not answer gets the loop's refusal to guess.
 
@@ -12,7 +12,7 @@ Only the reader's training split is used (retrieval/reader/data.split_of), so it
 import random
 from pathlib import Path
 
-from chat import prompt
+from chat.answer import prompt
 from retrieval.reader.data import gold_positions, read_rows, sentence_spans, split_of
 
 NOT_IN_DOCUMENTS = "The documents do not say."

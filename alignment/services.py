@@ -21,8 +21,8 @@ from alignment import base_model, gguf_lora, trainer
 from alignment.data import TrainingData, export_rows, training_data
 from alignment.models import AlignmentRun
 from alignment.recipe import Recipe, RecipeError, recipe_from
+from chat.answer.variants import AnswerSettings, Variant
 from chat.models import TrainingExport
-from chat.variants import AnswerSettings, Variant
 from evaluation.report import report_write
 from evaluation.runs import Measured, report_path, run_record
 from inference import adapters

@@ -7,7 +7,7 @@ class ChatConfig(AppConfig):
     name = "chat"
 
     def ready(self):
-        from chat.erasure import on_erased
+        from chat.conversations.erasure import on_erased
         from tenants.erasure import erased
 
-        erased.connect(on_erased, dispatch_uid="chat.erasure")
+        erased.connect(on_erased, dispatch_uid="chat.conversations.erasure")

@@ -6,8 +6,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseForbidden
 from django.shortcuts import render
 
-from chat import apis, memory, retention, trace_access
-from chat.memory_apis import MemoryListApi, MemorySettingsApi
+from chat.conversations import apis, retention, trace_access
+from chat.memory import services as memory
+from chat.memory.apis import MemoryListApi, MemorySettingsApi
 from chat.models import TrainingExport
 from chat.training import apis as training_apis
 from chat.training import services as training

@@ -16,9 +16,9 @@ from django.http import Http404
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from chat import services
 from chat.answer import Turn, answer_collect, answer_events, collected_status
-from chat.sse import stream_response
+from chat.conversations import services
+from chat.conversations.sse import stream_response
 from tenants.accounts.base import TenantApi
 
 MODEL = "enclave-grounded"

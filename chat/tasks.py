@@ -1,4 +1,4 @@
-from chat import retention
+from chat.conversations import retention
 from tenants.models import Tenant
 from tenants.tasking import tenant_task
 

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from chat import apis, memory_apis
+from chat.conversations import apis
+from chat.memory import apis as memory_apis
 from chat.training import apis as training_apis
 
 app_name = "chat"

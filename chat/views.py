@@ -8,7 +8,8 @@ from django.utils import timezone
 from django.views.decorators.csrf import ensure_csrf_cookie
 from rest_framework.exceptions import PermissionDenied
 
-from chat import dashboard, selectors, transcripts
+from chat import dashboard
+from chat.conversations import selectors, transcripts
 from inference.metering import usage_summary
 from tenants.accounts import selectors as account_selectors
 from tenants.accounts.models import User

@@ -4,7 +4,7 @@ from django.urls import include, path
 
 from alignment import views as alignment_views
 from alignment.apis import OperatorAlignmentRunDetailApi, OperatorAlignmentRunListApi
-from chat.apis import OperatorTraceAccessApi
+from chat.conversations.apis import OperatorTraceAccessApi
 from chat.training.apis import OperatorTrainingExportApi
 from config import operator_pages
 from config.urls_common import health_patterns, session_patterns

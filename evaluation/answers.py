@@ -22,10 +22,10 @@ from chat.answer import Turn, answer_collect, answer_events
 from chat.answer import evidence as evidence_stage
 from chat.answer.decide import extractive_text
 from chat.answer.diagnosis import KINDS, diagnose_with_gold
+from chat.answer.variants import DEFAULT, Variant
+from chat.conversations.selectors import trace_of
+from chat.conversations.services import conversation_create
 from chat.models import Message
-from chat.selectors import trace_of
-from chat.services import conversation_create
-from chat.variants import DEFAULT, Variant
 from evaluation.retrieval import Benchmark, normalize
 from evaluation.runs import Measured
 from evaluation.runs import rate as rate_of

@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import render
 
-from chat import prompt
+from chat.answer import prompt
 from chat.models import Experiment
 from core.pages import console_action, done, validated
 from evaluation import experiment_apis, experiments

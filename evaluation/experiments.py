@@ -13,8 +13,8 @@ from django.db.models import Avg, Count, F, Q
 from django.utils import timezone
 
 from chat.answer.arms import ARMS, arm_variant, tenant_variant
+from chat.answer.variants import variant_from
 from chat.models import Experiment, Feedback, Message, Preference
-from chat.variants import variant_from
 from core.api import ServiceError
 from evaluation import gate
 from evaluation.stats import difference, sample_size, wilson

@@ -9,11 +9,10 @@ neutralisation, moderation or citation checks, to show what the defences change.
 
 from dataclasses import dataclass, field
 
-from chat import prompt
-from chat.answer import Turn, answer_events
-from chat.selectors import trace_of
-from chat.services import conversation_create
-from chat.variants import DEFAULT, Variant
+from chat.answer import Turn, answer_events, prompt
+from chat.answer.variants import DEFAULT, Variant
+from chat.conversations.selectors import trace_of
+from chat.conversations.services import conversation_create
 from inference.client import chat_complete
 from ingestion import pipeline
 from ingestion.services import document_delete, document_upload

@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from chat.variants import Variant, VariantError, variant_from
+from chat.answer.variants import Variant, VariantError, variant_from
 from evaluation.models import EvaluationRun, Metric
 from evaluation.stats import wilson
 

@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chat.variants import Variant
+from chat.answer.variants import Variant
 from evaluation.runs import Measured, run_record
 from evaluation.runs import rate as rate_of
 from evaluation.stats import wilson

@@ -20,11 +20,12 @@ class Tenant(TenantMixin):
     llm_tokens_per_day = models.PositiveBigIntegerField(null=True, blank=True)
     # With nothing relevant in the documents, answer from the model's own knowledge, labelled as such.
     allow_ungrounded_answers = models.BooleanField(default=False)
-    # The answer settings in force ({"name": ..., "settings": {...}}, chat/variants.py): an experiment's
+    # The answer settings in force ({"name": ..., "settings": {...}}, chat/answer/variants.py): an experiment's
     # promoted treatment; empty means the appliance's defaults.
     answer_variant = models.JSONField(default=dict, blank=True)
     # Whether the tenant's admins may read answer traces, which hold members' questions and answers. Opening
-    # takes two people (chat/trace_access.py): the admin who asked waits here for a second admin or an operator.
+    # takes two people (chat/conversations/trace_access.py): the admin who asked waits here for a second
+    # admin or an operator.
     admin_reads_traces = models.BooleanField(default=False)
     admin_reads_traces_since = models.DateTimeField(null=True, blank=True)
     trace_access_requested_by = models.UUIDField(null=True, blank=True)

@@ -22,9 +22,9 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from django_tenants.utils import schema_context
 
-from chat import memory
+from chat.conversations.services import answer_store, conversation_create, feedback_give, message_add
+from chat.memory import services as memory
 from chat.models import TrainingExport
-from chat.services import answer_store, conversation_create, feedback_give, message_add
 from chat.training import services as training
 from ingestion.services import document_retitle, document_upload
 from ingestion.tasks import document_version_ingest

@@ -5,8 +5,8 @@ lifecycle and their gate are evaluation's (evaluation/experiments.py)."""
 
 import hashlib
 
+from chat.answer.variants import DEFAULT, Variant, variant_stored
 from chat.models import Experiment
-from chat.variants import DEFAULT, Variant, variant_stored
 from tenants.accounts.models import User
 from tenants.models import Tenant
 

@@ -1,7 +1,7 @@
 """Stage 6: the answer's status, kind, text and note, decided here and nowhere else."""
 
-from chat import prompt
 from chat.answer import evidence as evidence_stage
+from chat.answer import prompt
 from chat.answer.moderate import refused
 from chat.answer.record import Answer
 from chat.answer.support import split_sentences

@@ -5,10 +5,11 @@ from collections.abc import Callable, Iterator
 
 from django.conf import settings
 
-from chat import memory, prompt
+from chat.answer import prompt
 from chat.answer.evidence import by_passage
 from chat.answer.record import Answer
 from chat.answer.verify import SentenceRelease
+from chat.memory import services as memory
 from inference.client import chat_stream
 from inference.errors import LlmError
 from safety import moderation

@@ -18,9 +18,9 @@ from dataclasses import asdict
 
 from django.conf import settings
 
-from chat import memory, prompt, tools
-from chat.answer import arms, decide, evidence, generate, moderate, retrieve, store
+from chat.answer import arms, decide, evidence, generate, moderate, prompt, retrieve, store, tools
 from chat.answer.record import Answer, Turn
+from chat.memory import services as memory
 from safety import moderation
 
 

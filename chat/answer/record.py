@@ -4,8 +4,8 @@ import time
 from dataclasses import dataclass, field
 
 from chat.answer.evidence import Evidence
+from chat.answer.variants import Variant
 from chat.models import Conversation, Message
-from chat.variants import Variant
 from inference.errors import LlmError
 from retrieval.search import Passage
 from safety.moderation import Decision, StreamGuard

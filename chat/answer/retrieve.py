@@ -2,9 +2,9 @@
 
 from django.conf import settings
 
-from chat import selectors
 from chat.answer import support
 from chat.answer.record import Answer
+from chat.conversations import selectors
 from retrieval.search import Passage, search
 
 MIN_RELEVANCE = 0.4

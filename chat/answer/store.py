@@ -4,9 +4,10 @@ from dataclasses import asdict
 
 from django.conf import settings
 
-from chat import prompt, services
+from chat.answer import prompt
 from chat.answer.record import Answer
 from chat.answer.verify import SentenceRelease
+from chat.conversations import services
 from chat.models import Message
 
 

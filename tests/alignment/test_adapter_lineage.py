@@ -5,8 +5,8 @@ import uuid
 import pytest
 from django_tenants.utils import schema_context
 
+from chat.conversations.services import conversation_delete, conversation_no_train_set
 from chat.models import Conversation
-from chat.services import conversation_delete, conversation_no_train_set
 from chat.training.services import tenant_consent_set
 from inference import adapters, client
 from inference.models import Adapter

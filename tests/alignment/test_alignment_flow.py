@@ -16,10 +16,10 @@ from alignment.data import training_data
 from alignment.models import AlignmentRun
 from alignment.recipe import recipe_from
 from alignment.tasks import align_run
+from chat.answer.variants import DEFAULT, variant_from, variant_stored
+from chat.conversations.services import answer_store, message_add
 from chat.models import Conversation, Experiment, Feedback, Message
-from chat.services import answer_store, message_add
 from chat.training import services as training
-from chat.variants import DEFAULT, variant_from, variant_stored
 from evaluation.models import EvaluationRun
 from evaluation.runs import run_record
 from evaluation.safety import DATASETS, measured, sets_load, variant_rates

@@ -7,9 +7,9 @@ import time
 import pytest
 from django_tenants.utils import schema_context
 
+from chat.conversations.selectors import conversation_title
+from chat.conversations.services import answer_store, conversation_create
 from chat.models import Conversation, Feedback, Message, Preference
-from chat.selectors import conversation_title
-from chat.services import answer_store, conversation_create
 from tenants.crypto import decrypt_text
 from tenants.models import Tenant
 from tests.browser.conftest import serious_accessibility_violations, sign_in

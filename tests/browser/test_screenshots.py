@@ -14,8 +14,8 @@ from django.test import override_settings
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from chat.conversations.services import answer_store, conversation_create, feedback_give, message_add
 from chat.models import Message
-from chat.services import answer_store, conversation_create, feedback_give, message_add
 from inference.models import LlmCall
 from ingestion.models import Document
 from ingestion.services import document_upload

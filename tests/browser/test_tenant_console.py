@@ -11,9 +11,9 @@ import httpx
 import pytest
 from django_tenants.utils import schema_context
 
+from chat.answer.variants import variant_from
+from chat.conversations.services import answer_store, conversation_create, feedback_give, message_add
 from chat.models import Experiment, MemoryFact, TrainingExport
-from chat.services import answer_store, conversation_create, feedback_give, message_add
-from chat.variants import variant_from
 from evaluation.models import EvaluationRun
 from evaluation.runs import Measured, run_record
 from safety.models import PolicyVersion

@@ -1,8 +1,8 @@
 import pytest
 from django_tenants.utils import schema_context
 
+from chat.conversations.services import conversation_create
 from chat.models import Conversation
-from chat.services import conversation_create
 from inference.models import LlmCall
 from retrieval.models import Chunk
 from tests.inference.conftest import fake_llm, fresh_breaker  # noqa: F401  (fixtures)

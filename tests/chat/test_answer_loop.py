@@ -4,8 +4,8 @@ nothing vanish, evidence answers when the draft cannot, ACLs hold, failures and 
 import pytest
 from django_tenants.utils import schema_context
 
-from chat import selectors
 from chat.answer import Turn, answer_events, support
+from chat.conversations import selectors
 from chat.models import Citation, Message
 from tenants.accounts.selectors import user_principals
 

@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from chat.conversations.services import answer_store, conversation_create, feedback_give
 from chat.dashboard import appliance_overview, tenant_dashboard
-from chat.services import answer_store, conversation_create, feedback_give
 from inference.models import LlmCall
 from ingestion.models import DocumentVersion
 from ingestion.services import document_upload

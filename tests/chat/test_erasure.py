@@ -3,9 +3,9 @@
 import pytest
 from django_tenants.utils import schema_context
 
-from chat.memory import remember
+from chat.conversations.services import answer_store, conversation_create, message_add
+from chat.memory.services import remember
 from chat.models import Citation, Conversation, Feedback, MemoryFact, Message, Trace, TrainingExport
-from chat.services import answer_store, conversation_create, message_add
 from chat.training import services as training
 from inference.models import LlmCall
 from ingestion.services import document_upload

@@ -14,7 +14,7 @@ import pytest
 from django_tenants.utils import schema_context
 
 from chat.answer import Turn, answer_collect, answer_events
-from chat.services import conversation_create
+from chat.conversations.services import conversation_create
 from evaluation.retrieval import corpus_ingest
 from tenants.accounts.selectors import user_principals
 from tests.processes import llama_server
@@ -112,8 +112,8 @@ def test_a_definition_question_about_an_indexed_subject_is_answered_not_abstaine
 
 def test_removed_sentences_fail_the_check_they_were_removed_for(indexed):
     from chat.answer import support
+    from chat.conversations.selectors import trace_of
     from chat.models import Message
-    from chat.selectors import trace_of
 
     ask(indexed, "What is the incubation period of chikungunya?")
 

@@ -9,9 +9,9 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from chat import retention
+from chat.conversations import retention
+from chat.conversations.services import answer_store, conversation_create, feedback_give, message_add, preference_give
 from chat.models import Citation, Conversation, Feedback, Message, Preference, Trace, TrainingExport
-from chat.services import answer_store, conversation_create, feedback_give, message_add, preference_give
 from chat.tasks import retention_enforce as retention_enforce_task
 from config.celery import app
 from tenants import services

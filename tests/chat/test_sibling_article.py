@@ -14,9 +14,9 @@ from django.conf import settings
 from django_tenants.utils import schema_context
 
 from chat.answer import Turn, answer_collect, answer_events
+from chat.conversations.selectors import trace_of
+from chat.conversations.services import conversation_create
 from chat.models import Message
-from chat.selectors import trace_of
-from chat.services import conversation_create
 from evaluation.retrieval import corpus_ids_by_document, corpus_ingest
 from tenants.accounts.selectors import user_principals
 

@@ -7,7 +7,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.db import connection
 
-from chat import sse
+from chat.conversations import sse
 
 pytestmark = pytest.mark.django_db
 

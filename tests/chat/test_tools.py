@@ -2,7 +2,7 @@
 
 import pytest
 
-from chat.tools import MAX_TOOL_CALLS, ToolError, calculate, route
+from chat.answer.tools import MAX_TOOL_CALLS, ToolError, calculate, route
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from django_tenants.utils import schema_context
 
-from chat.transcripts import trace_as_read
+from chat.conversations.transcripts import trace_as_read
 from tenants.accounts import services as accounts
 from tenants.accounts.models import AuditEvent, User
 

@@ -9,8 +9,8 @@ import pytest
 from django.core.management import call_command
 from django_tenants.utils import schema_context
 
+from chat.conversations.services import answer_store, conversation_create, message_add
 from chat.models import Feedback, Preference, TrainingExport
-from chat.services import answer_store, conversation_create, message_add
 from chat.training import gate as gate_module
 from chat.training import services
 from chat.training.export import tenant_export
@@ -308,7 +308,7 @@ def _imports(path: Path) -> set[str]:
 
 def test_no_module_but_the_gate_reads_conversation_data_for_training():
     conversation_data = {f"chat.models.{name}" for name in ("Conversation", "Message", "Feedback", "Preference")}
-    readers = {"chat.selectors", "tenants.crypto.decrypt_text", *conversation_data}
+    readers = {"chat.conversations.selectors", "tenants.crypto.decrypt_text", *conversation_data}
     for path in (ROOT / "chat" / "training").glob("*.py"):
         if path.name != "gate.py":
             assert not (_imports(path) & readers), path.name

@@ -8,8 +8,8 @@ import pytest
 from django_tenants.utils import schema_context
 
 from chat.answer import arms
+from chat.answer.variants import DEFAULT, variant_from, variant_stored
 from chat.models import Conversation, Experiment, Feedback, Message
-from chat.variants import DEFAULT, variant_from, variant_stored
 from evaluation import experiments
 from evaluation.runs import run_record
 from evaluation.safety import DATASETS, measured, sets_load, variant_rates

@@ -7,8 +7,8 @@ import re
 import pytest
 from django_tenants.utils import schema_context
 
+from chat.conversations.selectors import trace_of
 from chat.models import Message
-from chat.selectors import trace_of
 from ingestion.services import document_upload
 from ingestion.tasks import document_version_ingest
 from retrieval.models import Chunk

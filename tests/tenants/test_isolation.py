@@ -9,9 +9,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django_tenants.utils import schema_context
 
 from alignment.models import AlignmentRun
-from chat.memory import remember
+from chat.conversations.services import answer_store, conversation_create
+from chat.memory.services import remember
 from chat.models import Experiment, TrainingExport
-from chat.services import answer_store, conversation_create
 from inference import adapters
 from ingestion.services import document_upload
 from tenants.accounts.models import ApiKey, User

@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from chat.retention import retention_enforce, retention_periods_set
+from chat.conversations.retention import retention_enforce, retention_periods_set
 from tenants.models import Tenant
 
 KEEP = "keep"

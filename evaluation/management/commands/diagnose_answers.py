@@ -12,8 +12,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import schema_context
 
-from chat import selectors
 from chat.answer.diagnosis import diagnose_with_gold, diagnosis_table
+from chat.conversations import selectors
 from chat.models import Message
 from evaluation import retrieval as retrieval_evaluation
 from evaluation.answers import contains

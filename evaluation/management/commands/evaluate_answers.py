@@ -18,7 +18,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from chat.answer.diagnosis import diagnosis_table
-from chat.variants import DEFAULT
+from chat.answer.variants import DEFAULT
 from evaluation import answers as evaluation
 from evaluation import retrieval as retrieval_evaluation
 from evaluation.report import report_write

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from chat.variants import DEFAULT
+from chat.answer.variants import DEFAULT
 from evaluation import retrieval as evaluation
 from evaluation.report import report_write
 from evaluation.runs import Measured, report_path, run_record

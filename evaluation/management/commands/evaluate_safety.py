@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from chat.variants import DEFAULT
+from chat.answer.variants import DEFAULT
 from evaluation import injection as safety_evaluation
 from evaluation import injection_cases
 from evaluation.report import report_write

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
 
-from chat import prompt
+from chat.answer import prompt
 from core.api import ServiceError
 from inference.client import adapters_known, adapters_served
 from retrieval import rerank

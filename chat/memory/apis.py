@@ -1,7 +1,7 @@
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from chat import memory
+from chat.memory import services as memory
 from tenants.accounts.base import TenantApi
 
 

@@ -25,7 +25,7 @@ def evidence_block(grouped: dict[int, list[str]]) -> str:
     return "<<<\n" + "\n".join(lines) + "\n>>>"
 
 
-VERSIONS = {PROMPT_VERSION: SYSTEM}  # a variant may name one (chat/variants.py)
+VERSIONS = {PROMPT_VERSION: SYSTEM}  # a variant may name one (chat/answer/variants.py)
 
 
 def system(remembered: list[str] = (), version: str | None = None) -> str:

@@ -2,10 +2,10 @@ from django_tenants.utils import schema_context
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from chat import retention, selectors, services, trace_access, transcripts
 from chat.answer import Turn, answer_collect, answer_events, collected_status
+from chat.conversations import retention, selectors, services, trace_access, transcripts
+from chat.conversations.sse import stream_response
 from chat.models import Feedback
-from chat.sse import stream_response
 from core.api import CursorPagination
 from tenants import selectors as tenant_selectors
 from tenants.accounts.base import OperatorApi, TenantAdminApi, TenantApi
@@ -190,7 +190,7 @@ class ChatSettingsApi(TenantAdminApi):
     documents hold nothing relevant (off by default; such answers are labelled and never cited), and
     whether admins may read answer traces, which hold members' questions and answers (off by default;
     one admin turning it on only asks: it opens when a second admin or an operator agrees,
-    chat/trace_access.py)."""
+    chat/conversations/trace_access.py)."""
 
     class InputSerializer(serializers.Serializer):
         allow_ungrounded_answers = serializers.BooleanField(required=False)

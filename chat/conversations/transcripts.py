@@ -9,8 +9,8 @@ from django.http import Http404
 from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied
 
-from chat import selectors
 from chat.answer.diagnosis import diagnose_trace
+from chat.conversations import selectors
 from chat.models import Conversation, Message
 from core.pii import redact_value
 from retrieval.selectors import chunks_readable
