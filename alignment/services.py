@@ -27,7 +27,7 @@ from evaluation.report import report_write
 from evaluation.runs import Measured, report_path, run_record
 from inference import adapters
 from inference.models import Adapter
-from tenants.accounts.services import audit_record
+from tenants.accounts.audit import audit_record
 from tenants.erasure import training_lock
 from tenants.models import Tenant
 from tenants.tasking import tenant_task_send

@@ -1,4 +1,4 @@
-"""Settings, all driven by the environment variables listed in config/env.py."""
+"""Settings, all driven by the environment variables listed in core/env.py."""
 
 import os
 import secrets
@@ -42,7 +42,7 @@ ENCLAVE_FILE_STORE = env.get("ENCLAVE_FILE_STORE", str(VAR_DIR / "files"))
 # S3-compatible bucket; every host sees them) or "files" (ENCLAVE_FILE_STORE, one host only, or a
 # shared file system). Reads look in every store configured.
 ENCLAVE_ORIGINALS_STORE = env.get("ENCLAVE_ORIGINALS_STORE", "database")
-ENCLAVE_OTEL_TRACING = env.get_bool("ENCLAVE_OTEL_TRACING")  # config/tracing.py
+ENCLAVE_OTEL_TRACING = env.get_bool("ENCLAVE_OTEL_TRACING")  # core/tracing.py
 ENCLAVE_S3_BUCKET = env.get("ENCLAVE_S3_BUCKET", "")
 ENCLAVE_S3_ENDPOINT_URL = env.get("ENCLAVE_S3_ENDPOINT_URL", "")
 ENCLAVE_S3_REGION = env.get("ENCLAVE_S3_REGION", "")
@@ -55,7 +55,7 @@ if ENCLAVE_ORIGINALS_STORE == "s3" and not ENCLAVE_S3_BUCKET:
 # the key file, one host; a database backup then never holds them). Reads look in both.
 ENCLAVE_TENANT_SECRETS = env.get("ENCLAVE_TENANT_SECRETS", "database")
 ENCLAVE_UPLOAD_MAX_BYTES = int(env.get("ENCLAVE_UPLOAD_MAX_BYTES", str(50 * 1024 * 1024)))
-# A whole request body, checked before it is read (config/body_limit.py): forms and JSON on every route; on an
+# A whole request body, checked before it is read (core/body_limit.py): forms and JSON on every route; on an
 # upload route, once the caller's key or session is checked, room for several files at the limit.
 ENCLAVE_REQUEST_MAX_BYTES = int(env.get("ENCLAVE_REQUEST_MAX_BYTES", str(1024 * 1024)))
 ENCLAVE_UPLOAD_REQUEST_MAX_BYTES = int(

@@ -18,8 +18,8 @@ from chat.models import Experiment, Feedback, Message, Preference
 from core.api import ServiceError
 from evaluation import gate
 from evaluation.stats import difference, sample_size, wilson
+from tenants.accounts.audit import audit_record
 from tenants.accounts.models import User
-from tenants.accounts.services import audit_record
 from tenants.models import Tenant
 
 BASELINE_DAYS = 30

@@ -7,8 +7,8 @@ from ingestion.models import Document
 from retrieval import services as chunk_services
 from retrieval.embeddings import embedder
 from retrieval.models import Chunk, EmbeddingIndex
+from tenants.accounts.audit import audit_record
 from tenants.accounts.models import User
-from tenants.accounts.services import audit_record
 from tenants.models import Tenant
 from tenants.tasking import tenant_task_send
 

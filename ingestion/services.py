@@ -15,9 +15,9 @@ from ingestion.chunking import chunk_metadata
 from ingestion.detect import UnsupportedFile, detect
 from ingestion.models import Document, DocumentVersion, IngestionStatus
 from retrieval import services as chunk_services
+from tenants.accounts.audit import audit_record
 from tenants.accounts.models import Group, User
 from tenants.accounts.selectors import EVERYONE
-from tenants.accounts.services import audit_record
 from tenants.erasure import erasure_cascade
 from tenants.models import Tenant
 from tenants.tasking import tenant_task_send

@@ -11,8 +11,8 @@ from django.db import transaction
 from core.api import ServiceError
 from safety import taxonomy
 from safety.models import PolicyVersion
+from tenants.accounts.audit import audit_record
 from tenants.accounts.models import User
-from tenants.accounts.services import audit_record
 
 
 class PolicyError(ServiceError):

@@ -142,7 +142,7 @@ class OperatorDetailApi(OperatorApi):
 
 
 class MetricsApi(OperatorApi):
-    """Prometheus exposition (config/metrics.py), for an operator's key with the "metrics" scope: scrape
+    """Prometheus exposition (core/metrics.py), for an operator's key with the "metrics" scope: scrape
     with a bearer token."""
 
     def required_scope(self, method: str) -> str | None:

@@ -2,7 +2,7 @@
 
 Known: a valid API key of an active tenant, on that tenant's host or a host of no tenant (as
 TenantResolutionMiddleware serves it), or a signed-in session of the active tenant the host names.
-config/body_limit.py asks this before an upload route may take a large body; Django checks the caller again,
+core/body_limit.py asks this before an upload route may take a large body; Django checks the caller again,
 fully (scopes, roles, CSRF), once the body is in.
 """
 

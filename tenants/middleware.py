@@ -14,8 +14,8 @@ from django.http.request import split_domain_port
 from core.api import error_response
 from core.logging import tenant_var, user_var
 from tenants import selectors
+from tenants.accounts.audit import audit_record, audit_repeat_record
 from tenants.accounts.base import client_ip
-from tenants.accounts.services import audit_record, audit_repeat_record
 
 logger = logging.getLogger(__name__)
 

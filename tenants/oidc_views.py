@@ -10,10 +10,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from tenants.accounts import oidc
+from tenants.accounts.audit import audit_record
 from tenants.accounts.base import client_ip
 from tenants.accounts.oidc_apis import CALLBACK_PATH
 from tenants.accounts.oidc_client import OidcError, authorization_start, claims_from_code
-from tenants.accounts.services import audit_record
 from tenants.views import login_context, safe_next
 
 PENDING = "oidc_pending"

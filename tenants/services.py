@@ -14,8 +14,9 @@ from django_tenants.utils import schema_context, schema_exists
 
 from core.api import ServiceError
 from tenants import crypto, tenant_secrets
+from tenants.accounts.audit import audit_record
 from tenants.accounts.models import ApiKey, AuditEvent, Group, User
-from tenants.accounts.services import AccountsError, audit_record, user_create
+from tenants.accounts.services import AccountsError, user_create
 from tenants.erasure import erasure_cascade
 from tenants.models import Domain, Tenant
 

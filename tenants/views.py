@@ -11,10 +11,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tenants.accounts import oidc, selectors, throttle
+from tenants.accounts.audit import audit_record
 from tenants.accounts.base import client_ip
 from tenants.accounts.models import User
 from tenants.accounts.oidc_apis import CALLBACK_PATH
-from tenants.accounts.services import audit_record, scopes_grantable
+from tenants.accounts.services import scopes_grantable
 
 
 def _may_sign_in_here(request, user: User) -> bool:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from chat.models import Conversation, Trace, TrainingExport
-from tenants.accounts.services import audit_record
+from tenants.accounts.audit import audit_record
 from tenants.models import Tenant
 from tenants.services import tenant_settings_change
 

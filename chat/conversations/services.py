@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from chat.models import Citation, Conversation, Feedback, Message, Preference, Trace
 from core.api import ServiceError
+from tenants.accounts.audit import audit_record
 from tenants.accounts.models import User
-from tenants.accounts.services import audit_record
 from tenants.crypto import encrypt_text
 from tenants.erasure import erasure_cascade
 from tenants.models import Tenant

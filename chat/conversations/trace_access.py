@@ -9,8 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from tenants.accounts.audit import audit_record
 from tenants.accounts.models import User
-from tenants.accounts.services import audit_record
 from tenants.models import Tenant
 from tenants.services import tenant_settings_change
 

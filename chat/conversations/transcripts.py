@@ -14,9 +14,9 @@ from chat.conversations import selectors
 from chat.models import Conversation, Message
 from core.pii import redact_value
 from retrieval.selectors import chunks_readable
+from tenants.accounts.audit import audit_record
 from tenants.accounts.models import User
 from tenants.accounts.selectors import people_names
-from tenants.accounts.services import audit_record
 from tenants.models import Tenant
 
 WITHHELD = "This answer is withheld: {count} of its sources are no longer available to you."

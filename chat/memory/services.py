@@ -8,8 +8,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from chat.models import MemoryFact, MemorySetting
+from tenants.accounts.audit import audit_record
 from tenants.accounts.models import User
-from tenants.accounts.services import audit_record
 from tenants.crypto import decrypt_text, encrypt_text
 from tenants.models import Tenant
 

@@ -7,8 +7,8 @@ from django_tenants.utils import schema_context
 from chat.models import TrainingExport
 from chat.training.export import file_entry, jsonl, tenant_export
 from core.api import ServiceError
+from tenants.accounts.audit import audit_record
 from tenants.accounts.models import User
-from tenants.accounts.services import audit_record
 from tenants.crypto import decrypt, encrypt
 from tenants.erasure import erasure_cascade, training_lock
 from tenants.models import Tenant

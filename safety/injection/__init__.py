@@ -11,7 +11,7 @@
   joiners in Arabic, Indic or emoji sequences, bidi marks in Hebrew or Arabic text, soft hyphens
   inside words, tag characters of emoji flags.
 - "hidden:html": text that the HTML source hid from readers. The HTML parser
-  (ingestion/parsers/unstructured_parser.py) wraps it in the sentinels below, which survive
+  (ingestion/parsers/html_prepare.py) wraps it in the sentinels below, which survive
   partitioning and chunking; `strip_invisible` removes them before anything is stored.
 
 Precision matters more than recall: documents are full of imperatives ("ignore the previous version

@@ -81,7 +81,7 @@ class ApiKey(models.Model):
 
 class AuditEvent(models.Model):
     """An append-only record of a security-relevant action in this schema. A flood (rejected API keys) is
-    one entry per address and window whose `detail["count"]` grows (`services.audit_repeat_record`)."""
+    one entry per address and window whose `detail["count"]` grows (`audit.audit_repeat_record`)."""
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     action = models.CharField(max_length=64, db_index=True)

@@ -6,9 +6,10 @@ from django.db import transaction
 
 from tenants import crypto
 from tenants.accounts import oidc_network
+from tenants.accounts.audit import audit_record
 from tenants.accounts.models import Group, IdentityProvider, User
 from tenants.accounts.oidc_client import Client
-from tenants.accounts.services import AccountsError, api_keys_revoke_relying_on, audit_record
+from tenants.accounts.services import AccountsError, api_keys_revoke_relying_on
 from tenants.models import Tenant
 
 SECRET_OBJECT_ID = "oidc-client-secret"  # noqa: S105 (the name the secret is encrypted under)

@@ -28,8 +28,8 @@ from django.conf import settings
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
+from tenants.accounts.audit import audit_record
 from tenants.accounts.models import AuditEvent, User
-from tenants.accounts.services import audit_record
 
 FAILED = "auth.login_failed"
 THROTTLED = "auth.login_throttled"

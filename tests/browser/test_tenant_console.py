@@ -19,8 +19,8 @@ from evaluation.runs import Measured, run_record
 from safety.models import PolicyVersion
 from tenants import services
 from tenants.accounts import services as accounts
+from tenants.accounts.audit import audit_record
 from tenants.accounts.models import ApiKey, AuditEvent, Group, IdentityProvider, User
-from tenants.accounts.services import audit_record
 from tenants.models import Tenant
 from tests.browser.conftest import own_tenant, serious_accessibility_violations, sign_in
 from tests.conftest import PASSWORD

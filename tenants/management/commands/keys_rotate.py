@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
 from tenants import crypto, keyring, selectors, tenant_secrets
-from tenants.accounts.services import audit_record
+from tenants.accounts.audit import audit_record
 from tenants.models import Tenant, TenantKey
 
 
