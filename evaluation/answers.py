@@ -16,7 +16,6 @@ import statistics
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 
 from chat.answer import Turn, answer_collect, answer_events
 from chat.answer import evidence as evidence_stage
@@ -113,11 +112,11 @@ def _trace(tenant, message: dict | None) -> dict:
 
 def quote_candidate(question: str, sources: list[dict]) -> tuple[float, str]:
     """The best evidence score and the extractive answer the loop would quote, whatever it showed."""
-    passages = [SimpleNamespace(text=source["text"]) for source in sources]
+    passages = [source["text"] for source in sources]
     chosen = evidence_stage.evidence_select(question, passages)
     if not chosen:
         return 0.0, ""
-    return chosen[0].score, extractive_text(SimpleNamespace(evidence=chosen, passages=passages))
+    return chosen[0].score, extractive_text(chosen, passages)
 
 
 def tally_answer(tally: Tally, result: dict, *, golds: list[str], gold_documents: set[str], doc_of: dict) -> None:

@@ -149,23 +149,22 @@ def _highlight_spans(headline: str | None) -> list[dict]:
     return fragments
 
 
-def _passage(row, candidate: _Candidate, headline: str | None) -> Passage:
-    chunk_id, document_id, version, ordinal, page, section, text, metadata, token_count, safety_flags = row[:10]
-    metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
+def _passage(row: sql.PassageRow, candidate: _Candidate, headline: str | None) -> Passage:
+    metadata = json.loads(row.metadata) if isinstance(row.metadata, str) else row.metadata
     return Passage(
-        chunk_id=chunk_id,
-        document_id=document_id,
-        version=version,
-        ordinal=ordinal,
-        page=page,
-        section=section,
-        text=text,
+        chunk_id=row.chunk_id,
+        document_id=row.document_id,
+        version=row.version,
+        ordinal=row.ordinal,
+        page=row.page,
+        section=row.section,
+        text=row.text,
         title=metadata.get("title", ""),
         filename=metadata.get("filename", ""),
         file_type=metadata.get("kind", ""),
         tags=metadata.get("tags", []),
-        token_count=token_count,
-        safety_flags=list(safety_flags or []),
+        token_count=row.token_count,
+        safety_flags=list(row.safety_flags or []),
         scores={
             "dense": candidate.dense_score,
             "lexical": candidate.lexical_score,
@@ -268,10 +267,10 @@ def search(
         candidates = [c for c in candidates if c.chunk_id in rows]
         if chosen_reranker is not None and candidates:
             with timings.lap("rerank"):
-                texts = {chunk_id: row[6] for chunk_id, row in rows.items()}
+                texts = {chunk_id: row.text for chunk_id, row in rows.items()}
                 candidates = rerank.apply(chosen_reranker, text, candidates, texts)
         if diversify and candidates:
-            embeddings = {chunk_id: row[10] for chunk_id, row in rows.items()}
+            embeddings = {chunk_id: row.embedding for chunk_id, row in rows.items()}
             candidates = _mmr(candidates, embeddings, query_vector, keep=offset + limit)
         page = candidates[offset : offset + limit]
         headlines = {}

@@ -9,6 +9,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import combinations
+from typing import NamedTuple
 
 from django.db import connection, transaction
 
@@ -187,10 +188,26 @@ def lexical_candidates(cursor, *, text: str, model: str, principals, filters, li
     return rows, (time.perf_counter() - started) * 1000
 
 
-def passages(cursor, *, ids: list[str], principals, with_embedding: bool = False) -> dict[str, tuple]:
+class PassageRow(NamedTuple):
+    """A row of PASSAGES, in its column order."""
+
+    chunk_id: str
+    document_id: str
+    version: int
+    ordinal: int
+    page: int | None
+    section: str
+    text: str
+    metadata: dict | str
+    token_count: int
+    safety_flags: list | None
+    embedding: list | None = None  # only when asked for
+
+
+def passages(cursor, *, ids: list[str], principals, with_embedding: bool = False) -> dict[str, PassageRow]:
     sql = PASSAGES.format(embedding=", embedding::real[]" if with_embedding else "", acl=ACL)
     cursor.execute(sql, [ids, principals])
-    return {row[0]: row for row in cursor.fetchall()}
+    return {row[0]: PassageRow(*row) for row in cursor.fetchall()}
 
 
 def highlights(cursor, *, ids: list[str], text: str, principals) -> dict[str, str]:

@@ -21,6 +21,7 @@ answered no better and abstained less on unanswerable questions (docs/benchmarks
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +31,6 @@ from chat.answer.support import split_sentences, stems
 from inference.budget import count_tokens
 from retrieval import reader
 from retrieval.embeddings import embedder
-from retrieval.search import Passage
 
 
 @dataclass(frozen=True)
@@ -94,11 +94,12 @@ class Evidence:
     features: dict
 
 
-def candidates(passages: list[Passage]) -> list[tuple[int, int, str]]:
-    """(passage number, position, sentence) for every sentence that says something and may be an answer."""
+def candidates(passages: Sequence[str]) -> list[tuple[int, int, str]]:
+    """(passage number, position, sentence) for every sentence of the passages' texts that says something and
+    may be an answer."""
     found = []
     for number, passage in enumerate(passages, start=1):
-        sentences = split_sentences(passage.text)
+        sentences = split_sentences(passage)
         for position, sentence in enumerate(sentences):
             last = position == len(sentences) - 1
             if len(sentence.split()) >= MIN_WORDS and answer_like(sentence, last=last):
@@ -122,7 +123,7 @@ def scorer_active(name: str | None = None) -> Scorer:
 
 
 def features(
-    question: str, passages: list[Passage], chosen: Scorer | None = None
+    question: str, passages: Sequence[str], chosen: Scorer | None = None
 ) -> tuple[list[tuple[int, int, str]], np.ndarray]:
     """The candidate sentences (the MAX_CANDIDATES lexically best) and their feature rows (the scorer's features)."""
     chosen = chosen or scorer_active()
@@ -140,7 +141,7 @@ def features(
         vectors = embedder().embed([question, *sentences])
         columns["dense"] = vectors[1:] @ vectors[0]
     if set(PROBABILITIES) & set(chosen.features):
-        around = {number: reader.neighbours(passages[number - 1].text) for number in {n for n, _p, _s in found}}
+        around = {number: reader.neighbours(passages[number - 1]) for number in {n for n, _p, _s in found}}
         read = reader.probabilities(question, [(sentence, around[n].get(p, "")) for n, p, sentence in found])
         columns |= {"holds": read[:, 0], "answers": read[:, 1]}
     return found, np.column_stack([columns[name] for name in chosen.features])
@@ -163,8 +164,9 @@ def score(rows: np.ndarray, chosen: Scorer, weights=None) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-(model_inputs(rows, chosen) @ np.asarray(coefficients) + intercept)))
 
 
-def evidence_select(question: str, passages: list[Passage], most: int | None = None) -> list[Evidence]:
-    """The best sentences within the budget (at most `most`, by default SENTENCES), best first."""
+def evidence_select(question: str, passages: Sequence[str], most: int | None = None) -> list[Evidence]:
+    """The best sentences of the passages' texts within the budget (at most `most`, by default SENTENCES),
+    best first."""
     most = most or SENTENCES
     chosen_scorer = scorer_active()
     found, rows = features(question, passages, chosen_scorer)
@@ -193,7 +195,7 @@ def evidence_select(question: str, passages: list[Passage], most: int | None = N
     return chosen
 
 
-def answerability(evidence: list[Evidence], chosen: Scorer | None = None) -> float:
+def answerability(evidence: Sequence[Evidence], chosen: Scorer | None = None) -> float:
     """How sure the scorer is that the selected evidence answers the question (its answerability measure)."""
     chosen = chosen or scorer_active()
     if not evidence:
@@ -203,16 +205,16 @@ def answerability(evidence: list[Evidence], chosen: Scorer | None = None) -> flo
     return max(math.prod(item.features[name] for name in chosen.answerability.split("*")) for item in evidence)
 
 
-def strong(evidence: list[Evidence]) -> bool:
+def strong(evidence: Sequence[Evidence]) -> bool:
     return answerability(evidence) >= scorer_active().strong
 
 
-def quotable(evidence: list[Evidence], at_least: float) -> bool:
+def quotable(evidence: Sequence[Evidence], at_least: float) -> bool:
     """Evidence whose best sentence scores at least this is quoted at once, without asking the model."""
     return strong(evidence) and evidence[0].score >= at_least
 
 
-def by_passage(evidence: list[Evidence]) -> dict[int, list[Evidence]]:
+def by_passage(evidence: Sequence[Evidence]) -> dict[int, list[Evidence]]:
     """The evidence grouped by passage number, each group in the passage's own order."""
     grouped: dict[int, list[Evidence]] = {}
     for item in sorted(evidence, key=lambda e: (e.number, e.position)):

@@ -1,13 +1,13 @@
 """Stage 4: the prompt of numbered evidence, then the model's stream through output moderation and,
-for grounded answers, sentence verification. Grounded and ungrounded answers share `shown_pieces`."""
+for grounded answers, sentence verification. Grounded and ungrounded answers share `Drafting`."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from django.conf import settings
 
 from chat.answer import prompt
 from chat.answer.evidence import by_passage
-from chat.answer.record import Answer
+from chat.answer.record import Answer, Draft, Removed, Turn
 from chat.answer.verify import SentenceRelease
 from chat.memory import services as memory
 from inference.client import chat_stream
@@ -21,19 +21,20 @@ GROUNDED_MAX_TOKENS = 120  # the prompt asks for one or two sentences; a longer 
 ABANDON_AFTER_REMOVED = 2
 
 
-def grounded_messages(answer: Answer) -> list[dict]:
-    """Evidence flagged at ingestion (injected instructions, hidden characters) goes in neutralised."""
+def grounded_messages(answer: Answer) -> tuple[list[dict], bool]:
+    """The prompt, and whether it holds the user's memories (context the stored documents do not show).
+    Evidence flagged at ingestion (injected instructions, hidden characters) goes in neutralised."""
     turn = answer.turn
     remembered = []
     if memory.enabled(user=turn.user):
         facts = memory.facts(tenant=turn.tenant, user=turn.user, limit=memory.MAX_FACTS_IN_PROMPT)
         remembered = [text for _fact, text in facts]
-        answer.context_private = answer.context_private or bool(remembered)
-    return prompt.messages(
+    messages = prompt.messages(
         system=prompt.system(remembered, version=turn.variant.settings.prompt_version),
-        question=answer.standalone_question,
+        question=answer.retrieval.standalone_question,
         evidence=prompt.evidence_block(evidence_screened(answer.passages, answer.evidence)),
     )
+    return messages, bool(remembered)
 
 
 def evidence_screened(passages: list, evidence: list) -> dict[int, list[str]]:
@@ -58,89 +59,107 @@ def _overlaps(sentence: str, removed: list[str]) -> bool:
 
 
 def ungrounded_messages(answer: Answer) -> list[dict]:
+    standalone = answer.retrieval.standalone_question if answer.retrieval else ""
     return [
         {"role": "system", "content": prompt.UNGROUNDED_SYSTEM},
         *answer.history[-4:],
-        {"role": "user", "content": answer.standalone_question or answer.turn.question},
+        {"role": "user", "content": standalone or answer.turn.question},
     ]
 
 
-def verified_release(answer: Answer) -> Callable[[str, bool], list[str]]:
-    """Guard-released text -> the sentences that may be shown; removed ones are recorded on the answer."""
-    release = SentenceRelease([p.text for p in answer.passages])
+def _temperature(turn: Turn, grounded: bool) -> float:
+    chosen = turn.variant.settings.temperature
+    return chosen if chosen is not None else GROUNDED_TEMPERATURE if grounded else 0.2
 
-    def shown(text: str, final: bool) -> list[str]:
-        checked = release.feed(text) + (release.flush() if final else [])
+
+class Drafting:
+    """The model's stream while it lasts: each piece the guard lets through, and for a grounded answer
+    each sentence the verifier lets through, is shown; `finished()` gives the frozen Draft. A model
+    failure is kept; what arrived before it is still checked and released."""
+
+    def __init__(self, answer: Answer, messages: list[dict], *, grounded: bool):
+        self.turn, self.grounded, self.messages = answer.turn, grounded, messages
+        self.guard = moderation.StreamGuard(answer.moderation.policy)
+        self.release = SentenceRelease([p.text for p in answer.passages]) if grounded else None
+        self.shown = ""
+        self.removed: list[Removed] = []
+        self.sentence_checks: list[dict] = []
+        self.generation = None
+        self.error: LlmError | None = None
+        self.abandoned = False
+
+    def finished(self, *, stopped_by_user: bool = False) -> Draft:
+        return Draft(
+            shown=self.shown,
+            removed=tuple(self.removed),
+            sentence_checks=tuple(self.sentence_checks),
+            prompt_messages=tuple(self.messages),
+            generation=self.generation,
+            guard=self.guard,
+            ungrounded=not self.grounded,
+            error=self.error,
+            stopped_by_user=stopped_by_user,
+            abandoned=self.abandoned,
+        )
+
+    def _released(self, text: str, final: bool) -> list[str]:
+        if self.release is None:
+            return [text] if text else []
+        checked = self.release.feed(text) + (self.release.flush() if final else [])
         for item in checked:
-            answer.sentence_checks.append(
+            self.sentence_checks.append(
                 {
-                    "sentence": len(answer.sentence_checks) + 1,
+                    "sentence": len(self.sentence_checks) + 1,
                     "kept": sorted(item.kept),
                     "dropped": [d["number"] for d in item.dropped],
                     "removed": item.removed is not None,
                 }
             )
-        answer.removed += [c.removed for c in checked if c.removed]
+        self.removed += [c.removed for c in checked if c.removed]
         return [c.text for c in checked if c.text]
 
-    return shown
-
-
-def as_is(text: str, final: bool) -> list[str]:
-    return [text] if text else []
-
-
-def _temperature(answer: Answer, grounded: bool) -> float:
-    chosen = answer.turn.variant.settings.temperature
-    return chosen if chosen is not None else GROUNDED_TEMPERATURE if grounded else 0.2
-
-
-def shown_pieces(answer: Answer, messages: list[dict], release: Callable[[str, bool], list[str]]) -> Iterator[str]:
-    """Stream the model; yield each piece the guard and `release` let through, separated as shown.
-    A model failure is kept on the answer; what arrived before it is still checked and released."""
-    answer.prompt_messages = messages
-    answer.guard = guard = moderation.StreamGuard(answer.policy)
-    grounded = not answer.ungrounded
-    stream = chat_stream(
-        messages,
-        max_tokens=min(GROUNDED_MAX_TOKENS, settings.ENCLAVE_CHAT_MAX_TOKENS)
-        if grounded
-        else settings.ENCLAVE_CHAT_MAX_TOKENS,
-        temperature=_temperature(answer, grounded),
-        base_url=answer.turn.variant.settings.base_url,
-        adapter=answer.turn.variant.settings.adapter,
-        purpose="chat",
-        user_id=answer.turn.user.public_id,
-        conversation=str(answer.turn.conversation.public_id),
-    )
-    answer.generation = stream.generation
-    try:
+    def pieces(self) -> Iterator[str]:
+        """Stream the model; yield each piece that may be shown, separated as shown."""
+        stream = chat_stream(
+            self.messages,
+            max_tokens=min(GROUNDED_MAX_TOKENS, settings.ENCLAVE_CHAT_MAX_TOKENS)
+            if self.grounded
+            else settings.ENCLAVE_CHAT_MAX_TOKENS,
+            temperature=_temperature(self.turn, self.grounded),
+            base_url=self.turn.variant.settings.base_url,
+            adapter=self.turn.variant.settings.adapter,
+            purpose="chat",
+            user_id=self.turn.user.public_id,
+            conversation=str(self.turn.conversation.public_id),
+        )
+        self.generation = stream.generation
+        guard = self.guard
         try:
-            for delta in stream:
-                released = guard.feed(delta)
-                if released:
-                    yield from _pieces(answer, release(released, False))
-                if guard.stopped:
-                    # What the guard passed before the window it stopped is shown if supported.
-                    yield from _pieces(answer, release("", True))
-                    break
-                if grounded and not answer.shown and len(answer.removed) >= ABANDON_AFTER_REMOVED:
-                    answer.draft_abandoned = True
-                    break
-            else:
-                yield from _pieces(answer, release(guard.flush(), True))
-        except LlmError as error:
-            answer.error = error
-            yield from _pieces(answer, release(_flushed(guard), True))
-    finally:
-        stream.close()  # also when the reader went away: the model stops
+            try:
+                for delta in stream:
+                    released = guard.feed(delta)
+                    if released:
+                        yield from self._shown(self._released(released, False))
+                    if guard.stopped:
+                        # What the guard passed before the window it stopped is shown if supported.
+                        yield from self._shown(self._released("", True))
+                        break
+                    if self.grounded and not self.shown and len(self.removed) >= ABANDON_AFTER_REMOVED:
+                        self.abandoned = True
+                        break
+                else:
+                    yield from self._shown(self._released(guard.flush(), True))
+            except LlmError as error:
+                self.error = error
+                yield from self._shown(self._released(_flushed(guard), True))
+        finally:
+            stream.close()  # also when the reader went away: the model stops
 
-
-def _pieces(answer: Answer, pieces: list[str]) -> Iterator[str]:
-    for piece in pieces:
-        text = piece if not answer.shown or answer.ungrounded else " " + piece
-        answer.shown += text
-        yield text
+    def _shown(self, pieces: list[str]) -> Iterator[str]:
+        for piece in pieces:
+            text = piece if not self.shown or not self.grounded else " " + piece
+            self.shown += text
+            yield text
 
 
 def _flushed(guard: moderation.StreamGuard) -> str:

@@ -19,7 +19,7 @@ from dataclasses import asdict
 from django.conf import settings
 
 from chat.answer import arms, decide, evidence, generate, moderate, prompt, retrieve, store, tools
-from chat.answer.record import Answer, Turn
+from chat.answer.record import Answer, Direct, Grounds, Quote, Turn
 from chat.memory import services as memory
 from safety import moderation
 
@@ -28,84 +28,88 @@ def answer_events(turn: Turn) -> Iterator[dict]:
     if turn.variant is None:
         arms.turn_variant_choose(turn)
     answer = Answer(turn=turn)
-    retrieve.history_load(answer)
-    moderate.request_moderate(answer)
-    store.question_store(answer)
-    if answer.error is not None or moderate.refused(answer):
+    answer.history, answer.context_private = retrieve.history_load(turn)
+    answer.moderation = moderate.request_moderate(turn)
+    store.question_store(answer, decide.question_status(answer.moderation))
+    if answer.moderation.error is not None or answer.moderation.refused:
         yield {"event": "sources", "data": []}
         yield from _finish(answer)
         return
     to_remember = memory.request_to_remember(turn.question)
     if to_remember is not None:
         yield {"event": "sources", "data": []}
-        _remember(answer, to_remember)
+        answer.context_private = True
+        answer.direct = _remember(turn, to_remember)
         yield from _finish(answer)
         return
     calls = tools.route(turn.question)
     if calls:
         yield {"event": "sources", "data": []}
         yield from ({"event": "tool", "data": asdict(call)} for call in calls)
-        answer.direct_text = tools.answer_text(calls)
-        answer.direct_trace = {"tools": [asdict(call) for call in calls]}
+        answer.direct = Direct(text=tools.answer_text(calls), trace={"tools": [asdict(call) for call in calls]})
         yield from _finish(answer)
         return
-    retrieve.passages_retrieve(answer)
+    answer.retrieval = retrieve.passages_retrieve(turn, answer.history)
     answer.mark("sources")
     yield {"event": "sources", "data": [retrieve.source(n, p) for n, p in enumerate(answer.passages, start=1)]}
     if not answer.passages:
         if turn.tenant.allow_ungrounded_answers:
-            answer.ungrounded = True
             yield {"event": "token", "data": {"text": prompt.UNGROUNDED_LABEL}}
-            yield from _generated(answer, generate.ungrounded_messages(answer), generate.as_is)
+            yield from _generated(answer, generate.ungrounded_messages(answer), grounded=False)
         else:
             yield from _finish(answer)
         return
-    answer.evidence = evidence.evidence_select(
-        answer.standalone_question, answer.passages, most=answer.turn.variant.settings.evidence_count
+    texts = [p.text for p in answer.passages]
+    chosen = evidence.evidence_select(
+        answer.retrieval.standalone_question, texts, most=turn.variant.settings.evidence_count
     )
+    answer.grounds = Grounds(evidence=tuple(chosen), weak=not evidence.strong(chosen))
     answer.mark("evidence")
-    if not evidence.strong(answer.evidence):
-        answer.weak_evidence = True
+    if answer.grounds.weak:
         yield from _finish(answer)
         return
-    if evidence.quotable(answer.evidence, settings.ENCLAVE_QUOTE_SCORE):
-        answer.extractive = decide.extractive_text(answer)
-        if answer.extractive:
-            answer.quoted_first = True
+    if evidence.quotable(chosen, settings.ENCLAVE_QUOTE_SCORE):
+        quoted = decide.extractive_text(chosen, texts)
+        if quoted:
+            answer.quote = Quote(text=quoted, first=True)
             answer.timings_ms.setdefault("first_token", _elapsed(answer))
-            yield {"event": "token", "data": {"text": answer.extractive}}
+            yield {"event": "token", "data": {"text": quoted}}
             yield from _finish(answer)
             return
-    yield from _generated(answer, generate.grounded_messages(answer), generate.verified_release(answer))
+    messages, remembered = generate.grounded_messages(answer)
+    answer.context_private = answer.context_private or remembered
+    yield from _generated(answer, messages, grounded=True)
 
 
-def _generated(answer: Answer, messages: list[dict], release) -> Iterator[dict]:
+def _generated(answer: Answer, messages: list[dict], *, grounded: bool) -> Iterator[dict]:
     """Stream, then finish; when the reader goes away, the model stops and what was shown is stored."""
+    drafting = generate.Drafting(answer, messages, grounded=grounded)
     checked = 0
     try:
-        for piece in generate.shown_pieces(answer, messages, release):
+        for piece in drafting.pieces():
             answer.timings_ms.setdefault("first_token", _elapsed(answer))
             yield {"event": "token", "data": {"text": piece}}
-            checked = yield from _checks(answer, checked)
-        checked = yield from _checks(answer, checked)
+            checked = yield from _checks(drafting.sentence_checks, checked)
+        checked = yield from _checks(drafting.sentence_checks, checked)
     except GeneratorExit:
-        answer.stopped_by_user = True
-        decide.decide(answer)
-        store.answer_store(answer)
+        answer.draft = drafting.finished(stopped_by_user=True)
+        store.answer_store(answer, decide.decide(answer))
         raise
+    answer.draft = drafting.finished()
     if decide.extractive_wanted(answer):
-        answer.extractive = decide.extractive_text(answer)
-        if answer.extractive:
+        quoted = decide.extractive_text(answer.evidence, [p.text for p in answer.passages])
+        if quoted:
+            answer.quote = Quote(text=quoted, first=False)
             answer.timings_ms.setdefault("first_token", _elapsed(answer))
-            yield {"event": "token", "data": {"text": answer.extractive}}
+            yield {"event": "token", "data": {"text": quoted}}
     yield from _finish(answer)
 
 
-def _checks(answer: Answer, already: int) -> Iterator[dict]:
+def _checks(sentence_checks: list[dict], already: int) -> Iterator[dict]:
     """One `citations` event per draft sentence checked since the last call."""
-    for check in answer.sentence_checks[already:]:
+    for check in sentence_checks[already:]:
         yield {"event": "citations", "data": check}
-    return len(answer.sentence_checks)
+    return len(sentence_checks)
 
 
 def _elapsed(answer: Answer) -> float:
@@ -113,24 +117,21 @@ def _elapsed(answer: Answer) -> float:
     return answer.timings_ms.pop("_now")
 
 
-def _remember(answer: Answer, text: str) -> None:
-    turn = answer.turn
-    answer.context_private = True
+def _remember(turn: Turn, text: str) -> Direct:
     if memory.enabled(user=turn.user):
         memory.remember(tenant=turn.tenant, user=turn.user, text=text)
-        answer.direct_trace = {"memory": "stored"}
-        answer.direct_text = f"I will remember that: {text}. You can see and delete what I remember under Memory."
-    else:
-        answer.direct_trace = {"memory": "off"}
-        answer.direct_text = (
-            "Memory is off for you, so I did not keep that. Turn memory on first if you want me to remember things."
-        )
+        receipt = f"I will remember that: {text}. You can see and delete what I remember under Memory."
+        return Direct(text=receipt, trace={"memory": "stored"})
+    return Direct(
+        text="Memory is off for you, so I did not keep that. Turn memory on first if you want me to remember things.",
+        trace={"memory": "off"},
+    )
 
 
 def _finish(answer: Answer) -> Iterator[dict]:
-    decide.decide(answer)
-    message = store.answer_store(answer)
-    guard_stop = answer.guard.stopped if answer.guard else None
+    verdict = answer.verdict = decide.decide(answer)
+    message = store.answer_store(answer, verdict)
+    guard_stop = answer.draft.guard_stop if answer.draft else None
     if guard_stop:
         notice = moderation.stopped_notice(guard_stop)
         yield {"event": "safety", "data": {"category": guard_stop.category, "notice": notice}}
@@ -139,10 +140,10 @@ def _finish(answer: Answer) -> Iterator[dict]:
         "data": {
             "id": str(message.public_id),
             "status": message.status,
-            "kind": answer.kind,
-            "text": answer.text,
-            "note": answer.note,
-            "removed_sentences": len(answer.removed),
+            "kind": verdict.kind,
+            "text": verdict.text,
+            "note": verdict.note,
+            "removed_sentences": len(answer.draft.removed) if answer.draft else 0,
             "citations": answer.citations,
             "usage": store.usage(answer),
         },

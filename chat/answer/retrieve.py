@@ -3,24 +3,23 @@
 from django.conf import settings
 
 from chat.answer import support
-from chat.answer.record import Answer
+from chat.answer.record import Retrieval, Turn
 from chat.conversations import selectors
 from retrieval.search import Passage, search
 
 MIN_RELEVANCE = 0.4
 
 
-def history_load(answer: Answer) -> None:
-    turn = answer.turn
+def history_load(turn: Turn) -> tuple[list[dict], bool]:
+    """The turns before the question, and whether they came from an API caller (then what they drew on is
+    not known, and the answer is kept out of training)."""
     if turn.history is not None:
-        answer.history = turn.history
-        answer.context_private = bool(turn.history)  # history from an API caller: what it drew on is not known
-        return
+        return turn.history, bool(turn.history)
     before = turn.regenerate_of.created_at if turn.regenerate_of else None
     history = selectors.history(
         tenant=turn.tenant, conversation=turn.conversation, principals=turn.principals, before=before
     )
-    answer.history = history[:-1] if turn.regenerate_of else history  # without the question itself
+    return (history[:-1] if turn.regenerate_of else history), False  # without the question itself
 
 
 def _relevance(question: str, passage: Passage) -> float:
@@ -29,25 +28,28 @@ def _relevance(question: str, passage: Passage) -> float:
     return max(passage.scores.get("dense") or 0.0, lexical)
 
 
-def passages_retrieve(answer: Answer) -> None:
+def passages_retrieve(turn: Turn, history: list[dict]) -> Retrieval:
     outcome = search(
-        answer.turn.question,
-        principals=answer.turn.principals,
-        history=answer.history,
+        turn.question,
+        principals=turn.principals,
+        history=history,
         limit=settings.ENCLAVE_CHAT_PASSAGES,
-        pool=answer.turn.variant.settings.retrieval_pool,
-        reranker=answer.turn.variant.settings.reranker,
+        pool=turn.variant.settings.retrieval_pool,
+        reranker=turn.variant.settings.reranker,
         highlight=False,  # answers show whole passages; highlights would be a wasted statement
     )
-    answer.standalone_question = outcome.query.standalone
-    answer.passages = [p for p in outcome.passages if _relevance(answer.standalone_question, p) >= MIN_RELEVANCE]
-    answer.search_trace = {
-        "condensed_by": outcome.query.method,
-        "reranker": outcome.reranker,
-        "candidates": outcome.candidates[:20],
-        "candidate_ids": [c["chunk_id"] for c in outcome.candidates],  # all of them, for the diagnosis
-        "retrieval_ms": outcome.timings_ms.get("total"),
-    }
+    standalone = outcome.query.standalone
+    return Retrieval(
+        standalone_question=standalone,
+        passages=tuple(p for p in outcome.passages if _relevance(standalone, p) >= MIN_RELEVANCE),
+        trace={
+            "condensed_by": outcome.query.method,
+            "reranker": outcome.reranker,
+            "candidates": outcome.candidates[:20],
+            "candidate_ids": [c["chunk_id"] for c in outcome.candidates],  # all of them, for the diagnosis
+            "retrieval_ms": outcome.timings_ms.get("total"),
+        },
+    )
 
 
 def source(number: int, passage: Passage) -> dict:

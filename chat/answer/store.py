@@ -5,24 +5,18 @@ from dataclasses import asdict
 from django.conf import settings
 
 from chat.answer import prompt
-from chat.answer.record import Answer
+from chat.answer.record import Answer, Verdict
 from chat.answer.verify import SentenceRelease
 from chat.conversations import services
 from chat.models import Message
 
 
-def question_store(answer: Answer) -> None:
-    """The question, stored as refused when it was, so no later turn carries it in its history."""
+def question_store(answer: Answer, status: str) -> None:
     turn = answer.turn
     if turn.regenerate_of is not None:
         return
-    refused = answer.request_decision is not None and answer.request_decision.action == "refuse"
     services.message_add(
-        tenant=turn.tenant,
-        conversation=turn.conversation,
-        role=Message.Role.USER,
-        content=turn.question,
-        status=Message.Status.REFUSED if refused else Message.Status.COMPLETE,
+        tenant=turn.tenant, conversation=turn.conversation, role=Message.Role.USER, content=turn.question, status=status
     )
 
 
@@ -52,47 +46,48 @@ def citation_rows(text: str, answer: Answer) -> list[dict]:
     return rows
 
 
-def trace_of(answer: Answer) -> dict:
-    turn = answer.turn
+def trace_of(answer: Answer, verdict: Verdict) -> dict:
+    turn, draft = answer.turn, answer.draft
+    retrieval = answer.retrieval
     trace = {
         "question": turn.question,
-        "standalone_query": answer.standalone_question,
+        "standalone_query": retrieval.standalone_question if retrieval else "",
         "prompt_version": (turn.variant and turn.variant.settings.prompt_version) or prompt.PROMPT_VERSION,
         "model": settings.LLM_MODEL,
-        "variant": answer.turn.variant.as_dict() if answer.turn.variant else None,
-        "kind": answer.kind,
-        **answer.search_trace,
-        **answer.direct_trace,
+        "variant": turn.variant.as_dict() if turn.variant else None,
+        "kind": verdict.kind,
+        **(retrieval.trace if retrieval else {}),
+        **(answer.direct.trace if answer.direct else {}),
         "passages_sent": [p.chunk_id for p in answer.passages],
         "flagged_passages": {p.chunk_id: p.safety_flags for p in answer.passages if p.safety_flags},
         "evidence": [asdict(e) for e in answer.evidence],
-        "weak_evidence": answer.weak_evidence,
-        "draft_abandoned": answer.draft_abandoned,
-        "quoted_first": answer.quoted_first,
-        "sentence_checks": answer.sentence_checks,
-        "removed_sentences": [asdict(r) for r in answer.removed],
+        "weak_evidence": bool(answer.grounds and answer.grounds.weak),
+        "draft_abandoned": bool(draft and draft.abandoned),
+        "quoted_first": bool(answer.quote and answer.quote.first),
+        "sentence_checks": list(draft.sentence_checks) if draft else [],
+        "removed_sentences": [asdict(r) for r in draft.removed] if draft else [],
         "tools_allowed": False,  # tools answer only questions that need no documents
-        "safety": answer.safety,
+        "safety": answer.moderation.trace,
         "timings_ms": dict(answer.timings_ms),
     }
-    if answer.ungrounded:
+    if draft and draft.ungrounded:
         trace["ungrounded"] = True
-    if answer.stopped_by_user:
+    if draft and draft.stopped_by_user:
         trace["stopped_by_user"] = True
-    if answer.guard is not None:
-        trace["safety"] = answer.safety | {"output": answer.guard.trace()}
-        if answer.guard.stopped:
-            trace["safety_stop"] = {"category": answer.guard.stopped.category}
-    if answer.generation is not None:
-        trace["timings_ms"]["ttft_model"] = answer.generation.ttft_ms
-        trace["tokens"] = usage(answer)
+    if draft is not None:
+        trace["safety"] = answer.moderation.trace | {"output": draft.guard.trace()}
+        if draft.guard_stop:
+            trace["safety_stop"] = {"category": draft.guard_stop.category}
+        if draft.generation is not None:
+            trace["timings_ms"]["ttft_model"] = draft.generation.ttft_ms
+            trace["tokens"] = usage(answer)
     if answer.error is not None:
         trace["error"] = {"code": answer.error.code, "message": str(answer.error)[:300]}
     return trace
 
 
 def usage(answer: Answer) -> dict:
-    generation = answer.generation
+    generation = answer.draft.generation if answer.draft else None
     if generation is None:
         return {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
     prompt_tokens, completion_tokens = generation.prompt_tokens or 0, generation.completion_tokens or 0
@@ -106,36 +101,38 @@ def usage(answer: Answer) -> dict:
 def moderation_of(answer: Answer) -> tuple[str, str]:
     """The most severe decision that was not "allow": a stopped answer, else the question's, else a caution
     raised while the answer streamed."""
-    if answer.guard is not None and answer.guard.stopped:
-        return answer.guard.stopped.action, answer.guard.stopped.category or ""
-    decision = answer.request_decision
+    guard = answer.draft.guard if answer.draft else None
+    if guard is not None and guard.stopped:
+        return guard.stopped.action, guard.stopped.category or ""
+    decision = answer.moderation.decision
     if decision is not None and decision.action != "allow":
         return decision.action, decision.category or ""
-    if answer.guard is not None and answer.guard.notes:
-        return "caution", sorted(answer.guard.notes)[0]
+    if guard is not None and guard.notes:
+        return "caution", sorted(guard.notes)[0]
     return "", ""
 
 
 def sizes_of(answer: Answer) -> dict:
-    generation = answer.generation
+    generation = answer.draft.generation if answer.draft else None
     if generation is None:
         return {}
     ttft = generation.ttft_ms
     return {"first_token_ms": None if ttft is None else round(ttft), "total_tokens": usage(answer)["total_tokens"]}
 
 
-def answer_store(answer: Answer) -> Message:
+def answer_store(answer: Answer, verdict: Verdict) -> Message:
     turn = answer.turn
     answer.mark("total")
-    answer.citations = citation_rows(answer.extractive or answer.shown, answer) if answer.passages else []
+    shown = answer.quote.text if answer.quote else answer.draft.shown if answer.draft else ""
+    answer.citations = citation_rows(shown, answer) if answer.passages else []
     return services.answer_store(
         tenant=turn.tenant,
         conversation=turn.conversation,
-        content=answer.text,
-        status=answer.status,
+        content=verdict.text,
+        status=verdict.status,
         error_code=answer.error.code if answer.error else "",
         citations=answer.citations,
-        trace=trace_of(answer),
+        trace=trace_of(answer, verdict),
         context_documents=None if answer.context_private else [p.document_id for p in answer.passages],
         regenerated_from=turn.regenerate_of,
         moderation=moderation_of(answer),

@@ -10,6 +10,7 @@ carried the answer). Only eligible messages are decrypted. A test keeps this mod
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.db import connection
 
@@ -178,29 +179,50 @@ def gate(*, tenant: Tenant) -> GateResult:
     return result
 
 
+class _Fetched(NamedTuple):
+    """A row of MESSAGES_SQL, in its column order."""
+
+    id: str
+    role: str
+    status: str
+    blob: bytes
+    regenerated_from: int | None
+    pk: int
+    context: list | None
+    conversation: str
+    conversation_no_train: bool
+    user_pk: int
+    rating: int | None
+    preferred_over: list
+
+
 def _rows() -> list[_Row]:
     with connection.cursor() as cursor:
         cursor.execute(MESSAGES_SQL)
-        fetched = cursor.fetchall()
+        fetched = [_Fetched(*values) for values in cursor.fetchall()]
     people = people_training_state()
-    mentioned = {str(d) for values in fetched for d in values[6] or ()}
-    no_train = documents_training_state(public_ids=mentioned)
+    no_train = documents_training_state(public_ids={str(d) for row in fetched for d in row.context or ()})
     rows = []
-    for *message, conversation, conversation_no_train, user_pk, rating, preferred_over in fetched:
-        context = message[6]
-        present = [no_train[str(d)] for d in context or () if str(d) in no_train]
-        user, opted_out = people[user_pk]
+    for row in fetched:
+        present = [no_train[str(d)] for d in row.context or () if str(d) in no_train]
+        user, opted_out = people[row.user_pk]
         rows.append(
             _Row(
-                *message,
-                conversation=conversation,
-                conversation_no_train=conversation_no_train,
+                id=row.id,
+                role=row.role,
+                status=row.status,
+                blob=row.blob,
+                regenerated_from=row.regenerated_from,
+                pk=row.pk,
+                context=row.context,
+                conversation=row.conversation,
+                conversation_no_train=row.conversation_no_train,
                 user=user,
                 user_opted_out=opted_out,
                 context_present=len(present),
                 context_no_train=sum(present),
-                rating=rating,
-                preferred_over=preferred_over,
+                rating=row.rating,
+                preferred_over=row.preferred_over,
             )
         )
     return rows

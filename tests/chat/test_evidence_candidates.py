@@ -1,7 +1,5 @@
 """Evidence candidates: title lines, addresses, bylines and references are never quoted as answers."""
 
-from types import SimpleNamespace
-
 import pytest
 
 from chat.answer import evidence
@@ -18,7 +16,7 @@ ARTICLE_HEAD = (
 
 
 def test_only_answer_sentences_of_an_article_head_are_candidates():
-    found = [sentence for _n, _p, sentence in evidence.candidates([SimpleNamespace(text=ARTICLE_HEAD)])]
+    found = [sentence for _n, _p, sentence in evidence.candidates([ARTICLE_HEAD])]
 
     assert found[0].startswith("Abstract: Mother-to-child transmission")
     assert len(found) == 2

@@ -1,7 +1,5 @@
 """The extractive answer: the best evidence sentence quoted with the one after it, each quote checked."""
 
-from types import SimpleNamespace
-
 from chat.answer import support
 from chat.answer.decide import extractive_text
 from chat.answer.evidence import MAX_CHARS, Evidence
@@ -18,17 +16,15 @@ def _evidence(number, position, sentence, score=0.6):
     return Evidence(number=number, sentence=sentence, position=position, score=score, features={})
 
 
-def _answer(*evidence):
-    return SimpleNamespace(
-        evidence=list(evidence), passages=[SimpleNamespace(text=FLIGHTS), SimpleNamespace(text=HOTELS)]
-    )
+def _quoted(*evidence):
+    return extractive_text(list(evidence), [FLIGHTS, HOTELS])
 
 
 def test_the_best_sentence_is_quoted_with_the_next_one_and_the_second_separately():
     first = support.split_sentences(FLIGHTS)[0]
     hotels = support.split_sentences(HOTELS)[0]
 
-    text = extractive_text(_answer(_evidence(1, 0, first), _evidence(2, 0, hotels, score=0.3)))
+    text = _quoted(_evidence(1, 0, first), _evidence(2, 0, hotels, score=0.3))
 
     assert text == (
         "\u201cEmployees may book economy class for flights shorter than six hours. Longer flights may be booked "
@@ -41,7 +37,7 @@ def test_the_best_sentence_is_quoted_with_the_next_one_and_the_second_separately
 def test_a_second_sentence_that_is_the_continuation_is_not_quoted_twice():
     sentences = support.split_sentences(FLIGHTS)
 
-    text = extractive_text(_answer(_evidence(1, 0, sentences[0]), _evidence(1, 1, sentences[1], score=0.5)))
+    text = _quoted(_evidence(1, 0, sentences[0]), _evidence(1, 1, sentences[1], score=0.5))
 
     assert text.count("Longer flights") == 1 and text.count("[1]") == 1
 
@@ -51,10 +47,9 @@ def test_the_last_sentence_of_a_passage_and_a_cut_sentence_are_quoted_alone():
     long_sentence = "Per diem rates " + " ".join(f"for city {n} are listed in annex {n}," for n in range(40)) + " end."
     long_passage = f"{long_sentence} Receipts are kept for seven years."
     cut = long_sentence[:MAX_CHARS]
-    answer = SimpleNamespace(evidence=[_evidence(1, 0, cut)], passages=[SimpleNamespace(text=long_passage)])
 
-    alone = extractive_text(_answer(_evidence(1, 2, last)))
-    not_whole = extractive_text(answer)
+    alone = _quoted(_evidence(1, 2, last))
+    not_whole = extractive_text([_evidence(1, 0, cut)], [long_passage])
 
     assert alone == "\u201cRail is preferred under 500 km.\u201d [1]"
     assert not_whole.startswith("\u201cPer diem rates") and "Receipts" not in not_whole
