@@ -10,7 +10,6 @@ carried the answer). Only eligible messages are decrypted. A test keeps this mod
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from django.db import connection
 
@@ -72,6 +71,8 @@ class GateResult:
 
 @dataclass
 class _Row:
+    """A row of MESSAGES_SQL (its columns in order), then what the people's and documents' selectors add."""
+
     id: str
     role: str
     status: str
@@ -81,12 +82,13 @@ class _Row:
     context: list | None
     conversation: str
     conversation_no_train: bool
-    user: str
-    user_opted_out: bool
-    context_present: int
-    context_no_train: int
+    user_pk: int
     rating: int | None
     preferred_over: list
+    user: str = ""
+    user_opted_out: bool = False
+    context_present: int = 0
+    context_no_train: int = 0
 
 
 def _context_problem(row: _Row) -> str | None:
@@ -179,52 +181,16 @@ def gate(*, tenant: Tenant) -> GateResult:
     return result
 
 
-class _Fetched(NamedTuple):
-    """A row of MESSAGES_SQL, in its column order."""
-
-    id: str
-    role: str
-    status: str
-    blob: bytes
-    regenerated_from: int | None
-    pk: int
-    context: list | None
-    conversation: str
-    conversation_no_train: bool
-    user_pk: int
-    rating: int | None
-    preferred_over: list
-
-
 def _rows() -> list[_Row]:
     with connection.cursor() as cursor:
         cursor.execute(MESSAGES_SQL)
-        fetched = [_Fetched(*values) for values in cursor.fetchall()]
+        rows = [_Row(*values) for values in cursor.fetchall()]
     people = people_training_state()
-    no_train = documents_training_state(public_ids={str(d) for row in fetched for d in row.context or ()})
-    rows = []
-    for row in fetched:
+    no_train = documents_training_state(public_ids={str(d) for row in rows for d in row.context or ()})
+    for row in rows:
         present = [no_train[str(d)] for d in row.context or () if str(d) in no_train]
-        user, opted_out = people[row.user_pk]
-        rows.append(
-            _Row(
-                id=row.id,
-                role=row.role,
-                status=row.status,
-                blob=row.blob,
-                regenerated_from=row.regenerated_from,
-                pk=row.pk,
-                context=row.context,
-                conversation=row.conversation,
-                conversation_no_train=row.conversation_no_train,
-                user=user,
-                user_opted_out=opted_out,
-                context_present=len(present),
-                context_no_train=sum(present),
-                rating=row.rating,
-                preferred_over=row.preferred_over,
-            )
-        )
+        row.user, row.user_opted_out = people[row.user_pk]
+        row.context_present, row.context_no_train = len(present), sum(present)
     return rows
 
 
