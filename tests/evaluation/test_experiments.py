@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from django_tenants.utils import schema_context
 
-from chat.answer import arms
+from chat.answer import arms as arm_choice
 from chat.answer.variants import DEFAULT, variant_from, variant_stored
 from chat.models import Conversation, Experiment, Feedback, Message
 from evaluation import experiments
@@ -67,15 +67,15 @@ def test_assignment_is_sticky_and_balanced_over_ten_thousand_users(share):
     experiment = Experiment(public_id=uuid.uuid4(), traffic_share=share)
     users = [SimpleNamespace(public_id=uuid.uuid4()) for _ in range(10_000)]
 
-    arms = [arms.arm_for(experiment, user) for user in users]
-    again = [arms.arm_for(Experiment(public_id=experiment.public_id, traffic_share=share), u) for u in users]
+    arms = [arm_choice.arm_for(experiment, user) for user in users]
+    again = [arm_choice.arm_for(Experiment(public_id=experiment.public_id, traffic_share=share), u) for u in users]
 
     treated = arms.count("treatment")
     spread = (10_000 * share * (1 - share)) ** 0.5
     assert abs(treated - 10_000 * share) < 4 * spread  # within four standard deviations
     assert arms == again  # the same user, another session or device: the same arm
     other = Experiment(public_id=uuid.uuid4(), traffic_share=share)
-    assert [arms.arm_for(other, u) for u in users] != arms  # each experiment splits afresh
+    assert [arm_choice.arm_for(other, u) for u in users] != arms  # each experiment splits afresh
 
 
 def test_an_unsafe_treatment_is_refused_with_the_numbers_at_start_and_at_promotion(api, tenant_a, safety_sets):
@@ -145,7 +145,7 @@ def test_a_treatment_that_keeps_safety_is_promoted_once_each_arm_has_enough_answ
     assert tenant.answer_variant == {"name": "cooler", "settings": {"temperature": 0.05}}
     turn = SimpleNamespace(tenant=tenant, user=tenant_a.finance, regenerate_of=None, variant=None)
     with schema_context("tenant_a"):
-        arms.turn_variant_choose(turn)
+        arm_choice.turn_variant_choose(turn)
         assert AuditEvent.objects.filter(action="experiment.promoted", target_id=experiment).exists()
     assert turn.variant.settings.temperature == 0.05  # the treatment is now every answer's default
 
@@ -164,7 +164,7 @@ def test_each_answer_records_its_arm_and_a_regeneration_uses_the_other(api, fake
     with schema_context("tenant_a"):
         running = Experiment.objects.get(public_id=experiment)
         arms = dict(Message.objects.filter(public_id__in=[first["id"], second["id"]]).values_list("public_id", "arm"))
-    expected = arms.arm_for(running, tenant_a.legal)
+    expected = arm_choice.arm_for(running, tenant_a.legal)
     assert arms[uuid.UUID(first["id"])] == expected
     assert arms[uuid.UUID(second["id"])] == ({"control", "treatment"} - {expected}).pop()
     temperatures = [request["body"]["temperature"] for request in fake_llm.requests]
