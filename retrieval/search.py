@@ -149,10 +149,10 @@ def _highlight_spans(headline: str | None) -> list[dict]:
     return fragments
 
 
-def _passage(row: sql.PassageRow, candidate: _Candidate, headline: str | None) -> Passage:
+def _passage(row, candidate: _Candidate, headline: str | None) -> Passage:
     metadata = json.loads(row.metadata) if isinstance(row.metadata, str) else row.metadata
     return Passage(
-        chunk_id=row.chunk_id,
+        chunk_id=row.id,
         document_id=row.document_id,
         version=row.version,
         ordinal=row.ordinal,

@@ -6,10 +6,10 @@ caller's value into SQL text.
 """
 
 import time
+from collections import namedtuple
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import combinations
-from typing import NamedTuple
 
 from django.db import connection, transaction
 
@@ -74,8 +74,8 @@ SELECT count(*) FROM (
 """
 
 PASSAGES = """
-SELECT id::text, document_id::text, version, ordinal, page, section, text, metadata, token_count,
-       safety_flags{embedding}
+SELECT id::text AS id, document_id::text AS document_id, version, ordinal, page, section, text, metadata,
+       token_count, safety_flags{embedding}
 FROM retrieval_chunk
 WHERE id = ANY(%s::uuid[]) AND {acl}
 """
@@ -188,26 +188,17 @@ def lexical_candidates(cursor, *, text: str, model: str, principals, filters, li
     return rows, (time.perf_counter() - started) * 1000
 
 
-class PassageRow(NamedTuple):
-    """A row of PASSAGES, in its column order."""
-
-    chunk_id: str
-    document_id: str
-    version: int
-    ordinal: int
-    page: int | None
-    section: str
-    text: str
-    metadata: dict | str
-    token_count: int
-    safety_flags: list | None
-    embedding: list | None = None  # only when asked for
+def _named_rows(cursor) -> list:
+    """The fetched rows as named tuples, named by the statement's own columns."""
+    row = namedtuple("Row", [column.name for column in cursor.description])
+    return [row(*values) for values in cursor.fetchall()]
 
 
-def passages(cursor, *, ids: list[str], principals, with_embedding: bool = False) -> dict[str, PassageRow]:
-    sql = PASSAGES.format(embedding=", embedding::real[]" if with_embedding else "", acl=ACL)
+def passages(cursor, *, ids: list[str], principals, with_embedding: bool = False) -> dict[str, tuple]:
+    """Rows of PASSAGES by chunk id, named as its columns (`embedding` only when asked for)."""
+    sql = PASSAGES.format(embedding=", embedding::real[] AS embedding" if with_embedding else "", acl=ACL)
     cursor.execute(sql, [ids, principals])
-    return {row[0]: PassageRow(*row) for row in cursor.fetchall()}
+    return {row.id: row for row in _named_rows(cursor)}
 
 
 def highlights(cursor, *, ids: list[str], text: str, principals) -> dict[str, str]:
