@@ -114,6 +114,25 @@ def run_execute(*, tenant: Tenant, run: AlignmentRun, progress_echo=None) -> Ali
     return _publish(tenant=tenant, run=run, recipe=recipe, data=data, metrics=metrics)
 
 
+STOPPED = (
+    "the worker running it stopped before it finished (a restart, a crash or the task's time limit); start it again"
+)
+
+
+def run_fail_stopped(run: AlignmentRun) -> AlignmentRun:
+    """A run left "running" by a worker that is gone: failed, saying so, and its files removed."""
+    shutil.rmtree(run_folder(run), ignore_errors=True)
+    logger.warning("alignment run %s was left running by a stopped worker", run.public_id)
+    return _finish(run, AlignmentRun.Status.FAILED, error=STOPPED)
+
+
+def runs_fail_stopped(*, started_before) -> int:
+    """Runs still "running" that started before `started_before`: no worker can still hold them (the task's hard
+    time limit would have killed it)."""
+    stopped = AlignmentRun.objects.filter(status=AlignmentRun.Status.RUNNING, started_at__lt=started_before)
+    return len([run_fail_stopped(run) for run in stopped])
+
+
 def _still_consented(tenant: Tenant, run: AlignmentRun, data: TrainingData) -> str | None:
     if data.public_data_only:
         return None

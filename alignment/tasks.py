@@ -1,12 +1,50 @@
+import logging
+from datetime import timedelta
+
+from celery.signals import worker_ready
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
 from alignment.models import AlignmentRun
-from alignment.services import run_execute
+from alignment.services import run_execute, run_fail_stopped, runs_fail_stopped
 from tenants.models import Tenant
-from tenants.tasking import tenant_task
+from tenants.tasking import public_task, tenant_task
+
+logger = logging.getLogger(__name__)
 
 
 @tenant_task(name="alignment.align_run")
 def align_run(*, tenant: Tenant, run_id: str) -> str:
-    run = AlignmentRun.objects.filter(public_id=run_id, status=AlignmentRun.Status.QUEUED).first()
-    if run is None:
+    run = AlignmentRun.objects.filter(public_id=run_id).first()
+    if run is not None and run.status == AlignmentRun.Status.RUNNING:
+        # Only this task starts a run, and the broker gives its message again only when the worker that took
+        # it was lost (acks_late, reject_on_worker_lost): nobody is running it any more.
+        return run_fail_stopped(run).status
+    if run is None or run.status != AlignmentRun.Status.QUEUED:
         return "not queued"
     return run_execute(tenant=tenant, run=run).status
+
+
+@worker_ready.connect
+def fail_stopped_runs_at_start(**_kwargs) -> None:
+    stopped_runs_fail()
+
+
+@public_task(name="alignment.stopped_runs_fail")
+def stopped_runs_fail_task() -> None:
+    """Scheduled (config/celery.py), so a run whose worker died says so without waiting for a restart."""
+    stopped_runs_fail()
+
+
+def stopped_runs_fail() -> None:
+    """In every tenant, runs started longer ago than a task may run (its hard time limit) and still "running"."""
+    started_before = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    for tenant in Tenant.objects.filter(status=Tenant.Status.ACTIVE):
+        connection.set_tenant(tenant)
+        try:
+            failed = runs_fail_stopped(started_before=started_before)
+        finally:
+            connection.set_schema_to_public()
+        if failed:
+            logger.warning("alignment runs left running by stopped workers", extra={"tenant": tenant.schema_name})

@@ -22,6 +22,10 @@ app.conf.beat_schedule = {
         "schedule": max(1.0, float(env.get("ENCLAVE_INGESTION_STALE_SECONDS", "300")) / 2),
         "options": {"queue": env.get("ENCLAVE_INGESTION_QUEUE", "ingestion")},
     },
+    "alignment-stopped": {  # alignment runs whose worker died, marked failed (the default queue: not the busy one)
+        "task": "alignment.stopped_runs_fail",
+        "schedule": 600.0,
+    },
 }
 
 

@@ -19,9 +19,9 @@ from tenants.tasks import tenant_usage_compute
 from tests.processes import celery_worker
 
 pytestmark = pytest.mark.django_db
-PROJECT_APPS = ("tenants", "ingestion", "retrieval", "chat", "inference", "safety")
+PROJECT_APPS = ("tenants", "ingestion", "retrieval", "chat", "inference", "safety", "evaluation", "alignment")
 # The only tasks that run in the public schema: they fan out over tenants. Adding one is a decision.
-PUBLIC_TASKS = {"tenants.retention_dispatch", "ingestion.stale_requeue"}
+PUBLIC_TASKS = {"tenants.retention_dispatch", "ingestion.stale_requeue", "alignment.stopped_runs_fail"}
 
 
 @tenant_task(name="tests.schema_probe")
