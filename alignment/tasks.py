@@ -14,7 +14,11 @@ from tenants.tasking import public_task, tenant_task
 logger = logging.getLogger(__name__)
 
 
-@tenant_task(name="alignment.align_run")
+@tenant_task(
+    name="alignment.align_run",
+    time_limit=settings.ENCLAVE_ALIGNMENT_TIME_LIMIT,
+    soft_time_limit=settings.ENCLAVE_ALIGNMENT_TIME_LIMIT - 300,
+)
 def align_run(*, tenant: Tenant, run_id: str) -> str:
     run = AlignmentRun.objects.filter(public_id=run_id).first()
     if run is not None and run.status == AlignmentRun.Status.RUNNING:
@@ -38,8 +42,9 @@ def stopped_runs_fail_task() -> None:
 
 
 def stopped_runs_fail() -> None:
-    """In every tenant, runs started longer ago than a task may run (its hard time limit) and still "running"."""
-    started_before = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    """In every tenant, runs started longer ago than a run may take (its task's hard time limit) and still
+    "running"."""
+    started_before = timezone.now() - timedelta(seconds=settings.ENCLAVE_ALIGNMENT_TIME_LIMIT)
     for tenant in Tenant.objects.filter(status=Tenant.Status.ACTIVE):
         connection.set_tenant(tenant)
         try:

@@ -208,10 +208,13 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # mid-task leaves it to be redelivered, after the broker's visibility timeout.
 CELERY_TASK_TIME_LIMIT = 3600
 CELERY_TASK_SOFT_TIME_LIMIT = 3300
+# An alignment run may take hours (alignment/tasks.py sets it on its task); the soft limit comes 5 minutes before.
+ENCLAVE_ALIGNMENT_TIME_LIMIT = int(env.get("ENCLAVE_ALIGNMENT_TIME_LIMIT", "21600"))
 CELERY_BROKER_URL = env.get("CELERY_BROKER_URL") or env.get("REDIS_URL") or "filesystem://"
 # Priorities 0 (first) to 9 on Redis: ingestion lowers the priority of a tenant's backlog (fairness).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": 2 * CELERY_TASK_TIME_LIMIT,
+    # Above the longest task, so Redis never gives a message to a second worker while the first still runs it.
+    "visibility_timeout": 2 * max(CELERY_TASK_TIME_LIMIT, ENCLAVE_ALIGNMENT_TIME_LIMIT),
     "queue_order_strategy": "priority",
     "priority_steps": list(range(10)),
     "sep": ":",

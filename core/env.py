@@ -38,6 +38,7 @@ ENVIRONMENT: dict[str, str] = {
     "ENCLAVE_TENANT_QUOTA_BYTES": "5368709120 (5 GiB): stored originals per tenant, unless the tenant sets its own",
     "ENCLAVE_INGESTION_QUEUE": "ingestion: the Celery queue of ingestion tasks",
     "ENCLAVE_ALIGNMENT_QUEUE": "alignment: the Celery queue of alignment runs (one worker process of its own)",
+    "ENCLAVE_ALIGNMENT_TIME_LIMIT": "21600: seconds an alignment run may take in the worker before it is stopped",
     "ENCLAVE_INGESTION_STALE_SECONDS": "300: a document whose worker has not reported for this long is re-queued",
     "ENCLAVE_EMBEDDING_MODEL": "sentence-transformers/all-MiniLM-L6-v2: the model new passages are embedded with",
     "ENCLAVE_KEK": "unset: the key-encryption key is read from ENCLAVE_KEK_FILE (base64, 32 bytes)",

@@ -35,7 +35,7 @@ def _run(status: str, started_ago: timedelta | None) -> AlignmentRun:
 
 
 def test_runs_older_than_a_task_may_run_are_failed_in_every_tenant_and_others_are_left(tenant_a, tenant_b):
-    limit = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    limit = timedelta(seconds=settings.ENCLAVE_ALIGNMENT_TIME_LIMIT)
     with schema_context("tenant_a"):
         stopped = _run("running", limit + timedelta(minutes=5))
         working = _run("running", timedelta(minutes=5))
@@ -69,3 +69,10 @@ def test_a_run_delivered_again_after_its_worker_was_lost_is_failed_not_left_runn
         assert AlignmentRun.objects.get(pk=lost.pk).error == services.STOPPED
         assert AlignmentRun.objects.get(pk=done.pk).status == "succeeded"
         assert not services.run_folder(lost).exists() and services.run_folder(done).exists()
+
+
+def test_a_run_may_take_its_own_time_limit_and_no_broker_redelivers_it_meanwhile():
+    limit = settings.ENCLAVE_ALIGNMENT_TIME_LIMIT
+    assert align_run.time_limit == limit > settings.CELERY_TASK_TIME_LIMIT
+    assert align_run.soft_time_limit == limit - 300
+    assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] > limit
