@@ -3,8 +3,8 @@ from datetime import timedelta
 
 from celery.signals import worker_ready
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
+from django_tenants.utils import tenant_context
 
 from alignment.models import AlignmentRun
 from alignment.services import run_execute, run_fail_stopped, runs_fail_stopped
@@ -46,10 +46,7 @@ def stopped_runs_fail() -> None:
     "running"."""
     started_before = timezone.now() - timedelta(seconds=settings.ENCLAVE_ALIGNMENT_TIME_LIMIT)
     for tenant in Tenant.objects.filter(status=Tenant.Status.ACTIVE):
-        connection.set_tenant(tenant)
-        try:
+        with tenant_context(tenant):
             failed = runs_fail_stopped(started_before=started_before)
-        finally:
-            connection.set_schema_to_public()
         if failed:
             logger.warning("alignment runs left running by stopped workers", extra={"tenant": tenant.schema_name})

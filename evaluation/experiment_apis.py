@@ -6,6 +6,7 @@ from django_tenants.utils import schema_context
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from chat.answer import arms
 from chat.models import Experiment
 from evaluation import experiments
 from evaluation.selectors import offline_summary
@@ -44,8 +45,7 @@ def experiment_data(experiment: Experiment, *, with_metrics: bool = False) -> di
         counts = experiments.arm_counts(experiment)
         data["counts"], data["metrics"] = counts, experiments.arm_metrics(counts)
         data["offline"] = {
-            arm: offline_summary(experiments.arm_variant(experiment, arm).settings.fingerprint())
-            for arm in experiments.ARMS
+            arm: offline_summary(arms.arm_variant(experiment, arm).settings.fingerprint()) for arm in arms.ARMS
         }
     return data
 

@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import render
 
-from chat.answer import prompt
+from chat.answer import arms, prompt
 from chat.models import Experiment
 from core.pages import console_action, done, validated
 from evaluation import experiment_apis, experiments
@@ -28,7 +28,7 @@ def experiments_page(request):
     context = {
         "tenant": request.tenant,
         "experiments": shown,
-        "current": experiments.tenant_variant(request.tenant).as_dict(),
+        "current": arms.tenant_variant(request.tenant).as_dict(),
         "rerankers": rerank.known(),
         "prompts": list(prompt.VERSIONS),
     }

@@ -107,11 +107,10 @@ def versions_by_day(*, since: datetime) -> dict:
     return {"indexed": dict(indexed), "failed": dict(failed), "failure_reasons": reasons}
 
 
-def documents_training_state(*, public_ids) -> dict[str, bool]:
-    """For the documents among `public_ids` that still exist: whether each is flagged no-train."""
-    rows = Document.objects.filter(public_id__in=list(public_ids)).values_list("public_id", "no_train")
-    return {str(public_id): no_train for public_id, no_train in rows}
+def documents_present() -> QuerySet:
+    """Every document of the schema (public ids): a subquery for the training gate's one statement."""
+    return Document.objects.order_by().values("public_id")
 
 
-def documents_no_train_count() -> int:
-    return Document.objects.filter(no_train=True).count()
+def documents_no_train() -> QuerySet:
+    return Document.objects.filter(no_train=True).order_by().values("public_id")

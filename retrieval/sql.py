@@ -5,6 +5,7 @@ Filters arrive as fixed fragments with placeholders (retrieval.filters); nothing
 caller's value into SQL text.
 """
 
+import functools
 import time
 from collections import namedtuple
 from contextlib import contextmanager
@@ -188,9 +189,14 @@ def lexical_candidates(cursor, *, text: str, model: str, principals, filters, li
     return rows, (time.perf_counter() - started) * 1000
 
 
+@functools.cache
+def _row_type(columns: tuple[str, ...]) -> type:
+    return namedtuple("Row", columns)  # made once per column list, not on every search
+
+
 def _named_rows(cursor) -> list:
     """The fetched rows as named tuples, named by the statement's own columns."""
-    row = namedtuple("Row", [column.name for column in cursor.description])
+    row = _row_type(tuple(column.name for column in cursor.description))
     return [row(*values) for values in cursor.fetchall()]
 
 

@@ -71,15 +71,17 @@ def tenant_task(*args, **options):
 def tenant_task_enqueue(
     task: TenantTask, *, tenant: Tenant, queue: str | None = None, priority: int | None = None, **kwargs
 ):
-    options = {key: value for key, value in {"queue": queue, "priority": priority}.items() if value is not None}
-    return task.apply_async(kwargs={**kwargs, TENANT_KWARG: tenant.schema_name}, **options)
+    return task.apply_async(kwargs={**kwargs, TENANT_KWARG: tenant.schema_name}, **_options(queue, priority))
 
 
 def tenant_task_send(name: str, *, tenant: Tenant, queue: str | None = None, priority: int | None = None, **kwargs):
     """Enqueue a tenant task by its name: the code that starts work need not import the module that
     does it (a web process has not loaded the task modules; the worker has)."""
-    options = {key: value for key, value in {"queue": queue, "priority": priority}.items() if value is not None}
-    return current_app.send_task(name, kwargs={**kwargs, TENANT_KWARG: tenant.schema_name}, **options)
+    return current_app.send_task(name, kwargs={**kwargs, TENANT_KWARG: tenant.schema_name}, **_options(queue, priority))
+
+
+def _options(queue: str | None, priority: int | None) -> dict:
+    return {key: value for key, value in {"queue": queue, "priority": priority}.items() if value is not None}
 
 
 class PublicTask(Task):

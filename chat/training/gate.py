@@ -14,23 +14,28 @@ from dataclasses import dataclass, field
 from django.db import connection
 
 from chat.models import Conversation
-from ingestion.selectors import documents_no_train_count, documents_training_state
-from tenants.accounts.selectors import people_opted_out_count, people_training_state
+from ingestion.selectors import documents_no_train, documents_present
+from tenants.accounts.selectors import people_training_consent
 from tenants.crypto import decrypt_text
 from tenants.models import Tenant
 
 FINAL_STATUSES = ("complete", "abstained")
 
-# One query over chat's tables: every message with what consent depends on, in conversation order. The
-# people's opt-outs and the documents' no-train flags come from their apps' selectors.
+# One statement decides, with what consent depends on, for every message in conversation order. It reads
+# chat's tables; the people and the documents come in as subqueries their apps' selectors build
+# (`{people}`, `{present}`, `{no_train}`), so consent is decided inside the query, by one snapshot.
 MESSAGES_SQL = """
 SELECT m.public_id, m.role, m.status, m.content_encrypted, m.regenerated_from_id, m.id,
-       m.context_documents, c.public_id, c.no_train, c.user_id,
+       m.context_documents,
+       c.public_id, c.no_train, u.public_id, u.training_opt_out,
+       (SELECT count(*) FROM ({present}) d WHERE d.public_id = ANY(m.context_documents)),
+       (SELECT count(*) FROM ({no_train}) d WHERE d.public_id = ANY(m.context_documents)),
        (SELECT f.rating FROM chat_feedback f WHERE f.message_id = m.id AND f.user_id = c.user_id),
        ARRAY(SELECT r.public_id FROM chat_preference p JOIN chat_message r ON r.id = p.rejected_id
              WHERE p.chosen_id = m.id AND p.user_id = c.user_id ORDER BY r.id)
 FROM chat_message m
 JOIN chat_conversation c ON c.id = m.conversation_id
+JOIN ({people}) u ON u.id = c.user_id
 ORDER BY c.id, m.created_at, m.id
 """
 
@@ -71,7 +76,7 @@ class GateResult:
 
 @dataclass
 class _Row:
-    """A row of MESSAGES_SQL (its columns in order), then what the people's and documents' selectors add."""
+    """A row of MESSAGES_SQL, its columns in order."""
 
     id: str
     role: str
@@ -82,13 +87,12 @@ class _Row:
     context: list | None
     conversation: str
     conversation_no_train: bool
-    user_pk: int
+    user: str
+    user_opted_out: bool
+    context_present: int
+    context_no_train: int
     rating: int | None
     preferred_over: list
-    user: str = ""
-    user_opted_out: bool = False
-    context_present: int = 0
-    context_no_train: int = 0
 
 
 def _context_problem(row: _Row) -> str | None:
@@ -119,9 +123,9 @@ def _reason(row: _Row, tainted: bool) -> str | None:
 
 
 def _consent_snapshot(tenant: Tenant) -> dict:
-    users = people_opted_out_count()
+    users = people_training_consent().filter(training_opt_out=True).count()
     conversations = Conversation.objects.filter(no_train=True).count()
-    documents = documents_no_train_count()
+    documents = documents_no_train().count()
     return {
         "tenant_training_consent": tenant.training_consent,
         "tenant_consent_changed_at": tenant.training_consent_changed_at.isoformat()
@@ -182,16 +186,14 @@ def gate(*, tenant: Tenant) -> GateResult:
 
 
 def _rows() -> list[_Row]:
+    # The subqueries appear in the statement in this order, and so do their parameters.
+    present, present_params = documents_present().query.sql_with_params()
+    no_train, no_train_params = documents_no_train().query.sql_with_params()
+    people, people_params = people_training_consent().query.sql_with_params()
+    sql = MESSAGES_SQL.format(present=present, no_train=no_train, people=people)
     with connection.cursor() as cursor:
-        cursor.execute(MESSAGES_SQL)
-        rows = [_Row(*values) for values in cursor.fetchall()]
-    people = people_training_state()
-    no_train = documents_training_state(public_ids={str(d) for row in rows for d in row.context or ()})
-    for row in rows:
-        present = [no_train[str(d)] for d in row.context or () if str(d) in no_train]
-        row.user, row.user_opted_out = people[row.user_pk]
-        row.context_present, row.context_no_train = len(present), sum(present)
-    return rows
+        cursor.execute(sql, [*present_params, *no_train_params, *people_params])
+        return [_Row(*values) for values in cursor.fetchall()]
 
 
 def _text(tenant: Tenant, row: _Row) -> str:

@@ -95,11 +95,6 @@ def people_names() -> list[str]:
     return sorted(names, key=len, reverse=True)
 
 
-def people_training_state() -> dict[int, tuple[str, bool]]:
-    """Every person of the schema by pk: their public id and whether they opted out of training."""
-    rows = User.objects.values_list("pk", "public_id", "training_opt_out")
-    return {pk: (str(public_id), opted_out) for pk, public_id, opted_out in rows}
-
-
-def people_opted_out_count() -> int:
-    return User.objects.filter(training_opt_out=True).count()
+def people_training_consent() -> QuerySet:
+    """Every person's pk, public id and training opt-out: a subquery for the training gate's one statement."""
+    return User.objects.order_by().values("id", "public_id", "training_opt_out")

@@ -4,6 +4,7 @@ import shutil
 from datetime import timedelta
 
 import pytest
+from billiard.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -76,3 +77,18 @@ def test_a_run_may_take_its_own_time_limit_and_no_broker_redelivers_it_meanwhile
     assert align_run.time_limit == limit > settings.CELERY_TASK_TIME_LIMIT
     assert align_run.soft_time_limit == limit - 300
     assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] > limit
+
+
+def test_the_soft_time_limit_inside_a_run_fails_it_with_the_reason_and_leaves_nothing(tenant_a, monkeypatch):
+    def out_of_time(**_kwargs):
+        services.run_folder(run).mkdir(parents=True, exist_ok=True)  # what a run has written by then
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(services, "training_data", out_of_time)
+    with schema_context("tenant_a"):
+        run = AlignmentRun.objects.create(name="r", recipe={"name": "r", "data": {"public": "rows.jsonl"}})
+        MADE.append(services.run_folder(run))
+        run = services.run_execute(tenant=tenant_a.tenant, run=run)
+
+    assert run.status == "failed" and run.error.startswith("SoftTimeLimitExceeded")
+    assert not services.run_folder(run).exists()
