@@ -8,6 +8,7 @@ training commands import it (torch and transformers are not needed to serve).
 import json
 import logging
 import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -43,10 +44,63 @@ def classifier_build(outputs: int, path: str | None = None):
     return EncoderClassifier()
 
 
+def weights_from_int8(int8: Path) -> dict[str, np.ndarray]:
+    """The weights of an int8 file `onnx_export` wrote, dequantized and named as the classifier's parameters.
+
+    A committed artifact is where the next training run starts: its fp32 checkpoint is not committed (90 MB).
+    Quantized MatMul weights are named after their node (`/encoder/.../query/MatMul_quant`) and stored
+    transposed; quantized embeddings keep their parameter's name; the rest (biases, LayerNorm) are as trained."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(int8)).graph
+    stored = {item.name: numpy_helper.to_array(item) for item in graph.initializer}
+
+    def dequantized(base: str) -> np.ndarray:
+        scale, zero = stored[f"{base}_scale"], stored[f"{base}_zero_point"]
+        return ((stored[f"{base}_quantized"].astype(np.float32) - zero.astype(np.float32)) * scale).astype(np.float32)
+
+    weights = {name: array for name, array in stored.items() if not re.search(r"_(quantized|scale|zero_point)$", name)}
+    for name in stored:
+        if name.endswith(".weight_quantized"):  # embeddings (Gather): the parameter's own name
+            weights[name.removesuffix("_quantized")] = dequantized(name.removesuffix("_quantized"))
+    for node in graph.node:
+        module = re.fullmatch(r"/(.+)/(?:Gemm_)?MatMul_quant", node.name)
+        if node.op_type == "MatMulInteger" and module:
+            weights[module.group(1).replace("/", ".") + ".weight"] = dequantized(
+                node.input[1].removesuffix("_quantized")
+            ).T
+    return weights
+
+
+def classifier_from_int8(int8: Path, outputs: int, frozen: tuple[str, ...] = ()):
+    """The classifier with an int8 file's weights, dequantized; parameters named in `frozen` keep the base
+    model's values (training never changed them: quantizing was their only change), as do the pooler's (the
+    head reads the mean of the last layer, so the export leaves the pooler out)."""
+    import torch
+
+    model = classifier_build(outputs)
+    weights = weights_from_int8(int8)
+    state = model.state_dict()
+    for name, _parameter in model.named_parameters():
+        if name in frozen or name.startswith("encoder.pooler."):
+            continue
+        if name not in weights or tuple(weights[name].shape) != tuple(state[name].shape):
+            raise ValueError(f"{int8} has no weight for {name} of shape {tuple(state[name].shape)}")
+        state[name] = torch.tensor(weights[name])
+    model.load_state_dict(state)
+    return model
+
+
+FROZEN = ("encoder.embeddings.word_embeddings.weight",)
+
+
 def freeze_word_embeddings(model) -> None:
     """The word embeddings stay as MiniLM learnt them: a few thousand steps see a fraction of the vocabulary,
     and AdamW over 11.7 M embedding weights would take a third of each step."""
-    model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
+    for name, parameter in model.named_parameters():
+        if name in FROZEN:
+            parameter.requires_grad_(False)
 
 
 def optimizer_build(model, settings, total: int):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval import encoder_training
+from retrieval import encoder_training, encoders
 from retrieval.reader.data import Example, pair_text
 
 log = logging.getLogger(__name__)
@@ -71,22 +71,24 @@ def train(examples: list[Example], out: Path, settings: Settings, progress=print
     total = settings.max_steps or max(1, int(steps_per_epoch * settings.epochs))
     model = model_build()
     encoder_training.freeze_word_embeddings(model)
-    optimizer, scheduler = encoder_training.optimizer_build(model, settings, total)
     positives = labels.mean(0).clamp(min=0.05)
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=((1 - positives) / positives).sqrt())
     checkpoint = out / "checkpoint.pt"
-    step, seconds, schedules = 0, 0.0, [{"from_step": 0, "total": total}]
+    step, seconds, schedules, state = 0, 0.0, [{"from_step": 0, "total": total}], None
     if checkpoint.exists():
         state = torch.load(checkpoint, weights_only=False)
         model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
         step, seconds = state["step"], state["seconds"]
-        # A run continued past its first schedule restarts the decay from there; the card records each one.
         schedules = state.get("schedules") or [{"from_step": 0, "total": step}]
         if schedules[-1]["total"] != total:
+            # Going on past a schedule's end (or from a committed reader) starts a new one from here: fresh
+            # AdamW moments and a new warm-up, then decay to zero at the new total; the card lists each one.
             schedules.append({"from_step": step, "total": total})
         progress(f"resumed at step {step} of {total}")
+    optimizer, scheduler = encoder_training.optimizer_build(model, settings, total - schedules[-1]["from_step"])
+    if state and "optimizer" in state and schedules[-1]["from_step"] < step:
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
     model.train()
     started, running = time.perf_counter(), []
     while step < total:
@@ -114,6 +116,7 @@ def train(examples: list[Example], out: Path, settings: Settings, progress=print
                         "step": step,
                         "seconds": elapsed,
                         "schedules": schedules,
+                        "from_artifact": (state or {}).get("from_artifact"),
                     },
                     checkpoint.with_suffix(".partial"),
                 )
@@ -129,7 +132,7 @@ def train(examples: list[Example], out: Path, settings: Settings, progress=print
         "training_seconds": round(state["seconds"]),
         "schedules": state.get("schedules", schedules),
         "settings": asdict(settings),
-    }
+    } | ({"continued_from_sha256": state["from_artifact"]} if state.get("from_artifact") else {})
 
 
 def export(out: Path) -> tuple[Path, Path]:
@@ -141,6 +144,23 @@ def export(out: Path) -> tuple[Path, Path]:
     fp32, int8 = out / "reader.onnx", out / "reader.int8.onnx"
     encoder_training.onnx_export(model, fp32, int8)
     return fp32, int8
+
+
+def checkpoint_from_artifact(model_dir: Path, out: Path) -> dict:
+    """The committed reader (int8, dequantized) as `out`'s checkpoint, at the step its card records: a later
+    `train` goes on from there with the same order of batches. Returns the card it started from."""
+    import torch
+
+    card = encoders.artifact_check(model_dir / "reader.int8.onnx", model_dir / "card.json")
+    model = encoder_training.classifier_from_int8(
+        model_dir / "reader.int8.onnx", len(HEADS), frozen=encoder_training.FROZEN
+    )
+    run = card["training"]
+    schedules = run.get("schedules") or [{"from_step": 0, "total": run["steps"]}]
+    out.mkdir(parents=True, exist_ok=True)
+    state = {"model": model.state_dict(), "step": run["steps"], "seconds": run["training_seconds"]}
+    torch.save(state | {"schedules": schedules, "from_artifact": card["sha256"]}, out / "checkpoint.pt")
+    return card
 
 
 def weights_from_checkpoint(out: Path) -> dict:

@@ -4,8 +4,11 @@ A few steps only: this checks that the command reproduces an artifact of the shi
 
 import json
 
+import numpy as np
+import pytest
+import torch
 from django.conf import settings
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from retrieval import encoders
 from retrieval.reader import data, train
@@ -48,3 +51,57 @@ def test_a_stopped_training_run_resumes_at_its_last_checkpoint(tmp_path, monkeyp
     run = train.train(examples, tmp_path, train.Settings(max_steps=3, batch_size=8), progress=said.append)
 
     assert "resumed at step 2 of 3" in said and run["steps"] == 3
+
+
+def test_a_run_goes_on_from_a_committed_reader_at_its_cards_step(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    call_command("train_reader", folder=SLICE, out=first, max_steps=2, batch_size=8, limit=48, heldout_questions=8)
+    started = json.loads((first / "card.json").read_text())
+
+    call_command(
+        "train_reader",
+        folder=SLICE,
+        out=second,
+        continue_from=first,
+        max_steps=4,
+        batch_size=8,
+        limit=48,
+        heldout_questions=8,
+    )
+
+    card = json.loads((second / "card.json").read_text())
+    assert card["training"]["steps"] == 4
+    assert card["training"]["continued_from_sha256"] == started["sha256"]
+    assert card["training"]["schedules"] == [{"from_step": 0, "total": 2}, {"from_step": 2, "total": 4}]
+
+
+def test_a_reader_trained_otherwise_is_not_continued(tmp_path):
+    first = tmp_path / "first"
+    call_command("train_reader", folder=SLICE, out=first, max_steps=1, batch_size=8, limit=48, heldout_questions=8)
+
+    with pytest.raises(CommandError, match="batch_size"):
+        call_command(
+            "train_reader",
+            folder=SLICE,
+            out=tmp_path / "next",
+            continue_from=first,
+            max_steps=2,
+            batch_size=4,
+            limit=48,
+        )
+
+
+def test_int8_weights_dequantize_to_the_trained_ones_within_one_quantization_step(tmp_path):
+    from retrieval import encoder_training
+    from retrieval.reader import MODEL_FILE
+
+    call_command("train_reader", folder=SLICE, out=tmp_path, max_steps=1, batch_size=8, limit=48, heldout_questions=8)
+    trained = torch.load(tmp_path / "reader.pt", weights_only=True)
+    dequantized = encoder_training.weights_from_int8(tmp_path / "reader.int8.onnx")
+
+    for name, weight in trained.items():
+        if name.startswith("encoder.pooler.") or name.endswith("position_ids"):
+            continue
+        step = float(weight.abs().max()) / 127
+        assert np.abs(dequantized[name] - weight.numpy()).max() <= step + 1e-7, name
+    encoder_training.classifier_from_int8(MODEL_FILE, len(train.HEADS), frozen=encoder_training.FROZEN)

@@ -37,6 +37,11 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=0, help="train on this many examples at most (smoke runs)")
         parser.add_argument("--heldout-questions", type=int, default=1500)
         parser.add_argument(
+            "--continue-from",
+            type=Path,
+            help="a reader's folder (e.g. retrieval/reader/model): go on from its int8 weights at its card's step",
+        )
+        parser.add_argument(
             "--from-checkpoint", action="store_true", help="export and measure the last checkpoint without training"
         )
 
@@ -55,6 +60,8 @@ class Command(BaseCommand):
         )
         examples, sources = self._examples(qa, beir, out, settings.seed, limit)
         self.stdout.write(f"{len(examples['train'])} training examples")
+        if options["continue_from"] and not (out / "checkpoint.pt").exists():
+            self._continue_from(options["continue_from"], out, settings, sources)
         if options["from_checkpoint"]:
             run = train.weights_from_checkpoint(out) | {"examples": len(examples["train"]), "stopped_early": True}
         else:
@@ -89,6 +96,19 @@ class Command(BaseCommand):
             for name in ("reader.int8.onnx", "tokenizer.json", "card.json"):
                 shutil.copy(out / name, artifact / name)
             self.stdout.write(f"artifact in {artifact}")
+
+    def _continue_from(self, model_dir: Path, out: Path, settings: train.Settings, sources: dict) -> None:
+        """The committed reader becomes the run's checkpoint, when it was trained on the same examples in the
+        same order (data, seed, batch size, word pieces): the run goes on with the batches it has not seen."""
+        card = encoders.card_read(model_dir / "card.json")
+        same = {
+            key: card["hyperparameters"][key] == getattr(settings, key) for key in ("seed", "batch_size", "max_tokens")
+        }
+        same["data"] = all(card["data"].get(key) == sources.get(key) for key in ("qa.jsonl", "beir", "examples"))
+        if not all(same.values()):
+            raise CommandError(f"{model_dir} was trained otherwise ({', '.join(k for k, v in same.items() if not v)})")
+        train.checkpoint_from_artifact(model_dir, out)
+        self.stdout.write(f"continuing from {model_dir} at step {card['training']['steps']}")
 
     def _examples(self, qa: Path, beir, out: Path, seed: int, limit: int):
         cache = out / "examples.pickle"  # written and read by this command only, in its own working folder
