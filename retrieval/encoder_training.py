@@ -8,7 +8,6 @@ training commands import it (torch and transformers are not needed to serve).
 import json
 import logging
 import random
-import re
 from pathlib import Path
 
 import numpy as np
@@ -60,16 +59,16 @@ def weights_from_int8(int8: Path) -> dict[str, np.ndarray]:
         scale, zero = stored[f"{base}_scale"], stored[f"{base}_zero_point"]
         return ((stored[f"{base}_quantized"].astype(np.float32) - zero.astype(np.float32)) * scale).astype(np.float32)
 
-    weights = {name: array for name, array in stored.items() if not re.search(r"_(quantized|scale|zero_point)$", name)}
+    weights = {
+        name: array for name, array in stored.items() if not name.endswith(("_quantized", "_scale", "_zero_point"))
+    }
     for name in stored:
         if name.endswith(".weight_quantized"):  # embeddings (Gather): the parameter's own name
             weights[name.removesuffix("_quantized")] = dequantized(name.removesuffix("_quantized"))
     for node in graph.node:
-        module = re.fullmatch(r"/(.+)/(?:Gemm_)?MatMul_quant", node.name)
-        if node.op_type == "MatMulInteger" and module:
-            weights[module.group(1).replace("/", ".") + ".weight"] = dequantized(
-                node.input[1].removesuffix("_quantized")
-            ).T
+        if node.op_type == "MatMulInteger" and node.name.endswith("MatMul_quant"):  # ".../query/MatMul_quant"
+            module = node.name.rsplit("/", 1)[0].strip("/").replace("/", ".")
+            weights[f"{module}.weight"] = dequantized(node.input[1].removesuffix("_quantized")).T
     return weights
 
 

@@ -3,9 +3,9 @@ rather than quoting the sibling; once its article is uploaded the same question 
 it. The real answer loop over covid-qa-dev articles (real ingestion, embeddings, search and evidence scorers).
 Moderation is not under test (rules only); the quote is shown at once (no model asked).
 
-The default scorer (`features`) does both. The reader scorer abstains beside the sibling too, but also
-once the article is there: its answerability on this question (0.29 = 0.34 x 0.85) is under its threshold
-(0.425), which is one reason it is not the default (docs/benchmarks.md, "The reader")."""
+The default scorer (`features`) does both. The reader scorer abstains beside the sibling too; at 1,800 steps
+it also abstained once the article was there (answerability 0.29 = holds 0.34 x answers 0.85, under its
+0.425 then), one reason it is not the default (docs/benchmarks.md, "The reader")."""
 
 import json
 
