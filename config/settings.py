@@ -290,6 +290,9 @@ ENCLAVE_SEARCH_MAX_SCAN = int(env.get("ENCLAVE_SEARCH_MAX_SCAN", "20000"))
 ENCLAVE_RERANKER = env.get("ENCLAVE_RERANKER", "term-coverage")
 ENCLAVE_RERANKER_MODEL = env.get("ENCLAVE_RERANKER_MODEL")
 ENCLAVE_SAFETY_CLASSIFIER = env.get("ENCLAVE_SAFETY_CLASSIFIER", "embedded")
+# What the harm model reads of a request (safety/classifiers/embedded.py): "whole" (every window) or "end" (the
+# last 128 word pieces: faster, blind to what comes before them; docs/benchmarks.md measures both).
+ENCLAVE_MODERATION_READS = env.get("ENCLAVE_MODERATION_READS", "whole")
 # The fine-tuned injection detector (safety/injection/model.py) beside the instruction rules, at ingestion and
 # when flagged evidence goes into a prompt. Off by default: it flags 58% of BIPIA's clean e-mails, a source it
 # never saw (docs/benchmarks.md); the rules alone flag none of them.

@@ -102,26 +102,78 @@ class TextEncoder:
     batch_size: int = 1
 
     def run(self, texts: list[str]) -> np.ndarray:
+        return self.outputs(texts)[0]
+
+    def outputs(self, texts: list[str], max_tokens: int | None = None) -> list[np.ndarray]:
+        """Every output of the session (the logits first), one row per text; with `max_tokens` (under the
+        encoder's own), a longer text keeps its first token ([CLS]) and its last max_tokens - 1."""
         if not texts:
-            return np.zeros((0, 0), dtype=np.float32)
-        encodings = self.tokenizer.encode_batch(list(texts))
-        order = np.argsort([len(e.ids) for e in encodings], kind="stable")
-        outputs = [None] * len(encodings)
+            return [np.zeros((0, 0), dtype=np.float32) for _ in self.session.get_outputs()]
+        encoded = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
+        if max_tokens:
+            encoded = [ids if len(ids) <= max_tokens else [ids[0], *ids[1 - max_tokens :]] for ids in encoded]
+        order = np.argsort([len(ids) for ids in encoded], kind="stable")
+        rows_out: list = [None] * len(encoded)
         for start in range(0, len(order), self.batch_size):
             rows = order[start : start + self.batch_size]
-            width = max(len(encodings[i].ids) for i in rows)
+            width = max(len(encoded[i]) for i in rows)
             ids = np.zeros((len(rows), width), dtype=np.int64)
             mask = np.zeros((len(rows), width), dtype=np.int64)
             for n, i in enumerate(rows):
-                ids[n, : len(encodings[i].ids)] = encodings[i].ids
-                mask[n, : len(encodings[i].ids)] = 1
+                ids[n, : len(encoded[i])] = encoded[i]
+                mask[n, : len(encoded[i])] = 1
             feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-            for n, row in zip(rows, self.session.run(None, feed)[0], strict=True):
-                outputs[n] = row
-        return np.stack(outputs)
+            results = self.session.run(None, feed)
+            for n, i in enumerate(rows):
+                rows_out[i] = [result[n] for result in results]
+        return [np.stack([row[k] for row in rows_out]) for k in range(len(rows_out[0]))]
 
 
-def onnx_session(model_path: Path, threads: int | None = None):
+def layer_output(layer: int) -> str:
+    """The name `encoder_training.onnx_export` gives the output of the encoder's layer `layer` (0-based)."""
+    return f"/encoder/encoder/layer.{layer}/output/LayerNorm/LayerNormalization_output_0"
+
+
+def with_pooled_layers(model_path: Path, layers: tuple[int, ...]) -> bytes:
+    """The model with one more output per layer in `layers`, `pooled_layer_<n>`: that layer's mean over the
+    text's tokens, masked as the classifier pools its last layer (encoder_training.classifier_build). The file
+    on disk is not changed, so its sha256 is still the card's."""
+    import onnx
+    from onnx import helper
+
+    model = onnx.load(str(model_path))
+    graph = model.graph
+    producers = {name: node for node in graph.node for name in node.output}
+    pooling = next(
+        (
+            node
+            for node in graph.node
+            if node.op_type == "Div" and getattr(producers.get(node.input[0]), "op_type", "") == "ReduceSum"
+        ),
+        None,
+    )
+    if pooling is None:
+        raise ArtifactMismatch(f"{model_path} has no mean pooling to copy")
+    summed = producers[pooling.input[0]]
+    masked = producers[summed.input[0]]
+    attributes = {a.name: helper.get_attribute_value(a) for a in summed.attribute}
+    for layer in layers:
+        hidden, name = layer_output(layer), f"pooled_layer_{layer}"
+        if hidden not in producers:
+            raise ArtifactMismatch(f"{model_path} has no output for encoder layer {layer}")
+        graph.node.extend(
+            [
+                helper.make_node("Mul", [hidden, masked.input[1]], [f"{name}_masked"]),
+                helper.make_node("ReduceSum", [f"{name}_masked", summed.input[1]], [f"{name}_sum"], **attributes),
+                helper.make_node("Div", [f"{name}_sum", pooling.input[1]], [name]),
+            ]
+        )
+        graph.output.append(helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
+    return model.SerializeToString()
+
+
+def onnx_session(model: Path | bytes, threads: int | None = None):
+    """An int8 session over a model file (or a model's bytes)."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
@@ -130,7 +182,8 @@ def onnx_session(model_path: Path, threads: int | None = None):
     # Idle threads sleep instead of spinning: in a process that also runs torch (the embedder) a spinning pool
     # takes the cores torch needs next (a 1,000-character moderation: 134 -> 103 ms at p50).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return onnxruntime.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+    source = model if isinstance(model, bytes) else str(model)
+    return onnxruntime.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
 
 def pair_tokenizer(tokenizer_path: Path, max_tokens: int):
@@ -155,9 +208,9 @@ _loaded: dict[str, PairEncoder | TextEncoder] = {}
 _lock = threading.Lock()
 
 
-def _loaded_once(model_path: Path, card_path: Path, build):
-    """build(checked card) for this model file, once per process."""
-    key = str(model_path)
+def _loaded_once(model_path: Path, card_path: Path, build, variant: str = ""):
+    """build(checked card) for this model file (and variant), once per process."""
+    key = f"{model_path}{variant}"
     with _lock:
         if key not in _loaded:
             _loaded[key] = build(artifact_check(model_path, card_path))
@@ -175,18 +228,21 @@ def pair_encoder(model_path: Path, card_path: Path) -> PairEncoder:
     return _loaded_once(model_path, card_path, build)
 
 
-def text_encoder(model_path: Path, card_path: Path) -> TextEncoder:
-    """The checked artifact as a TextEncoder, loaded once per process."""
+def text_encoder(model_path: Path, card_path: Path, pooled_layers: tuple[int, ...] = ()) -> TextEncoder:
+    """The checked artifact as a TextEncoder, loaded once per process; with `pooled_layers`, its outputs after
+    the logits are those layers' pooled vectors (`with_pooled_layers`)."""
 
     def build(card: dict) -> TextEncoder:
         max_tokens = int(card["serving"]["max_tokens"])
         tokenizer = text_tokenizer(Path(model_path).with_name("tokenizer.json"), max_tokens)
-        return TextEncoder(session=onnx_session(model_path), tokenizer=tokenizer, max_tokens=max_tokens)
+        model = with_pooled_layers(model_path, pooled_layers) if pooled_layers else model_path
+        return TextEncoder(session=onnx_session(model), tokenizer=tokenizer, max_tokens=max_tokens)
 
-    return _loaded_once(model_path, card_path, build)
+    return _loaded_once(model_path, card_path, build, variant=f"#{pooled_layers}" if pooled_layers else "")
 
 
 def forget(model_path: Path) -> None:
-    """Drop a loaded model (a training command that rewrote the file loads it again)."""
+    """Drop a loaded model, every variant (a training command that rewrote the file loads it again)."""
     with _lock:
-        _loaded.pop(str(model_path), None)
+        for key in [key for key in _loaded if key == str(model_path) or key.startswith(f"{model_path}#")]:
+            del _loaded[key]

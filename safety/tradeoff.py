@@ -23,7 +23,8 @@ def measured() -> dict | None:
         "threshold": card["threshold"],
         "made": card.get("made"),
         "kinds": by_category["kinds"],
-        "exemplars_current": by_category["exemplars_sha256"] == exemplars.fingerprint(),
+        "head_current": by_category["exemplars_sha256"] == exemplars.fingerprint()
+        and by_category.get("head_reads") == detector.features_name(card),
         "held_out": held_out_percentages(card),
     }
 

@@ -3,9 +3,10 @@
 No GPU and no download. The harm model is the bundled MiniLM fine-tuned end to end on the real labelled
 requests of corpora/safety-train (`manage.py train_harm_model`, safety/training/harm_model.py), committed
 as int8 ONNX with its card (safety/artifacts/harm/: sha256 checked before loading, temperature and threshold
-chosen on dev). The category head (safety/training/categories.py) is a logistic regression over MiniLM
-sentence embeddings, fitted on the hand-written exemplars by `manage.py safety_train` at bootstrap. A request
-never trains. Without either artifact the classifier raises ClassifierUnavailable and moderation fails closed.
+chosen on dev). The category head (safety/training/categories.py) is a logistic regression over the harm
+model's own pooled layers (detector.FEATURE_LAYERS), fitted on the hand-written exemplars by
+`manage.py safety_train` at bootstrap, so one encoder run per window gives both. A request never trains.
+Without either artifact the classifier raises ClassifierUnavailable and moderation fails closed.
 
 Decision, per text (its verdict is its most harmful window's):
 - a rule matches: that rule's category;
@@ -28,6 +29,7 @@ follows a negation for that role.
 import logging
 
 import numpy as np
+from django.conf import settings
 
 from retrieval.encoders import ArtifactMismatch
 from safety import exemplars, taxonomy
@@ -38,6 +40,10 @@ from safety.training import build
 from safety.training.artifact import Artifact
 
 log = logging.getLogger(__name__)
+
+# What the harm model reads of a request (ENCLAVE_MODERATION_READS): "whole", every window of the text; "end", the
+# last word pieces only, as many as it was trained on (one run, a quarter of the time for 1,000 characters).
+READS = ("whole", "end")
 
 REFUSED_BY_DEFAULT = frozenset(c.id for c in taxonomy.CATEGORIES if c.default == "refuse")
 POLICY_TOPICS = frozenset(c.id for c in taxonomy.CATEGORIES if c.default != "refuse")
@@ -52,14 +58,20 @@ def harm_scores(harm: detector.Detector, texts: list[str]) -> tuple[np.ndarray, 
 class EmbeddedClassifier:
     name = "embedded"
 
-    def __init__(self, *, embedder=None, artifact: Artifact | None = None, harm: detector.Detector | None = None):
-        if embedder is None:
-            from retrieval import embeddings
-
-            embedder = embeddings.embedder(embeddings.MODEL_NAME)
-        self.embedder = embedder
-        self.artifact = artifact or artifact_load(embedder)
+    def __init__(
+        self,
+        *,
+        embedder=None,
+        artifact: Artifact | None = None,
+        harm: detector.Detector | None = None,
+        reads: str | None = None,
+    ):
+        self.reads = reads or settings.ENCLAVE_MODERATION_READS
+        if self.reads not in READS:
+            raise ValueError(f"ENCLAVE_MODERATION_READS is {self.reads!r}; it must be one of {', '.join(READS)}")
         self.harm = harm or harm_model_load()
+        self.embedder = embedder or detector.Features(self.harm)  # what the category head reads
+        self.artifact = artifact or artifact_load(self.embedder)
 
     @property
     def threshold(self) -> float:
@@ -77,23 +89,36 @@ class EmbeddedClassifier:
                 verdicts[index] = Verdict(category=found.category, score=1.0, source=rules.RulesClassifier.name)
             else:
                 modelled.append(index)
-        for index, (harm, head) in zip(modelled, self._windows_scored([texts[i] for i in modelled]), strict=True):
+        scored = self._windows_scored([texts[i] for i in modelled], role)
+        for index, (harm, head) in zip(modelled, scored, strict=True):
             verdicts[index] = self._verdict(harm, head) if role == "user" else self._answer_verdict(head)
         return verdicts  # type: ignore[return-value]
 
     def harm_scores(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         return harm_scores(self.harm, texts)
 
-    def _windows_scored(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Per text: the harm probability of each window and the head's class probabilities of each."""
+    def _windows_scored(self, texts: list[str], role: str) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per text: the harm probability of each window and the head's class probabilities of each. A request
+        read "end" is one window: its last word pieces, as many as the harm model was trained on."""
+        if not texts:
+            return []
+        if role == "user" and self.reads == "end":
+            harm, vectors = self._harm_and_vectors(texts, self.harm.trained_tokens)
+            head = self.artifact.head.probabilities(vectors)
+            return [(harm[index : index + 1], head[index : index + 1]) for index in range(len(texts))]
         windows, owners = windows_of(texts)
         if not windows:
             return []
-        vectors = self.embedder.embed(windows)
-        harm = self.harm.probabilities(windows)
+        harm, vectors = self._harm_and_vectors(windows)
         head = self.artifact.head.probabilities(vectors)
         owners_array = np.asarray(owners)
         return [(harm[owners_array == index], head[owners_array == index]) for index in range(len(texts))]
+
+    def _harm_and_vectors(self, windows: list[str], max_tokens: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """One run of the harm model per window when the head reads its layers; else the embedder's run too."""
+        if getattr(self.embedder, "detector", None) is self.harm:
+            return self.harm.scored(windows, max_tokens)
+        return self.harm.probabilities(windows, max_tokens), self.embedder.embed(windows)
 
     def _verdict(self, harm: np.ndarray, head: np.ndarray) -> Verdict:
         artifact = self.artifact
@@ -146,7 +171,8 @@ def harm_model_load() -> detector.Detector:
 
 
 def artifact_load(embedder) -> Artifact:
-    """The built category head for this embedder and exemplars. Never trains: a request must not wait for that."""
+    """The built category head for these features (detector.Features, or an embedder) and exemplars. Never
+    trains: a request must not wait for that."""
     path = build.artifact_path(embedder.name)
     try:
         return Artifact.load(path)

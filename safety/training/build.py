@@ -1,8 +1,9 @@
 """Build the category head from the hand-written exemplars, and write the artifact (safety/training/artifact.py).
 
-The head is small and quick to fit, and depends on the embedder the deployment uses, so the bootstrap of
-scripts/run and scripts/test builds it (`manage.py safety_train`), once per exemplar list. The harm model is
-fine-tuned and committed instead (safety/artifacts/harm/, `manage.py train_harm_model`).
+The head is small and quick to fit, and reads the harm model's pooled layers (safety/classifiers/detector.py
+Features; anything with `name` and `embed` will do), so the bootstrap of scripts/run and scripts/test builds it
+(`manage.py safety_train`), once per exemplar list and harm model. The harm model is fine-tuned and committed
+instead (safety/artifacts/harm/, `manage.py train_harm_model`).
 """
 
 import hashlib
@@ -19,7 +20,7 @@ from safety.training.artifact import Artifact
 
 log = logging.getLogger(__name__)
 
-FORMAT = 4  # bump when the procedure changes, so built artifacts are not reused
+FORMAT = 5  # bump when the procedure changes, so built artifacts are not reused
 
 
 def settings_used(embedder_name: str) -> dict:

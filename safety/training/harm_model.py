@@ -137,24 +137,31 @@ class LongInputs:
     layout: np.ndarray  # "paragraph" | "same paragraph"
 
 
-def long_inputs(requests: list[data.Row], context_pool: list[str]) -> LongInputs:
+LAYOUTS = ("paragraph", "same paragraph")  # the card's; "request first" (the request, then a blank line and the
+# context) is measured by bench/safety_classifier: what a classifier that reads only a text's end misses
+
+
+def long_inputs(requests: list[data.Row], context_pool: list[str], layouts: tuple[str, ...] = LAYOUTS) -> LongInputs:
     texts, kinds, bare, layout = [], [], [], []
     for index, row in enumerate(requests):
         if row.kind == "ordinary":
             continue
         context = context_pool[index % len(context_pool)]
-        for same in (False, True):
-            texts.append(with_context(context, row.text, same_paragraph=same))
+        for name in layouts:
+            if name == "request first":
+                texts.append(f"{row.text}\n\n{context}")
+            else:
+                texts.append(with_context(context, row.text, same_paragraph=name == "same paragraph"))
             kinds.append(row.kind)
             bare.append(index)
-            layout.append("same paragraph" if same else "paragraph")
+            layout.append(name)
     return LongInputs(texts, np.asarray(kinds), np.asarray(bare), np.asarray(layout))
 
 
 def long_input_rates(flagged_long: np.ndarray, flagged_bare: np.ndarray, cases: LongInputs) -> dict:
     """Per layout: harmful recall and benign-but-sensitive flags with context, and of the same requests bare."""
     found = {}
-    for layout in ("paragraph", "same paragraph"):
+    for layout in dict.fromkeys(cases.layout.tolist()):
         here = cases.layout == layout
         found[layout] = {
             kind: {
@@ -210,3 +217,21 @@ def category_rates(categories: list[str | None], kinds: np.ndarray) -> dict:
             shares = {c: round(here.count(c) / len(here), 4) for c in sorted(set(here))}
             found[kind] = {"rows": len(here), "shares": shares}
     return found
+
+
+def categories_measured(model, rows: list[data.Row]) -> dict:
+    """The whole classifier (rules, `model`, the category head built from the exemplars over `model`'s layers)
+    on `rows`: which category each row is named in, per kind, so the safety page can say what a policy refuses."""
+    from safety.classifiers.detector import Features
+    from safety.classifiers.embedded import EmbeddedClassifier
+    from safety.exemplars import fingerprint
+    from safety.training import build
+
+    features = Features(model)
+    classifier = EmbeddedClassifier(embedder=features, artifact=build.artifact_build(features), harm=model)
+    verdicts = classifier.classify_many([r.text for r in rows])
+    return {
+        "exemplars_sha256": fingerprint(),
+        "head_reads": features.name,
+        "kinds": category_rates([v.category for v in verdicts], np.asarray([r.kind for r in rows])),
+    }

@@ -141,3 +141,4 @@ def test_a_tiny_run_trains_resumes_exports_holds_sources_out_and_writes_its_card
     assert set(card["leave_source_out"]["summary"]) == {"harmful", "sensitive", "ordinary"}
     model = detector.detector("harm", tmp_path / "artifact")
     assert model.card["sha256"] == card["sha256"] and model.probabilities(["hello", "a b c"]).shape == (2,)
+    assert card["metrics"]["test_by_category"]["head_reads"] == detector.features_name(card)

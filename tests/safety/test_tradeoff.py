@@ -11,7 +11,7 @@ from safety.policy import Policy
 MEASURED = {
     "threshold": 0.61,
     "made": "2026-12-05",
-    "exemplars_current": True,
+    "head_current": True,
     "held_out": {"harmful": "57.7%", "sensitive": "19.9%", "ordinary": "1.7%"},
     "kinds": {
         "harmful": {"rows": 1000, "shares": {"weapons": 0.5, "specialized_advice": 0.2, "none": 0.3}},
@@ -56,6 +56,7 @@ def test_the_shipped_card_has_the_measurement_for_every_kind():
     for kind in found["kinds"].values():
         assert sum(kind["shares"].values()) == pytest.approx(1.0, abs=1e-3)
         assert set(kind["shares"]) <= set(taxonomy.BY_ID) | {"none"}
+    assert found["head_current"], "the card's category shares were measured with another category head"
 
 
 def test_the_harm_models_held_out_means_come_from_its_card_as_percentages():

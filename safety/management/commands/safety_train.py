@@ -1,4 +1,4 @@
-"""Build the safety classifier's category head from the exemplars (once per exemplar list and embedder), so
+"""Build the safety classifier's category head from the exemplars (once per exemplar list and harm model), so
 that no request and no test ever trains it, and check the committed harm model and injection detector against
 their cards. Prints where they are and what they measured."""
 
@@ -6,7 +6,6 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from retrieval import embeddings
 from safety.classifiers import detector
 from safety.training import build
 
@@ -16,7 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         started = time.perf_counter()
-        artifact, path = build.artifact_ensure(embeddings.embedder(embeddings.MODEL_NAME))
+        artifact, path = build.artifact_ensure(detector.Features(detector.detector("harm")))
         harm = detector.card("harm")
         injection = detector.card("injection")
         test = harm["metrics"]["test"]

@@ -14,7 +14,6 @@ import numpy as np
 from django.core.management.base import BaseCommand
 
 from retrieval import encoder_training, encoders
-from safety import exemplars
 from safety.classifiers import detector as detectors
 from safety.classifiers.embedded import harm_scores
 from safety.training import build, data, finetune, harm_model, runs
@@ -194,20 +193,5 @@ class Command(BaseCommand):
         metrics["test_long_inputs"] = harm_model.long_input_rates(
             long_ruled | (long_scores >= threshold), flagged_at["test"], cases
         )
-        metrics["test_by_category"] = _by_category(replace(model, threshold=threshold), split["test"])
+        metrics["test_by_category"] = harm_model.categories_measured(replace(model, threshold=threshold), split["test"])
         return {"calibration": {"temperature": temperature}, "threshold": threshold, "metrics": metrics}
-
-
-def _by_category(model: detectors.Detector, rows: list) -> dict:
-    """The whole classifier (rules, this model, the category head built from the exemplars) on test: which
-    category each row is named in, so the safety page can say what a policy refuses."""
-    from retrieval import embeddings
-    from safety.classifiers.embedded import EmbeddedClassifier
-
-    embedder = embeddings.embedder(embeddings.MODEL_NAME)
-    classifier = EmbeddedClassifier(embedder=embedder, artifact=build.artifact_build(embedder), harm=model)
-    verdicts = classifier.classify_many([r.text for r in rows])
-    return {
-        "exemplars_sha256": exemplars.fingerprint(),
-        "kinds": harm_model.category_rates([v.category for v in verdicts], np.asarray([r.kind for r in rows])),
-    }
