@@ -118,8 +118,10 @@ ENVIRONMENT: dict[str, str] = {
     "comma-separated; a variant may name one",
     "ENCLAVE_EMBEDDED_GGUF": "the bundled SmolLM2 file: another GGUF for the embedded server (to compare models)",
     "ENCLAVE_WORKER_CONCURRENCY": "2: Celery worker processes started by the run command",
-    "ENCLAVE_SAFETY_CLASSIFIER": "embedded: the moderation classifier (embedded: rules + a classifier over the "
-    "bundled embeddings; rules; guard: a Llama Guard model over the OpenAI-compatible API)",
+    "ENCLAVE_SAFETY_CLASSIFIER": "embedded: the moderation classifier (embedded: rules + the fine-tuned harm model "
+    "and a category head over its layers; rules; guard: a Llama Guard model over the OpenAI-compatible API)",
+    "ENCLAVE_MODERATION_READS": "whole: what the harm model reads of a request (whole: every window; end: its last "
+    "128 word pieces, faster, blind to a request that a longer document follows)",
     "ENCLAVE_INJECTION_MODEL": "0: the instruction rules alone screen documents for injected instructions; 1: the "
     "fine-tuned injection detector too (off by default: it flags many clean e-mails of sources it never saw)",
     "ENCLAVE_GUARD_BASE_URL": "LLM_BASE_URL: the server of the guard model, for ENCLAVE_SAFETY_CLASSIFIER=guard",
