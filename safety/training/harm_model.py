@@ -134,7 +134,7 @@ class LongInputs:
     texts: list[str]
     kinds: np.ndarray
     bare: np.ndarray  # index of the same request without context
-    layout: np.ndarray  # "paragraph" | "same paragraph"
+    layout: np.ndarray  # "paragraph" | "same paragraph" | "request first"
 
 
 LAYOUTS = ("paragraph", "same paragraph")  # the card's; "request first" (the request, then a blank line and the
