@@ -22,9 +22,9 @@ Long texts (a pasted document followed by a request) are cut into windows at par
 boundaries, each under the model's 256-token limit, plus the last paragraph alone, so an instruction
 after a long benign context is not truncated away (the harm model also keeps a window's end, never its
 start, when one is longer). With ENCLAVE_MODERATION_READS=end a request is one window instead, its last 128
-word pieces: a quarter of the time, blind to what comes before them. An answer (role="assistant") is judged by the rules and the head alone: the
-harm model learnt from requests only and flags the assistant's own refusals. The rules skip a match that
-follows a negation for that role.
+word pieces: a quarter of the time, blind to what comes before them. An answer (role="assistant") is judged by
+the rules and the head alone: the harm model learnt from requests only and flags the assistant's own refusals.
+The rules skip a match that follows a negation for that role.
 """
 
 import logging
