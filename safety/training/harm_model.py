@@ -82,6 +82,20 @@ def labelled(
     )
 
 
+def exemplar_rows() -> list[data.Row]:
+    """The hand-written exemplars (safety/data/exemplars.json) as training rows, for `train_harm_model
+    --exemplars`: harmful where their category is refused by default; a policy topic (specialised advice,
+    regulated goods, political persuasion) is neither, and is left out. Never in dev, test or a held-out fold."""
+    from safety import exemplars, taxonomy
+
+    refused = {category.id for category in taxonomy.CATEGORIES if category.default == "refuse"}
+    return [
+        data.Row(text=e.text, kind=e.kind, source="enclave/exemplars", category=e.label, split="train", group=e.group)
+        for e in exemplars.exemplar_list()
+        if e.kind != "harmful" or e.label in refused
+    ]
+
+
 def family_factors(families: list[str], kinds: np.ndarray, power: float) -> np.ndarray:
     """Per row, (rows of its family)^-power, rescaled so that each kind keeps its total weight: a large
     templated family (AART, HarmfulQA) weighs less per row, a small hand-written one more."""

@@ -142,3 +142,16 @@ def test_a_tiny_run_trains_resumes_exports_holds_sources_out_and_writes_its_card
     model = detector.detector("harm", tmp_path / "artifact")
     assert model.card["sha256"] == card["sha256"] and model.probabilities(["hello", "a b c"]).shape == (2,)
     assert card["metrics"]["test_by_category"]["head_reads"] == detector.features_name(card)
+
+
+def test_exemplar_rows_train_only_and_leave_the_policy_topics_out():
+    from safety import taxonomy
+
+    rows = harm_model.exemplar_rows()
+    refused = {c.id for c in taxonomy.CATEGORIES if c.default == "refuse"}
+
+    assert rows and {row.split for row in rows} == {"train"}
+    assert {row.kind for row in rows} == {"harmful", "sensitive", "ordinary"}
+    assert all(row.category in refused for row in rows if row.harmful)
+    held_out = {family for fold in harm_model.loso_folds(data.rows()) for family in fold}
+    assert not {harm_model.family_of(row) for row in rows} & held_out

@@ -14,6 +14,7 @@ import numpy as np
 from django.core.management.base import BaseCommand
 
 from retrieval import encoder_training, encoders
+from safety import exemplars
 from safety.classifiers import detector as detectors
 from safety.classifiers.embedded import harm_scores
 from safety.training import build, data, finetune, harm_model, runs
@@ -43,10 +44,17 @@ class Command(BaseCommand):
             default=0.0,
             help="a training row of a source family of n rows weighs n^-P within its kind (0: every row alike)",
         )
+        parser.add_argument(
+            "--exemplars",
+            action="store_true",
+            dest="with_exemplars",
+            help="add the hand-written exemplars to the training rows (never to dev, test or a held-out fold)",
+        )
         parser.add_argument("--fold-max-steps", type=int, default=0, help="steps per fold model (0: as the main run)")
 
     def handle(self, *args, out: Path, artifact, limit, leave_source_out, fold_max_steps, family_power, **options):
         build.training_allowed()
+        with_exemplars = options["with_exemplars"]
         settings = finetune.Settings(
             epochs=options["epochs"],
             max_steps=options["max_steps"],
@@ -57,6 +65,8 @@ class Command(BaseCommand):
         split = {name: [r for r in rows if r.split == name] for name in data.SHARES}
         if limit:
             split = {name: runs.spread(part, limit) for name, part in split.items()}
+        if with_exemplars:
+            split["train"] = split["train"] + harm_model.exemplar_rows()
         contexts = {name: harm_model.contexts(name) for name in data.SHARES}
         dev_kinds = np.asarray([r.kind for r in split["dev"]])
         run = finetune.train(
@@ -78,6 +88,7 @@ class Command(BaseCommand):
                 "sensitive_weight": harm_model.SENSITIVE_WEIGHT,
                 "context_share": harm_model.CONTEXT_SHARE,
                 "family_power": family_power,
+                "exemplars_sha256": exemplars.fingerprint() if with_exemplars else None,
             },
             "serving": {"max_tokens": runs.SERVING_MAX_TOKENS, "truncation": "left (a long text keeps its end)"},
             "training": run,
