@@ -53,17 +53,13 @@ class Detector:
 
 @dataclass(frozen=True)
 class Features:
-    """A detector's features as an embedder (name, dimensions, embed), for the category head to read."""
+    """A detector's features as an embedder (name, embed), for the category head to read."""
 
     detector: Detector
 
     @property
     def name(self) -> str:
         return features_name(self.detector.card)
-
-    @property
-    def dimensions(self) -> int:
-        return 384 * len(FEATURE_LAYERS)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         return self.detector.scored(texts)[1]
@@ -73,6 +69,11 @@ def features_name(card: dict) -> str:
     """What a category head built over this detector's features reads (its artifact's key, its card's record)."""
     layers = "-".join(str(layer) for layer in FEATURE_LAYERS)
     return f"detector-{card['sha256'][:16]}-layers-{layers}"
+
+
+def _pooled_layers(name: str) -> tuple[int, ...]:
+    """Only the harm model's layers feed a category head; the injection detector's run stays as exported."""
+    return FEATURE_LAYERS if name == "harm" else ()
 
 
 def folder_of(name: str) -> Path:
@@ -95,7 +96,7 @@ def detector(name: str, folder: Path | None = None) -> Detector:
         if folder not in _loaded:
             checked = card(name, folder)
             _loaded[folder] = Detector(
-                encoder=encoders.text_encoder(folder / MODEL_FILE, folder / "card.json", FEATURE_LAYERS),
+                encoder=encoders.text_encoder(folder / MODEL_FILE, folder / "card.json", _pooled_layers(name)),
                 temperature=float(checked["calibration"]["temperature"]),
                 threshold=float(checked["threshold"]),
                 card=checked,
