@@ -82,18 +82,29 @@ def labelled(
     )
 
 
-def exemplar_rows() -> list[data.Row]:
+EXEMPLAR_TOPICS = ("out", "benign")
+
+
+def exemplar_rows(topics: str = "out") -> list[data.Row]:
     """The hand-written exemplars (safety/data/exemplars.json) as training rows, for `train_harm_model
-    --exemplars`: harmful where their category is refused by default; a policy topic (specialised advice,
-    regulated goods, political persuasion) is neither, and is left out. Never in dev, test or a held-out fold."""
+    --exemplars`: harmful where their category is refused by default. A policy topic (specialised advice,
+    regulated goods, political persuasion) is not refused by default: left out, or with topics="benign" a
+    benign ordinary row, so that the model leaves those requests to the category head. Never in dev, test or a
+    held-out fold."""
     from safety import exemplars, taxonomy
 
     refused = {category.id for category in taxonomy.CATEGORIES if category.default == "refuse"}
-    return [
-        data.Row(text=e.text, kind=e.kind, source="enclave/exemplars", category=e.label, split="train", group=e.group)
-        for e in exemplars.exemplar_list()
-        if e.kind != "harmful" or e.label in refused
-    ]
+    rows = []
+    for e in exemplars.exemplar_list():
+        kind = e.kind
+        if kind == "harmful" and e.label not in refused:
+            if topics != "benign":
+                continue
+            kind = "ordinary"
+        rows.append(
+            data.Row(text=e.text, kind=kind, source="enclave/exemplars", category=e.label, split="train", group=e.group)
+        )
+    return rows
 
 
 def family_factors(families: list[str], kinds: np.ndarray, power: float) -> np.ndarray:

@@ -155,3 +155,14 @@ def test_exemplar_rows_train_only_and_leave_the_policy_topics_out():
     assert all(row.category in refused for row in rows if row.harmful)
     held_out = {family for fold in harm_model.loso_folds(data.rows()) for family in fold}
     assert not {harm_model.family_of(row) for row in rows} & held_out
+
+
+def test_exemplar_topics_can_train_as_benign_ordinary_rows():
+    from safety import taxonomy
+
+    topics = {c.id for c in taxonomy.CATEGORIES if c.default != "refuse"}
+    left_out, benign = harm_model.exemplar_rows(), harm_model.exemplar_rows("benign")
+
+    added = [row for row in benign if row.category in topics and row.kind == "ordinary"]
+    assert added and len(benign) == len(left_out) + len(added)
+    assert not any(row.harmful and row.category in topics for row in benign)

@@ -50,6 +50,12 @@ class Command(BaseCommand):
             dest="with_exemplars",
             help="add the hand-written exemplars to the training rows (never to dev, test or a held-out fold)",
         )
+        parser.add_argument(
+            "--exemplar-topics",
+            choices=harm_model.EXEMPLAR_TOPICS,
+            default="out",
+            help="with --exemplars: the policy-topic exemplars left out, or trained as benign",
+        )
         parser.add_argument("--fold-max-steps", type=int, default=0, help="steps per fold model (0: as the main run)")
 
     def handle(self, *args, out: Path, artifact, limit, leave_source_out, fold_max_steps, family_power, **options):
@@ -66,7 +72,7 @@ class Command(BaseCommand):
         if limit:
             split = {name: runs.spread(part, limit) for name, part in split.items()}
         if with_exemplars:
-            split["train"] = split["train"] + harm_model.exemplar_rows()
+            split["train"] = split["train"] + harm_model.exemplar_rows(options["exemplar_topics"])
         contexts = {name: harm_model.contexts(name) for name in data.SHARES}
         dev_kinds = np.asarray([r.kind for r in split["dev"]])
         run = finetune.train(
@@ -89,6 +95,7 @@ class Command(BaseCommand):
                 "context_share": harm_model.CONTEXT_SHARE,
                 "family_power": family_power,
                 "exemplars_sha256": exemplars.fingerprint() if with_exemplars else None,
+                "exemplar_topics": options["exemplar_topics"] if with_exemplars else None,
             },
             "serving": {"max_tokens": runs.SERVING_MAX_TOKENS, "truncation": "left (a long text keeps its end)"},
             "training": run,
