@@ -91,13 +91,13 @@ def exemplar_rows(topics: str = "out") -> list[data.Row]:
     regulated goods, political persuasion) is not refused by default: left out, or with topics="benign" a
     benign ordinary row, so that the model leaves those requests to the category head. Never in dev, test or a
     held-out fold."""
-    from safety import exemplars, taxonomy
+    from safety import exemplars
+    from safety.classifiers.embedded import REFUSED_BY_DEFAULT
 
-    refused = {category.id for category in taxonomy.CATEGORIES if category.default == "refuse"}
     rows = []
     for e in exemplars.exemplar_list():
         kind = e.kind
-        if kind == "harmful" and e.label not in refused:
+        if kind == "harmful" and e.label not in REFUSED_BY_DEFAULT:
             if topics != "benign":
                 continue
             kind = "ordinary"

@@ -11,6 +11,7 @@ from django.core.management import call_command
 
 from retrieval import encoders
 from safety.classifiers import detector
+from safety.classifiers.embedded import POLICY_TOPICS, REFUSED_BY_DEFAULT
 from safety.training import data, harm_model
 
 
@@ -145,24 +146,18 @@ def test_a_tiny_run_trains_resumes_exports_holds_sources_out_and_writes_its_card
 
 
 def test_exemplar_rows_train_only_and_leave_the_policy_topics_out():
-    from safety import taxonomy
-
     rows = harm_model.exemplar_rows()
-    refused = {c.id for c in taxonomy.CATEGORIES if c.default == "refuse"}
 
     assert rows and {row.split for row in rows} == {"train"}
     assert {row.kind for row in rows} == {"harmful", "sensitive", "ordinary"}
-    assert all(row.category in refused for row in rows if row.harmful)
+    assert all(row.category in REFUSED_BY_DEFAULT for row in rows if row.harmful)
     held_out = {family for fold in harm_model.loso_folds(data.rows()) for family in fold}
     assert not {harm_model.family_of(row) for row in rows} & held_out
 
 
 def test_exemplar_topics_can_train_as_benign_ordinary_rows():
-    from safety import taxonomy
-
-    topics = {c.id for c in taxonomy.CATEGORIES if c.default != "refuse"}
     left_out, benign = harm_model.exemplar_rows(), harm_model.exemplar_rows("benign")
 
-    added = [row for row in benign if row.category in topics and row.kind == "ordinary"]
+    added = [row for row in benign if row.category in POLICY_TOPICS and row.kind == "ordinary"]
     assert added and len(benign) == len(left_out) + len(added)
-    assert not any(row.harmful and row.category in topics for row in benign)
+    assert not any(row.harmful and row.category in POLICY_TOPICS for row in benign)
