@@ -6,9 +6,10 @@ the threshold chosen on dev. Nothing here trains.
 
 A detector also returns, from the same run, the mean of each of its encoder's layers over the text (each
 scaled to length 1, then joined): the category head reads those (safety/training/categories.py), so judging a
-request takes one encoder run per window instead of two. All six layers gave the head a better cross-validated
-recall on the exemplars than the last alone or pairs of layers, and the policy topics' recall closest to the
-MiniLM sentence embeddings it read before (what was compared: docs/benchmarks.md, "One run per window").
+request takes one encoder run per window instead of two. The head reads the first three layers: the harm model
+is also trained on the exemplars the head is fitted on (`train_harm_model --exemplars`), and its upper layers
+learn them so well that a head over them is over-confident on anything else (it flagged the assistant's own
+refusals; docs/benchmarks.md, "The harm model trained with the exemplars, shipped").
 """
 
 import threading
@@ -21,7 +22,7 @@ from retrieval import encoders
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 MODEL_FILE = "model.int8.onnx"
-FEATURE_LAYERS = (0, 1, 2, 3, 4, 5)
+FEATURE_LAYERS = (0, 1, 2)
 
 
 @dataclass(frozen=True)

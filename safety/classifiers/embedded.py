@@ -12,7 +12,9 @@ Decision, per text (its verdict is its most harmful window's):
 - a rule matches: that rule's category;
 - the harm model's probability reaches its threshold: harmful, in the head's most likely category among
   those refused by default, unless the head is sure (its threshold) that the request is a policy topic
-  (below), which then keeps its name and the tenant's action for it;
+  (below) and gives that topic at least the card's `category_head.topic_keep` probability: then it keeps
+  its name and the tenant's action for it. topic_keep is chosen on dev (harm_model.topic_keep_choose), so
+  that a flagged harmful request is rarely answered as a mere policy topic;
 - else the head alone may find a category whose default is not a refusal (specialised advice,
   regulated goods, political persuasion: policy topics the real data does not label) when its
   1 - P(benign) reaches the head's threshold;
@@ -73,6 +75,7 @@ class EmbeddedClassifier:
         self.harm = harm or harm_model_load()
         self.embedder = embedder or detector.Features(self.harm)  # what the category head reads
         self.artifact = artifact or artifact_load(self.embedder)
+        self.topic_keep = float(self.harm.card.get("category_head", {}).get("topic_keep", 0.0))
 
     @property
     def threshold(self) -> float:
@@ -90,7 +93,7 @@ class EmbeddedClassifier:
                 verdicts[index] = Verdict(category=found.category, score=1.0, source=rules.RulesClassifier.name)
             else:
                 modelled.append(index)
-        scored = self._windows_scored([texts[i] for i in modelled], role)
+        scored = self.windows_scored([texts[i] for i in modelled], role)
         for index, (harm, head) in zip(modelled, scored, strict=True):
             verdicts[index] = self._verdict(harm, head) if role == "user" else self._answer_verdict(head)
         return verdicts  # type: ignore[return-value]
@@ -98,7 +101,7 @@ class EmbeddedClassifier:
     def harm_scores(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         return harm_scores(self.harm, texts)
 
-    def _windows_scored(self, texts: list[str], role: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    def windows_scored(self, texts: list[str], role: str = "user") -> list[tuple[np.ndarray, np.ndarray]]:
         """Per text: the harm probability of each window and the head's class probabilities of each. A request
         read "end" is one window: its last word pieces, as many as the harm model was trained on."""
         if not texts:
@@ -143,9 +146,8 @@ class EmbeddedClassifier:
         (a campaign flyer, betting odds) keeps its name, so the tenant's action for it applies; otherwise
         the most likely category among those refused by default."""
         head = self.artifact.head
-        topic = head.category(head_row)[0]
-        if topic in POLICY_TOPICS and head.harmful(head_row)[0] >= head.threshold:
-            return topic
+        if topic_kept(head, head_row, self.topic_keep):
+            return head.category(head_row)[0]
         return head.category(head_row, among=REFUSED_BY_DEFAULT)[0]
 
     def _answer_verdict(self, head: np.ndarray) -> Verdict:
@@ -158,6 +160,16 @@ class EmbeddedClassifier:
         row = int(head_harm.argmax())
         category = artifact.head.category(head[row : row + 1])[0] if head_harm[row] >= artifact.head.threshold else None
         return Verdict(category=category, score=round(float(head_harm[row]), 4), source=self.name, scores=scores)
+
+
+def topic_kept(head, head_row: np.ndarray, topic_keep: float) -> bool:
+    """Whether a flagged request keeps the policy-topic name the head gives it (one row of head probabilities)."""
+    topic = head.category(head_row)[0]
+    return (
+        topic in POLICY_TOPICS
+        and head.harmful(head_row)[0] >= head.threshold
+        and head_row[0, head.classes.index(topic)] >= topic_keep
+    )
 
 
 class ClassifierUnavailable(RuntimeError):

@@ -244,6 +244,41 @@ def category_rates(categories: list[str | None], kinds: np.ndarray) -> dict:
     return found
 
 
+# A flagged request keeps a policy-topic name only when the head gives that topic at least topic_keep: the
+# lowest of these whose share of dev's flagged harmful requests named a policy topic is at most
+# TOPIC_DOWNGRADE_TARGET (the classifier shipped before the rule: 2 of 957, 0.21%). 0.0 is the rule before it;
+# 1.0 names every flagged request among the refused categories.
+TOPIC_KEEP_GRID = (0.0, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0)
+TOPIC_DOWNGRADE_TARGET = 0.0025
+
+
+def topic_keep_choose(model, rows: list[data.Row]) -> dict:
+    """topic_keep for `model` and the category head built over its layers, chosen on `rows` (dev): of the
+    harmful requests the harm model flags (not a rule), the share each candidate would name a policy topic."""
+    from safety.classifiers import rules
+    from safety.classifiers.detector import Features
+    from safety.classifiers.embedded import EmbeddedClassifier, topic_kept
+    from safety.training import build
+
+    features = Features(model)
+    classifier = EmbeddedClassifier(embedder=features, artifact=build.artifact_build(features), harm=model)
+    texts = [r.text for r in rows if r.kind == "harmful" and not rules.match(r.text)]
+    scored = classifier.windows_scored(texts)
+    flagged = [head[[harm.argmax()]] for harm, head in scored if harm.max() >= model.threshold]
+    head = classifier.artifact.head
+    named_topic = {
+        keep: round(float(np.mean([topic_kept(head, row, keep) for row in flagged])) if flagged else 0.0, 4)
+        for keep in TOPIC_KEEP_GRID
+    }
+    chosen = next((keep for keep in TOPIC_KEEP_GRID if named_topic[keep] <= TOPIC_DOWNGRADE_TARGET), 1.0)
+    return {
+        "topic_keep": chosen,
+        "target": TOPIC_DOWNGRADE_TARGET,
+        "dev_flagged_harmful": len(flagged),
+        "dev_named_a_topic": {str(keep): share for keep, share in named_topic.items()},
+    }
+
+
 def categories_measured(model, rows: list[data.Row]) -> dict:
     """The whole classifier (rules, `model`, the category head built from the exemplars over `model`'s layers)
     on `rows`: which category each row is named in, per kind, so the safety page can say what a policy refuses."""

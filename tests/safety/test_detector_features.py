@@ -13,7 +13,7 @@ from retrieval import encoder_training, encoders
 from safety.classifiers import detector
 from safety.classifiers.embedded import EmbeddedClassifier
 from safety.classifiers.windows import segments
-from safety.training import data
+from safety.training import data, harm_model
 
 HARM = detector.folder_of("harm") / detector.MODEL_FILE
 
@@ -88,16 +88,22 @@ def test_the_categories_are_measured_again_into_the_card_without_touching_the_mo
 ):
     artifact = tmp_path / "harm"
     shutil.copytree(detector.folder_of("harm"), artifact)
-    tested = [r for r in data.rows() if r.split == "test"][::100]
-    monkeypatch.setattr(data, "rows", lambda: tested)
+    rows = [r for r in data.rows() if r.split in ("dev", "test")][::50]
+    tested = [r for r in rows if r.split == "test"]
+    monkeypatch.setattr(data, "rows", lambda: rows)
     before = json.loads((artifact / "card.json").read_text())
 
     call_command("harm_categories", artifact=artifact)
 
     after = json.loads((artifact / "card.json").read_text())
     measured = after["metrics"].pop("test_by_category")
+    chosen = after.pop("category_head")
     before["metrics"].pop("test_by_category")
+    before.pop("category_head", None)
     assert after == before and encoders.file_sha256(artifact / detector.MODEL_FILE) == before["sha256"]
+    assert chosen["topic_keep"] in harm_model.TOPIC_KEEP_GRID and chosen["dev_flagged_harmful"] > 0
+    shares = list(chosen["dev_named_a_topic"].values())
+    assert shares == sorted(shares, reverse=True)  # a higher topic_keep never names more requests a topic
     assert measured["head_reads"] == detector.features_name(before)
     assert sum(found["rows"] for found in measured["kinds"].values()) == len(tested)
 

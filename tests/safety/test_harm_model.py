@@ -11,8 +11,9 @@ from django.core.management import call_command
 
 from retrieval import encoders
 from safety.classifiers import detector
-from safety.classifiers.embedded import POLICY_TOPICS, REFUSED_BY_DEFAULT
+from safety.classifiers.embedded import POLICY_TOPICS, REFUSED_BY_DEFAULT, topic_kept
 from safety.training import data, harm_model
+from safety.training.categories import CategoryHead
 
 
 def test_the_committed_harm_model_matches_its_card_and_records_its_data_and_measurements():
@@ -161,3 +162,25 @@ def test_exemplar_topics_can_train_as_benign_ordinary_rows():
     added = [row for row in benign if row.category in POLICY_TOPICS and row.kind == "ordinary"]
     assert added and len(benign) == len(left_out) + len(added)
     assert not any(row.harmful and row.category in POLICY_TOPICS for row in benign)
+
+
+def _head_row(**probabilities) -> np.ndarray:
+    return np.asarray([[probabilities.get(name, 0.0) for name in TOY_HEAD.classes]])
+
+
+TOY_HEAD = CategoryHead(("benign", "self_harm", "specialized_advice"), np.zeros(0), np.zeros(0), 0.8, {})
+
+
+def test_a_flagged_request_keeps_a_policy_topic_name_only_above_topic_keep():
+    unsure = _head_row(benign=0.02, self_harm=0.31, specialized_advice=0.67)
+    assert topic_kept(TOY_HEAD, unsure, 0.0) and topic_kept(TOY_HEAD, unsure, 0.65)
+    assert not topic_kept(TOY_HEAD, unsure, 0.7)
+    assert not topic_kept(TOY_HEAD, _head_row(benign=0.3, specialized_advice=0.7), 0.0)  # under the head's threshold
+    assert not topic_kept(TOY_HEAD, _head_row(self_harm=0.9, specialized_advice=0.1), 0.0)  # not a policy topic
+
+
+def test_the_committed_card_records_topic_keep_chosen_on_dev():
+    chosen = detector.card("harm")["category_head"]
+    named = {float(keep): share for keep, share in chosen["dev_named_a_topic"].items()}
+    assert chosen["topic_keep"] == min(k for k, share in named.items() if share <= chosen["target"])
+    assert chosen["target"] == harm_model.TOPIC_DOWNGRADE_TARGET and chosen["dev_flagged_harmful"] > 500

@@ -1,8 +1,9 @@
 """manage.py harm_categories [--artifact safety/artifacts/harm]: measure again, without training, which category
 the whole classifier names each test request in, for the harm model's card (the safety page's trade-off). For
-when the category head changed (its exemplars, or the layers it reads): only the card's
-metrics.test_by_category is rewritten, so the model file and its sha256 stay as they are."""
+when the category head changed (its exemplars, or the layers it reads): only the card's category_head (topic_keep,
+chosen on dev) and metrics.test_by_category are rewritten, so the model file and its sha256 stay as they are."""
 
+from dataclasses import replace
 from pathlib import Path
 
 from django.core.management.base import BaseCommand
@@ -21,11 +22,17 @@ class Command(BaseCommand):
     def handle(self, *args, artifact: Path, **options):
         build.training_allowed()
         model = detectors.detector("harm", artifact)
-        test = [row for row in data.rows() if row.split == "test"]
+        rows = data.rows()
         card = encoders.card_read(artifact / "card.json")
+        card["category_head"] = harm_model.topic_keep_choose(model, [row for row in rows if row.split == "dev"])
+        model = replace(model, card=card)
+        test = [row for row in rows if row.split == "test"]
         card["metrics"]["test_by_category"] = harm_model.categories_measured(model, test)
         encoder_training.card_write(artifact / "card.json", card)
         detectors.forget(artifact)
         kinds = card["metrics"]["test_by_category"]["kinds"]
         named = {kind: round(1 - found["shares"].get("none", 0.0), 4) for kind, found in kinds.items()}
-        self.stdout.write(f"test rows named in a category, per kind: {named} ({artifact / 'card.json'})")
+        self.stdout.write(
+            f"topic_keep {card['category_head']['topic_keep']}; test rows named in a category, per kind: {named} "
+            f"({artifact / 'card.json'})"
+        )
