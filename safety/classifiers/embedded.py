@@ -41,6 +41,7 @@ from safety.classifiers.base import Verdict
 from safety.classifiers.windows import highest_window_scores, windows_of
 from safety.training import build
 from safety.training.artifact import Artifact
+from safety.training.categories import CategoryHead
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +163,7 @@ class EmbeddedClassifier:
         return Verdict(category=category, score=round(float(head_harm[row]), 4), source=self.name, scores=scores)
 
 
-def topic_kept(head, head_row: np.ndarray, topic_keep: float) -> bool:
+def topic_kept(head: CategoryHead, head_row: np.ndarray, topic_keep: float) -> bool:
     """Whether a flagged request keeps the policy-topic name the head gives it (one row of head probabilities)."""
     topic = head.category(head_row)[0]
     return (

@@ -246,28 +246,37 @@ def category_rates(categories: list[str | None], kinds: np.ndarray) -> dict:
 
 # A flagged request keeps a policy-topic name only when the head gives that topic at least topic_keep: the
 # lowest of these whose share of dev's flagged harmful requests named a policy topic is at most
-# TOPIC_DOWNGRADE_TARGET (the classifier shipped before the rule: 2 of 957, 0.21%). 0.0 is the rule before it;
-# 1.0 names every flagged request among the refused categories.
+# TOPIC_DOWNGRADE_TARGET: no more than the classifier shipped before the rule, measured by topic_keep_choose
+# (4 of 865, 0.46%, rounded up). 0.0 is the rule before it; 1.0 names every flagged request among the refused
+# categories.
 TOPIC_KEEP_GRID = (0.0, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0)
-TOPIC_DOWNGRADE_TARGET = 0.0025
+TOPIC_DOWNGRADE_TARGET = 0.005
+
+
+def whole_classifier(model):
+    """The whole classifier (rules, `model`, the category head built from the exemplars over `model`'s layers),
+    reading every window whatever ENCLAVE_MODERATION_READS says, as the card's measurements do."""
+    from safety.classifiers.detector import Features
+    from safety.classifiers.embedded import EmbeddedClassifier
+    from safety.training import build
+
+    features = Features(model)
+    return EmbeddedClassifier(embedder=features, artifact=build.artifact_build(features), harm=model, reads="whole")
 
 
 def topic_keep_choose(model, rows: list[data.Row]) -> dict:
     """topic_keep for `model` and the category head built over its layers, chosen on `rows` (dev): of the
     harmful requests the harm model flags (not a rule), the share each candidate would name a policy topic."""
     from safety.classifiers import rules
-    from safety.classifiers.detector import Features
-    from safety.classifiers.embedded import EmbeddedClassifier, topic_kept
-    from safety.training import build
+    from safety.classifiers.embedded import topic_kept
 
-    features = Features(model)
-    classifier = EmbeddedClassifier(embedder=features, artifact=build.artifact_build(features), harm=model)
+    classifier = whole_classifier(model)
     texts = [r.text for r in rows if r.kind == "harmful" and not rules.match(r.text)]
     scored = classifier.windows_scored(texts)
     flagged = [head[[harm.argmax()]] for harm, head in scored if harm.max() >= model.threshold]
     head = classifier.artifact.head
     named_topic = {
-        keep: round(float(np.mean([topic_kept(head, row, keep) for row in flagged])) if flagged else 0.0, 4)
+        keep: float(np.mean([topic_kept(head, row, keep) for row in flagged])) if flagged else 0.0
         for keep in TOPIC_KEEP_GRID
     }
     chosen = next((keep for keep in TOPIC_KEEP_GRID if named_topic[keep] <= TOPIC_DOWNGRADE_TARGET), 1.0)
@@ -275,23 +284,20 @@ def topic_keep_choose(model, rows: list[data.Row]) -> dict:
         "topic_keep": chosen,
         "target": TOPIC_DOWNGRADE_TARGET,
         "dev_flagged_harmful": len(flagged),
-        "dev_named_a_topic": {str(keep): share for keep, share in named_topic.items()},
+        "dev_named_a_topic": {str(keep): round(share, 4) for keep, share in named_topic.items()},
     }
 
 
 def categories_measured(model, rows: list[data.Row]) -> dict:
-    """The whole classifier (rules, `model`, the category head built from the exemplars over `model`'s layers)
-    on `rows`: which category each row is named in, per kind, so the safety page can say what a policy refuses."""
-    from safety.classifiers.detector import Features
-    from safety.classifiers.embedded import EmbeddedClassifier
+    """The whole classifier on `rows`: which category each row is named in, per kind, so the safety page can say
+    what a policy refuses."""
     from safety.exemplars import fingerprint
-    from safety.training import build
 
-    features = Features(model)
-    classifier = EmbeddedClassifier(embedder=features, artifact=build.artifact_build(features), harm=model)
+    classifier = whole_classifier(model)
     verdicts = classifier.classify_many([r.text for r in rows])
     return {
         "exemplars_sha256": fingerprint(),
-        "head_reads": features.name,
+        "head_reads": classifier.embedder.name,
+        "topic_keep": classifier.topic_keep,
         "kinds": category_rates([v.category for v in verdicts], np.asarray([r.kind for r in rows])),
     }

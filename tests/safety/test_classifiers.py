@@ -206,23 +206,25 @@ def test_a_flagged_request_is_named_by_its_category(model, category, text):
     assert verdict.source in {"embedded", "rules"}
 
 
-# The harm model flags the campaign flyer (0.99), and the head gives political persuasion 0.79, under the 0.80 a
-# flagged request needs to keep a policy-topic name (the card's category_head.topic_keep, chosen on dev so that
-# flagged harmful requests are not answered as topics): it is refused as misinformation. Kept strict.
-KNOWN_MISNAMED_TOPICS = {"political_persuasion"}
-
-
-@pytest.mark.parametrize(
-    ("category", "text"),
-    [
-        pytest.param(c, t, marks=pytest.mark.xfail(strict=True, reason="a known false refusal of a policy topic"))
-        if c in KNOWN_MISNAMED_TOPICS
-        else (c, t)
-        for c, t in POLICY_TOPICS.items()
-    ],
-)
+# The harm model flags the campaign flyer (0.99); it keeps its name because the head gives political persuasion
+# 0.79, above the card's category_head.topic_keep (0.75). The suicide request of CATEGORY_EXAMPLES, named
+# specialised advice at 0.61, does not: it is refused as self-harm.
+@pytest.mark.parametrize(("category", "text"), POLICY_TOPICS.items())
 def test_the_category_head_finds_the_policy_topics(model, category, text):
     assert model.classify(text).category == category
+
+
+def test_a_flagged_policy_topic_keeps_its_name_only_under_the_cards_topic_keep(model):
+    text = CATEGORY_EXAMPLES["specialized_advice"]
+
+    def flagging(topic_keep: float) -> EmbeddedClassifier:
+        card = model.harm.card | {"category_head": {"topic_keep": topic_keep}}
+        return EmbeddedClassifier(
+            embedder=model.embedder, artifact=model.artifact, harm=replace(model.harm, threshold=0.0, card=card)
+        )
+
+    assert flagging(0.0).classify(text).category == "specialized_advice"
+    assert flagging(1.0).classify(text).category in embedded.REFUSED_BY_DEFAULT
 
 
 def test_every_taxonomy_category_has_an_example_here():

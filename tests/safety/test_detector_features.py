@@ -102,6 +102,7 @@ def test_the_categories_are_measured_again_into_the_card_without_touching_the_mo
     before.pop("category_head", None)
     assert after == before and encoders.file_sha256(artifact / detector.MODEL_FILE) == before["sha256"]
     assert chosen["topic_keep"] in harm_model.TOPIC_KEEP_GRID and chosen["dev_flagged_harmful"] > 0
+    assert measured["topic_keep"] == chosen["topic_keep"]
     shares = list(chosen["dev_named_a_topic"].values())
     assert shares == sorted(shares, reverse=True)  # a higher topic_keep never names more requests a topic
     assert measured["head_reads"] == detector.features_name(before)

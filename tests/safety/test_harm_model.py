@@ -144,6 +144,8 @@ def test_a_tiny_run_trains_resumes_exports_holds_sources_out_and_writes_its_card
     model = detector.detector("harm", tmp_path / "artifact")
     assert model.card["sha256"] == card["sha256"] and model.probabilities(["hello", "a b c"]).shape == (2,)
     assert card["metrics"]["test_by_category"]["head_reads"] == detector.features_name(card)
+    assert card["category_head"]["topic_keep"] in harm_model.TOPIC_KEEP_GRID
+    assert card["metrics"]["test_by_category"]["topic_keep"] == card["category_head"]["topic_keep"]
 
 
 def test_exemplar_rows_train_only_and_leave_the_policy_topics_out():
@@ -179,8 +181,10 @@ def test_a_flagged_request_keeps_a_policy_topic_name_only_above_topic_keep():
     assert not topic_kept(TOY_HEAD, _head_row(self_harm=0.9, specialized_advice=0.1), 0.0)  # not a policy topic
 
 
-def test_the_committed_card_records_topic_keep_chosen_on_dev():
-    chosen = detector.card("harm")["category_head"]
+def test_the_committed_card_records_topic_keep_chosen_on_dev_and_measures_with_it():
+    card = detector.card("harm")
+    chosen = card["category_head"]
+    assert card["metrics"]["test_by_category"]["topic_keep"] == chosen["topic_keep"]
     named = {float(keep): share for keep, share in chosen["dev_named_a_topic"].items()}
     assert chosen["topic_keep"] == min(k for k, share in named.items() if share <= chosen["target"])
     assert chosen["target"] == harm_model.TOPIC_DOWNGRADE_TARGET and chosen["dev_flagged_harmful"] > 500
