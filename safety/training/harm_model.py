@@ -264,16 +264,15 @@ def whole_classifier(model):
     return EmbeddedClassifier(embedder=features, artifact=build.artifact_build(features), harm=model, reads="whole")
 
 
-def topic_keep_choose(model, rows: list[data.Row]) -> dict:
-    """topic_keep for `model` and the category head built over its layers, chosen on `rows` (dev): of the
-    harmful requests the harm model flags (not a rule), the share each candidate would name a policy topic."""
+def topic_keep_choose(classifier, rows: list[data.Row]) -> dict:
+    """topic_keep for a whole_classifier, chosen on `rows` (dev): of the harmful requests its harm model flags
+    (not a rule), the share each candidate would name a policy topic."""
     from safety.classifiers import rules
     from safety.classifiers.embedded import topic_kept
 
-    classifier = whole_classifier(model)
     texts = [r.text for r in rows if r.kind == "harmful" and not rules.match(r.text)]
     scored = classifier.windows_scored(texts)
-    flagged = [head[[harm.argmax()]] for harm, head in scored if harm.max() >= model.threshold]
+    flagged = [head[[harm.argmax()]] for harm, head in scored if harm.max() >= classifier.harm.threshold]
     head = classifier.artifact.head
     named_topic = {
         keep: float(np.mean([topic_kept(head, row, keep) for row in flagged])) if flagged else 0.0
@@ -288,12 +287,11 @@ def topic_keep_choose(model, rows: list[data.Row]) -> dict:
     }
 
 
-def categories_measured(model, rows: list[data.Row]) -> dict:
-    """The whole classifier on `rows`: which category each row is named in, per kind, so the safety page can say
+def categories_measured(classifier, rows: list[data.Row]) -> dict:
+    """A whole_classifier on `rows`: which category each row is named in, per kind, so the safety page can say
     what a policy refuses."""
     from safety.exemplars import fingerprint
 
-    classifier = whole_classifier(model)
     verdicts = classifier.classify_many([r.text for r in rows])
     return {
         "exemplars_sha256": fingerprint(),
@@ -301,3 +299,12 @@ def categories_measured(model, rows: list[data.Row]) -> dict:
         "topic_keep": classifier.topic_keep,
         "kinds": category_rates([v.category for v in verdicts], np.asarray([r.kind for r in rows])),
     }
+
+
+def category_head_measured(model, dev: list[data.Row], test: list[data.Row]) -> tuple[dict, dict]:
+    """(the card's category_head, its metrics.test_by_category): topic_keep chosen on `dev`, then `test` named
+    with it. The head is built once for both."""
+    classifier = whole_classifier(model)
+    category_head = topic_keep_choose(classifier, dev)
+    classifier.topic_keep = category_head["topic_keep"]
+    return category_head, categories_measured(classifier, test)

@@ -3,7 +3,6 @@ the whole classifier names each test request in, for the harm model's card (the 
 when the category head changed (its exemplars, or the layers it reads): only the card's category_head (topic_keep,
 chosen on dev) and metrics.test_by_category are rewritten, so the model file and its sha256 stay as they are."""
 
-from dataclasses import replace
 from pathlib import Path
 
 from django.core.management.base import BaseCommand
@@ -24,10 +23,8 @@ class Command(BaseCommand):
         model = detectors.detector("harm", artifact)
         rows = data.rows()
         card = encoders.card_read(artifact / "card.json")
-        card["category_head"] = harm_model.topic_keep_choose(model, [row for row in rows if row.split == "dev"])
-        model = replace(model, card=card)
-        test = [row for row in rows if row.split == "test"]
-        card["metrics"]["test_by_category"] = harm_model.categories_measured(model, test)
+        dev, test = ([row for row in rows if row.split == name] for name in ("dev", "test"))
+        card["category_head"], card["metrics"]["test_by_category"] = harm_model.category_head_measured(model, dev, test)
         encoder_training.card_write(artifact / "card.json", card)
         detectors.forget(artifact)
         kinds = card["metrics"]["test_by_category"]["kinds"]

@@ -211,10 +211,9 @@ class Command(BaseCommand):
         metrics["test_long_inputs"] = harm_model.long_input_rates(
             long_ruled | (long_scores >= threshold), flagged_at["test"], cases
         )
-        model = replace(model, threshold=threshold)
-        category_head = harm_model.topic_keep_choose(model, dev)
-        model = replace(model, card=model.card | {"category_head": category_head})
-        metrics["test_by_category"] = harm_model.categories_measured(model, split["test"])
+        category_head, metrics["test_by_category"] = harm_model.category_head_measured(
+            replace(model, threshold=threshold), dev, split["test"]
+        )
         return {
             "calibration": {"temperature": temperature},
             "threshold": threshold,
