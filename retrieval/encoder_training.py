@@ -152,12 +152,22 @@ def collate(ids: list[np.ndarray], types: list[np.ndarray] | None, rows: np.ndar
     return torch.from_numpy(input_ids), torch.from_numpy(mask), torch.from_numpy(token_types)
 
 
-def onnx_export(model, fp32: Path, int8: Path) -> None:
-    """The model to ONNX (dynamic batch and length), then to dynamic int8 (MatMul and the embeddings)."""
+def onnx_export(model, fp32: Path, int8: Path, *, fused: bool = False) -> None:
+    """The model to ONNX (dynamic batch and length), then to dynamic int8 (MatMul and the embeddings).
+
+    `fused`: exported with eager attention, its attention, embeddings, LayerNorms and GELUs fused by onnxruntime's
+    BERT optimizer, and the fused attention quantized too: a 126-token window 6.9 -> 5.4 ms on 2 cores. The fused
+    file's weights no longer map one to one onto the model's parameters (weights_from_int8 reads the head only),
+    so the reader, whose next run starts from its committed file, is exported plain."""
+    import onnx
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     model.eval()
+    if fused:
+        for module in model.modules():
+            if hasattr(getattr(module, "config", None), "_attn_implementation"):
+                module.config._attn_implementation = "eager"  # SDPA exports as a graph the optimizer cannot fuse
     sample = torch.ones((2, 16), dtype=torch.int64)
     torch.onnx.export(
         model,
@@ -172,11 +182,41 @@ def onnx_export(model, fp32: Path, int8: Path) -> None:
     )
     root = logging.getLogger()
     level = root.level
-    root.setLevel(logging.WARNING)  # the quantizer logs every tensor it leaves alone at INFO
+    root.setLevel(logging.WARNING)  # the optimizer and the quantizer log every node at INFO
     try:
-        quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gather"])
+        if fused:
+            _bert_fused(model, fp32)
+        quantize_dynamic(
+            str(fp32),
+            str(int8),
+            weight_type=QuantType.QInt8,
+            op_types_to_quantize=["MatMul", "Gather", *(["Attention"] if fused else [])],
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT} if fused else {},
+        )
     finally:
         root.setLevel(level)
+
+
+def _bert_fused(model, fp32: Path) -> None:
+    """fp32 rewritten in place by onnxruntime's BERT optimizer (offline, no provider-specific nodes)."""
+    from onnxruntime.transformers import optimizer
+    from onnxruntime.transformers.fusion_options import FusionOptions
+
+    config = next(m.config for m in model.modules() if hasattr(getattr(m, "config", None), "num_attention_heads"))
+    options = FusionOptions("bert")
+    options.enable_embed_layer_norm = False  # fused, the word embeddings stay fp32: 23 -> 58 MB
+    fused = optimizer.optimize_model(
+        str(fp32),
+        model_type="bert",
+        num_heads=config.num_attention_heads,
+        hidden_size=config.hidden_size,
+        optimization_options=options,
+        opt_level=0,
+    )
+    missing = [op for op in ("Attention", "SkipLayerNormalization") if not fused.get_fused_operator_statistics()[op]]
+    if missing:
+        raise RuntimeError(f"the BERT optimizer fused no {', '.join(missing)}: the exported graph has changed")
+    fused.save_model_to_file(str(fp32))
 
 
 def card_write(path: Path, card: dict) -> None:

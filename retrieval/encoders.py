@@ -101,6 +101,16 @@ class TextEncoder:
     max_tokens: int
     batch_size: int = 1
 
+    def __post_init__(self):
+        from tokenizers import Tokenizer
+
+        self._counter = Tokenizer.from_str(self.tokenizer.to_str())
+        self._counter.no_truncation()
+
+    def count(self, texts: list[str]) -> list[int]:
+        """Each text's word pieces, whole (no truncation) and without [CLS] and [SEP]."""
+        return [len(e.ids) for e in self._counter.encode_batch(list(texts), add_special_tokens=False)]
+
     def run(self, texts: list[str]) -> np.ndarray:
         return self.outputs(texts)[0]
 

@@ -37,6 +37,14 @@ class Detector:
         """How many word pieces (the end of each text) the model read in training."""
         return int(self.card["hyperparameters"]["max_tokens"])
 
+    @property
+    def window_tokens(self) -> int:
+        """The longest window of a text it reads (safety/classifiers/windows.py): as trained, less [CLS] and [SEP]."""
+        return self.trained_tokens - 2
+
+    def count(self, texts: list[str]) -> list[int]:
+        return self.encoder.count(texts)
+
     def probabilities(self, texts: list[str], max_tokens: int | None = None) -> np.ndarray:
         return self.scored(texts, max_tokens)[0]
 

@@ -20,13 +20,12 @@ Decision, per text (its verdict is its most harmful window's):
   1 - P(benign) reaches the head's threshold;
 - else benign. The verdict's score is the harm model's probability (the head's, for the third case).
 
-Long texts (a pasted document followed by a request) are cut into windows at paragraph and sentence
-boundaries, each under the model's 256-token limit, plus the last paragraph alone, so an instruction
-after a long benign context is not truncated away (the harm model also keeps a window's end, never its
-start, when one is longer). With ENCLAVE_MODERATION_READS=end a request is one window instead, its last 128
-word pieces: a quarter of the time, blind to what comes before them. An answer (role="assistant") is judged by
-the rules and the head alone: the harm model learnt from requests only and flags the assistant's own refusals.
-The rules skip a match that follows a negation for that role.
+Long texts (a pasted document followed by a request) are cut into windows of the word pieces the harm model
+was trained on, at paragraph and sentence boundaries (safety/classifiers/windows.py), so an instruction after a
+long benign context is not truncated away and one before it is not either. With ENCLAVE_MODERATION_READS=end a
+request is one window instead, its last 128 word pieces: blind to what comes before them. An answer
+(role="assistant") is judged by the rules and the head alone: the harm model learnt from requests only and flags
+the assistant's own refusals. The rules skip a match that follows a negation for that role.
 """
 
 import logging
@@ -111,7 +110,7 @@ class EmbeddedClassifier:
             harm, vectors = self._harm_and_vectors(texts, self.harm.trained_tokens)
             head = self.artifact.head.probabilities(vectors)
             return [(harm[index : index + 1], head[index : index + 1]) for index in range(len(texts))]
-        windows, owners = windows_of(texts)
+        windows, owners = windows_of(texts, self.harm)
         if not windows:
             return []
         harm, vectors = self._harm_and_vectors(windows)

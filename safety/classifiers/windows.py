@@ -1,80 +1,97 @@
-"""Windows of a long text for the fine-tuned detectors (the harm model, the injection detector), which read 256
-word pieces at most: by words, never across a paragraph, and by characters where words are long (text without
-spaces); plus the last paragraph alone, where a request after a pasted document usually is. A text is judged by
-its highest-scoring window."""
+"""Windows of a long text for the fine-tuned detectors (the harm model, the injection detector). A text that fits
+the word pieces the model was trained on is read whole; a longer one is cut into windows of that size, counted
+with the model's own tokenizer: whole sentences, never across a paragraph, packed from each paragraph's end (so
+the last window of the text is its last word pieces, where a request after a pasted document usually is),
+words where a sentence is longer, and characters where a word is (text without spaces). A short text of several
+paragraphs is also read as its last paragraph alone. A text is judged by its highest-scoring window."""
 
 import re
+from typing import Protocol
 
 import numpy as np
 
-from inference.budget import count_tokens
-
-WINDOW_WORDS = 120  # ~160-200 word pieces, under the model's 256
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n")
 PARAGRAPH = re.compile(r"\n\s*\n")
 
 
-# Text without spaces (CJK, a long blob) would fill a word window past the model's 256 tokens: such a
-# window is cut into pieces of this many characters (overlapping by a quarter), by the safe token estimate.
-PIECE_CHARACTERS = 200
-PIECE_TOKENS = 240
+class Counting(Protocol):
+    """A detector, as far as windows need it: how many word pieces it reads, and how many a text is."""
+
+    @property
+    def window_tokens(self) -> int: ...
+
+    def count(self, texts: list[str]) -> list[int]: ...
 
 
-def _pieces(window: str) -> list[str]:
-    if count_tokens(window) <= PIECE_TOKENS:
-        return [window]
-    step = PIECE_CHARACTERS * 3 // 4
-    return [window[i : i + PIECE_CHARACTERS] for i in range(0, max(len(window) - PIECE_CHARACTERS // 4, 1), step)]
-
-
-def windows_of(texts: list[str]) -> tuple[list[str], list[int]]:
+def windows_of(texts: list[str], model: Counting) -> tuple[list[str], list[int]]:
     """Every text's windows, in order, and the index of the text each belongs to."""
     windows, owners = [], []
     for index, text in enumerate(texts):
-        for window in segments(text):
+        for window in segments(text, model):
             windows.append(window)
             owners.append(index)
     return windows, owners
 
 
-def segments(text: str) -> list[str]:
-    """Windows that fit the model: by words, never across a paragraph, and by characters where words are long;
-    plus the last paragraph alone, where a request after a pasted document usually is."""
-    windows = [piece for window in _word_windows(text) for piece in _pieces(window)]
-    last = _last_paragraph(text)
-    return [*windows, last] if last and last not in windows else windows
-
-
-def _last_paragraph(text: str) -> str | None:
+def segments(text: str, model: Counting) -> list[str]:
+    limit = model.window_tokens
     paragraphs = [p.strip() for p in PARAGRAPH.split(text.strip()) if p.strip()]
-    return paragraphs[-1] if len(paragraphs) > 1 and count_tokens(paragraphs[-1]) <= PIECE_TOKENS else None
+    if model.count([text])[0] <= limit:
+        return [text, paragraphs[-1]] if len(paragraphs) > 1 else [text]
+    return [
+        window for paragraph in paragraphs for run in _runs(paragraph, model, limit) for window in _packed(run, limit)
+    ]
 
 
-def _word_windows(text: str) -> list[str]:
-    """Windows of at most WINDOW_WORDS words that never cross a paragraph; the text itself when short."""
-    if len(text.split()) <= WINDOW_WORDS:
-        return [text]
-    windows = []
-    for paragraph in PARAGRAPH.split(text):
-        current: list[str] = []
-        for sentence in SENTENCE_END.split(paragraph):
-            words = sentence.split()
-            while words:
-                room = WINDOW_WORDS - len(current)
-                if room <= 0 or (current and len(words) > room and len(words) <= WINDOW_WORDS):
-                    windows.append(" ".join(current))
-                    current = []
-                    continue
-                current += words[:room]
-                words = words[room:]
-        if current:
-            windows.append(" ".join(current))
-    return windows or [text]
+def _runs(paragraph: str, model: Counting, limit: int) -> list[list[tuple[str, int]]]:
+    """The paragraph's sentences with their word pieces; a longer sentence by words, a longer word by characters.
+    A word cut into characters (text without spaces) is a run of its own, packed apart from the words around it,
+    so it neither hides nor colours a request next to it."""
+    runs: list[list[tuple[str, int]]] = [[]]
+    sentences = [s for s in SENTENCE_END.split(paragraph) if s.strip()]
+    for sentence, tokens in zip(sentences, model.count(sentences), strict=True):
+        if tokens <= limit:
+            runs[-1].append((sentence, tokens))
+            continue
+        words = sentence.split()
+        for word, word_tokens in zip(words, model.count(words), strict=True):
+            if word_tokens <= limit:
+                runs[-1].append((word, word_tokens))
+            else:
+                runs += [_characters(word, word_tokens, model, limit), []]
+    return [run for run in runs if run]
+
+
+def _characters(word: str, tokens: int, model: Counting, limit: int) -> list[tuple[str, int]]:
+    step = max(1, len(word) * limit // (2 * tokens))  # about half a window of word pieces
+    pieces = [word[i : i + step] for i in range(0, len(word), step)]
+    units = []
+    for piece, piece_tokens in zip(pieces, model.count(pieces), strict=True):
+        fits = piece_tokens <= limit or len(piece) == 1
+        units += [(piece, piece_tokens)] if fits else _characters(piece, piece_tokens, model, limit)
+    return units
+
+
+def _packed(units: list[tuple[str, int]], limit: int) -> list[str]:
+    """Units joined into windows of at most `limit` word pieces, filled from the end. The tokenizers split at
+    spaces, so a window's count is the sum of its units'."""
+    windows: list[str] = []
+    current: list[str] = []
+    total = 0
+    for unit, tokens in reversed(units):
+        if current and total + tokens > limit:
+            windows.append(" ".join(reversed(current)))
+            current, total = [], 0
+        current.append(unit)
+        total += tokens
+    if current:
+        windows.append(" ".join(reversed(current)))
+    return windows[::-1]
 
 
 def highest_window_scores(model, texts: list[str]) -> np.ndarray:
-    """Each text's highest window probability under `model` (a detector with `probabilities(texts)`)."""
-    windows, owners = windows_of(texts)
+    """Each text's highest window probability under `model` (a detector: `probabilities(texts)`, and Counting)."""
+    windows, owners = windows_of(texts, model)
     best = np.zeros(len(texts))
     if windows:
         np.maximum.at(best, np.asarray(owners), model.probabilities(windows))

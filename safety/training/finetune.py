@@ -162,9 +162,9 @@ def best_model(out: Path):
 
 
 def export(out: Path, name: str) -> Path:
-    """best.pt -> <name>.onnx -> <name>.int8.onnx, the file the appliance loads."""
+    """best.pt -> <name>.onnx -> <name>.int8.onnx (fused: encoder_training.onnx_export), the file the product loads."""
     int8 = out / f"{name}.int8.onnx"
-    encoder_training.onnx_export(best_model(out), out / f"{name}.onnx", int8)
+    encoder_training.onnx_export(best_model(out), out / f"{name}.onnx", int8, fused=True)
     return int8
 
 

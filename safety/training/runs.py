@@ -10,12 +10,14 @@ from safety.training import finetune
 SERVING_MAX_TOKENS = 256
 
 
-def exported(folder: Path) -> detectors.Detector:
-    """A run's best state as int8 ONNX, uncalibrated: a fold's threshold is chosen on its own dev rows."""
+def exported(folder: Path, trained_tokens: int) -> detectors.Detector:
+    """A run's best state as int8 ONNX, uncalibrated: a fold's threshold is chosen on its own dev rows. It reads
+    windows of the word pieces it was trained on, as the product does."""
     int8 = finetune.export(folder, "model")
     session = encoders.onnx_session(int8)
     tokenizer = encoders.text_tokenizer(encoders.bundled_minilm_path() / "tokenizer.json", SERVING_MAX_TOKENS)
-    return detectors.Detector(encoders.TextEncoder(session, tokenizer, SERVING_MAX_TOKENS), 1.0, 0.5, {})
+    card = {"hyperparameters": {"max_tokens": trained_tokens}}
+    return detectors.Detector(encoders.TextEncoder(session, tokenizer, SERVING_MAX_TOKENS), 1.0, 0.5, card)
 
 
 def spread(rows: list, limit: int) -> list:

@@ -73,7 +73,7 @@ def test_a_request_costs_one_encoder_run_per_window_and_gets_the_same_verdict():
 
     verdict = classifier.classify(text)
 
-    assert counted.runs == len(segments(text)) > 1
+    assert counted.runs == len(segments(text, harm)) > 1
     assert verdict == EmbeddedClassifier().classify(text)
     assert verdict.category is not None
 

@@ -169,7 +169,7 @@ class Command(BaseCommand):
             settings,
             progress=lambda line: self.stdout.write(f"fold {number}: {line}"),
         )
-        model = runs.exported(folder)
+        model = runs.exported(folder, settings.max_tokens)
         dev_scores, dev_ruled = harm_scores(model, [r.text for r in keep["dev"]])
         threshold = harm_model.threshold_choose(np.where(dev_ruled, 1.0, dev_scores), dev_kinds)
         scores, ruled = harm_scores(model, [r.text for r in tested])

@@ -155,7 +155,7 @@ class Command(BaseCommand):
         if limit:
             tested = runs.spread(tested, limit)
         self._train(folder, keep, settings, lambda line: self.stdout.write(f"fold {number}: {line}"))
-        model = runs.exported(folder)
+        model = runs.exported(folder, settings.max_tokens)
         dev_injected = np.asarray([r.injected for r in keep["dev"]], dtype=bool)
         threshold = injection_model.threshold_choose(
             highest_window_scores(model, [r.text for r in keep["dev"]]), dev_injected
