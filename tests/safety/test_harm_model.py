@@ -146,6 +146,20 @@ def test_a_tiny_run_trains_resumes_exports_holds_sources_out_and_writes_its_card
     assert card["metrics"]["test_by_category"]["head_reads"] == detector.features_name(card)
     assert card["category_head"]["topic_keep"] in harm_model.TOPIC_KEEP_GRID
     assert card["metrics"]["test_by_category"]["topic_keep"] == card["category_head"]["topic_keep"]
+    assert {"QAttention", "SkipLayerNormalization"} <= operators(tmp_path / "artifact" / detector.MODEL_FILE)
+
+
+def operators(path) -> set[str]:
+    import onnx
+
+    return {node.op_type for node in onnx.load(str(path)).graph.node}
+
+
+def test_the_committed_harm_model_is_the_fused_export_the_command_writes():
+    found = operators(detector.folder_of("harm") / detector.MODEL_FILE)
+
+    assert {"QAttention", "SkipLayerNormalization", "BiasGelu"} <= found
+    assert "EmbedLayerNormalization" not in found  # it would keep the word embeddings in fp32 (58 MB)
 
 
 def test_exemplar_rows_train_only_and_leave_the_policy_topics_out():
