@@ -294,7 +294,7 @@ ENCLAVE_SAFETY_CLASSIFIER = env.get("ENCLAVE_SAFETY_CLASSIFIER", "embedded")
 # last 128 word pieces: faster, blind to what comes before them; docs/benchmarks.md measures both).
 ENCLAVE_MODERATION_READS = env.get("ENCLAVE_MODERATION_READS", "whole")
 # The fine-tuned injection detector (safety/injection/model.py) beside the instruction rules, at ingestion and
-# when flagged evidence goes into a prompt. Off by default: it flags 58% of BIPIA's clean e-mails, a source it
+# when flagged evidence goes into a prompt. Off by default: it flags 48% of BIPIA's clean e-mails, a source it
 # never saw (docs/benchmarks.md); the rules alone flag none of them.
 ENCLAVE_INJECTION_MODEL = env.get_bool("ENCLAVE_INJECTION_MODEL", False)
 ENCLAVE_GUARD_BASE_URL = env.get("ENCLAVE_GUARD_BASE_URL") or None
