@@ -13,7 +13,8 @@ in production) the first stage at which nothing holding it survives names the fa
 
 An answer whose evidence held the claim but scored too weak, so the loop abstained without asking the
 model, is an evidence loss too (the scorer lost it). An answer that made no search (refused, a tool,
-a memory, a failure) is "not_searched": none of the four stages ran.
+a memory, a failure) is "not_searched": none of the four stages ran. One that searched and drafted, and
+that output moderation stopped, is "moderation_stop": what it lost is the moderator's judgement, not a stage's.
 """
 
 from collections import Counter
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from chat.answer.support import support
 from retrieval.models import Chunk
 
-KINDS = ("retrieval_miss", "ranking_loss", "evidence_loss", "generation_error", "not_searched")
+KINDS = ("retrieval_miss", "ranking_loss", "evidence_loss", "generation_error", "moderation_stop", "not_searched")
 NOT_SEARCHED = {"refused", "direct", "failed", "ungrounded"}
 
 
@@ -85,6 +86,9 @@ def diagnose_with_gold(trace: dict, *, shown: str, golds: list[str], contains: C
     claim = golds[0] if golds else ""
     if contains(shown, golds):
         return Finding("ok", claim, "the shown answer contains the gold answer")
+    if "safety_stop" in trace:
+        category = trace["safety_stop"].get("category")
+        return Finding("moderation_stop", claim, f"output moderation stopped the drafted answer ({category})")
     if not searched(trace):
         return Finding(
             "not_searched", claim, f"no search was made (the answer was {trace.get('kind') or 'not traced'})"

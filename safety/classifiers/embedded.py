@@ -24,8 +24,10 @@ Long texts (a pasted document followed by a request) are cut into windows of the
 was trained on, at paragraph and sentence boundaries (safety/classifiers/windows.py), so an instruction after a
 long benign context is not truncated away and one before it is not either. With ENCLAVE_MODERATION_READS=end a
 request is one window instead, its last 128 word pieces: blind to what comes before them. An answer
-(role="assistant") is judged by the rules and the head alone: the harm model learnt from requests only and flags
-the assistant's own refusals. The rules skip a match that follows a negation for that role.
+(role="assistant") is judged by the rules and the answer head alone: the harm model learnt from requests only and
+flags the assistant's own refusals, and the answer head is the category head fitted on benign document prose too
+(safety/training/prose.py), so that a grounded answer about virology or chemistry is not stopped as a weapon. The
+rules skip a match that follows a negation for that role.
 """
 
 import logging
@@ -114,7 +116,7 @@ class EmbeddedClassifier:
         if not windows:
             return []
         harm, vectors = self._harm_and_vectors(windows)
-        head = self.artifact.head.probabilities(vectors)
+        head = (self.artifact.head if role == "user" else self.artifact.answer_head).probabilities(vectors)
         owners_array = np.asarray(owners)
         return [(harm[owners_array == index], head[owners_array == index]) for index in range(len(texts))]
 
@@ -151,14 +153,14 @@ class EmbeddedClassifier:
         return head.category(head_row, among=REFUSED_BY_DEFAULT)[0]
 
     def _answer_verdict(self, head: np.ndarray) -> Verdict:
-        """An answer is judged by the head alone: the harm model learnt from requests only, and flags
+        """An answer is judged by the answer head alone: the harm model learnt from requests only, and flags
         the assistant's own refusals, which the exemplars teach the head to pass."""
-        artifact = self.artifact
-        classes = artifact.head.classes
+        answer_head = self.artifact.answer_head
+        classes = answer_head.classes
         scores = {c: round(float(head[:, i].max()), 4) for i, c in enumerate(classes) if c != exemplars.BENIGN}
-        head_harm = artifact.head.harmful(head)
+        head_harm = answer_head.harmful(head)
         row = int(head_harm.argmax())
-        category = artifact.head.category(head[row : row + 1])[0] if head_harm[row] >= artifact.head.threshold else None
+        category = answer_head.category(head[row : row + 1])[0] if head_harm[row] >= answer_head.threshold else None
         return Verdict(category=category, score=round(float(head_harm[row]), 4), source=self.name, scores=scores)
 
 

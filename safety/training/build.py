@@ -1,4 +1,6 @@
-"""Build the category head from the hand-written exemplars, and write the artifact (safety/training/artifact.py).
+"""Build the category heads from the hand-written exemplars, and write the artifact (safety/training/artifact.py):
+the head that judges requests, and the answer head, fitted on the same exemplars plus benign document prose
+(safety/training/prose.py), that judges answers as they stream.
 
 The head is small and quick to fit, and reads the harm model's pooled layers (safety/classifiers/detector.py
 Features; anything with `name` and `embed` will do), so the bootstrap of scripts/run and scripts/test builds it
@@ -15,12 +17,12 @@ from pathlib import Path
 from core import env
 from core.logging import request_id_var
 from safety import exemplars
-from safety.training import categories
+from safety.training import categories, prose
 from safety.training.artifact import Artifact
 
 log = logging.getLogger(__name__)
 
-FORMAT = 5  # bump when the procedure changes, so built artifacts are not reused
+FORMAT = 6  # bump when the procedure changes, so built artifacts are not reused
 
 
 def settings_used(embedder_name: str) -> dict:
@@ -28,7 +30,11 @@ def settings_used(embedder_name: str) -> dict:
 
 
 def cache_key(embedder_name: str) -> str:
-    inputs = {"settings": settings_used(embedder_name), "exemplars": exemplars.fingerprint()}
+    inputs = {
+        "settings": settings_used(embedder_name),
+        "exemplars": exemplars.fingerprint(),
+        "prose": prose.fingerprint(),
+    }
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:24]
 
 
@@ -49,16 +55,21 @@ def training_allowed() -> None:
 
 
 def artifact_build(embedder, written=None) -> Artifact:
-    """Fit the category head on the exemplars; its threshold and accuracy come from cross-validation."""
+    """Fit both heads; their thresholds and accuracy come from cross-validation."""
     training_allowed()
     written = exemplars.exemplar_list() if written is None else written
-    head = categories.head_train(written, embedder.embed([e.text for e in written]))
+    documents = list(prose.windows())
+    vectors = embedder.embed([e.text for e in written + documents])
+    head = categories.head_train(written, vectors[: len(written)])
+    answer_head = categories.head_train(written + documents, vectors)
     manifest = {
         **settings_used(embedder.name),
         "exemplars_sha256": exemplars.fingerprint(),
+        "prose_sha256": prose.fingerprint(),
         "category_head": {"threshold": head.threshold, **head.cross_validation},
+        "answer_head": {"threshold": answer_head.threshold, **answer_head.cross_validation},
     }
-    return Artifact(head=head, manifest=manifest)
+    return Artifact(head=head, answer_head=answer_head, manifest=manifest)
 
 
 def artifact_ensure(embedder) -> tuple[Artifact, Path]:

@@ -81,6 +81,12 @@ def out_of_fold(vectors: np.ndarray, labels: np.ndarray, groups: np.ndarray, *, 
     return probabilities, classes
 
 
+def _prose_fpr(examples: list[exemplars.Exemplar], flagged: np.ndarray) -> dict:
+    """The out-of-fold share of document-prose rows flagged, when the head was fitted on some (training/prose.py)."""
+    prose = np.asarray([example.kind == "prose" for example in examples])
+    return {"prose_fpr": round(float(np.mean(flagged[prose])), 4), "prose": int(prose.sum())} if prose.any() else {}
+
+
 def head_train(examples: list[exemplars.Exemplar], vectors: np.ndarray) -> CategoryHead:
     """Fit on all exemplars; the threshold and the reported accuracy come from out-of-fold predictions."""
     labels = np.asarray([example.label for example in examples])
@@ -97,6 +103,7 @@ def head_train(examples: list[exemplars.Exemplar], vectors: np.ndarray) -> Categ
         "benign_sensitive_fpr": round(float(np.mean(flagged[sensitive])), 4),
         "benign_fpr": round(float(np.mean(flagged[benign])), 4),
         "harmful_recall": round(float(np.mean(flagged[~benign])), 4),
+        **_prose_fpr(examples, flagged),
         "category_accuracy": round(float(np.mean(predicted[~benign] == labels[~benign])), 4),
         "exemplars": len(examples),
     }

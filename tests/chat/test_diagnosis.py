@@ -62,6 +62,14 @@ def test_evidence_too_weak_to_answer_is_an_evidence_loss_and_an_unsearched_answe
     assert weak == "evidence_loss" and refused.kind == "not_searched"
 
 
+def test_an_answer_output_moderation_stopped_after_its_search_is_a_moderation_stop():
+    trace = {"kind": "refused", "candidate_ids": ["c"], "passages_sent": ["c"], "safety_stop": {"category": "cbrn"}}
+
+    finding = diagnose_with_gold(trace, shown="[The rest of this answer was withheld.]", golds=GOLD, contains=contains)
+
+    assert (finding.kind, finding.detail) == ("moderation_stop", "output moderation stopped the drafted answer (cbrn)")
+
+
 def test_a_right_answer_is_ok_whatever_its_trace():
     finding = diagnose_with_gold({}, shown="It costs 42 million euros [1].", golds=GOLD, contains=contains)
 
