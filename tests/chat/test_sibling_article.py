@@ -69,7 +69,9 @@ def test_a_question_about_a_missing_article_abstains_beside_its_sibling_and_is_a
     assert message["citations"] and {article_of[c["document_id"]] for c in message["citations"]} == {ARTICLE}
 
 
-def test_the_reader_scorer_abstains_beside_the_sibling_and_records_what_it_read(scratch, settings):
+def test_the_reader_scorer_abstains_beside_the_sibling_records_what_it_read_and_answers_once_uploaded(
+    scratch, settings
+):
     settings.ENCLAVE_EVIDENCE_SCORER = "reader"
     with schema_context(scratch.tenant.schema_name):
         corpus_ingest(tenant=scratch.tenant, user=scratch.admin, corpus=articles(SIBLING))
@@ -81,3 +83,11 @@ def test_the_reader_scorer_abstains_beside_the_sibling_and_records_what_it_read(
         trace = trace_of(tenant=scratch.tenant, message=Message.objects.get(public_id=result["message"]["id"]))
     assert trace["weak_evidence"] and trace["evidence"]
     assert set(trace["evidence"][0]["features"]) == {"holds", "answers", "lexical", "rank"}
+
+    with schema_context(scratch.tenant.schema_name):
+        corpus_ingest(tenant=scratch.tenant, user=scratch.admin, corpus=articles(ARTICLE))
+
+    message = ask(scratch, QUESTION)["message"]
+
+    assert message["status"] == "complete" and message["kind"] == "extractive", message["text"]
+    assert all(word in message["text"] for word in ANSWER_WORDS)
