@@ -16,6 +16,12 @@ def wilson(hits: int, n: int, z: float = Z95) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def rate_cell(hits: int, n: int) -> str:
+    """hits/n with its Wilson interval, as the benchmark tables print it: "0.123 [0.100, 0.150]"."""
+    low, high = wilson(hits, n)
+    return f"{hits / n:.3f} [{low:.3f}, {high:.3f}]"
+
+
 def difference(hits_b: int, n_b: int, hits_a: int, n_a: int) -> tuple[float | None, float | None, float | None]:
     """b's rate minus a's, with Newcombe's 95% interval (hybrid score, from the two Wilson intervals);
     None when either side has nothing counted."""

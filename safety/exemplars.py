@@ -24,6 +24,7 @@ from pathlib import Path
 DATA = Path(__file__).resolve().parent / "data" / "exemplars.json"
 BENIGN = "benign"
 HARMFUL_KIND, SENSITIVE_KIND, ORDINARY_KIND = "harmful", "sensitive", "ordinary"
+PROSE_KIND = "prose"  # benign document prose, learnt by the answer head only (safety/training/prose.py)
 PER_ITEM = 2
 
 # (table of items per category, template table, group name); the category is the table's key

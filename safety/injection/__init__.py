@@ -130,12 +130,15 @@ def _model_flagged(plain: str, hidden: list[int]) -> list[tuple[int, int]]:
         return []
     alone, threshold = model.scores([_visible(plain, hidden, start, end) for start, end in spans])
     found = [span for span, score in zip(spans, alone, strict=True) if score >= threshold]
+    still_flagged = not found or model.scores([_without(plain, hidden, found)])[0][0] >= threshold
     for _ in range(MAX_REMOVED_BY_SCORE):
         left = [span for span in spans if span not in found]
-        if not left or (found and model.scores([_without(plain, hidden, found)])[0][0] < threshold):
+        if not (still_flagged and left):
             break
         scores, _threshold = model.scores([_without(plain, hidden, [*found, span]) for span in left])
-        found.append(left[int(scores.argmin())])
+        best = int(scores.argmin())
+        found.append(left[best])
+        still_flagged = scores[best] >= threshold  # the text without it, scored already
     return sorted(found)
 
 

@@ -83,7 +83,7 @@ def out_of_fold(vectors: np.ndarray, labels: np.ndarray, groups: np.ndarray, *, 
 
 def _prose_fpr(examples: list[exemplars.Exemplar], flagged: np.ndarray) -> dict:
     """The out-of-fold share of document-prose rows flagged, when the head was fitted on some (training/prose.py)."""
-    prose = np.asarray([example.kind == "prose" for example in examples])
+    prose = np.asarray([example.kind == exemplars.PROSE_KIND for example in examples])
     return {"prose_fpr": round(float(np.mean(flagged[prose])), 4), "prose": int(prose.sum())} if prose.any() else {}
 
 

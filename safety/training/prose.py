@@ -1,7 +1,7 @@
 """Benign document prose for the answer head: the kind of text a grounded answer quotes and paraphrases.
 
 The category head learnt from requests and a few answer stretches, and it takes encyclopedic and scientific
-prose for harm: fitted on the exemplars alone, it would stop 2.9% of the two-sentence windows of covid-qa-dev's
+prose for harm: fitted on the exemplars alone, it stops 2.8% of the two-sentence windows of covid-qa-dev's
 papers as CBRN (docs/benchmarks.md, "Answers about biology"). The answer head (build.py) is the same
 regression fitted on the exemplars plus these windows as benign. They are real paragraphs of the Wikipedia
 sources of corpora/reader-train (CC BY-SA; its LICENSES/), life-science articles first, one window per
@@ -20,7 +20,6 @@ from retrieval.sentences import split_sentences
 from safety import exemplars
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "benign_prose.jsonl"
-PROSE_KIND = "prose"
 COUNT = 250
 SEED = 2026
 WINDOW_SENTENCES = 2
@@ -64,7 +63,7 @@ def windows() -> tuple[exemplars.Exemplar, ...]:
     with open(DATA, encoding="utf-8") as handle:
         rows = [json.loads(line) for line in handle if line.strip()]
     return tuple(
-        exemplars.Exemplar(row["text"], exemplars.BENIGN, f"prose:{row['title'] or index}", PROSE_KIND)
+        exemplars.Exemplar(row["text"], exemplars.BENIGN, f"prose:{row['title'] or index}", exemplars.PROSE_KIND)
         for index, row in enumerate(rows)
     )
 

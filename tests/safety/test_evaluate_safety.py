@@ -8,6 +8,7 @@ from django.core.management import call_command
 
 from evaluation.models import EvaluationRun
 from evaluation.safety import Labelled, confusion, labelled_from, moderation_rate, wilson
+from evaluation.stats import rate_cell
 from safety.policy import Policy
 from safety.taxonomy import floor
 
@@ -99,3 +100,9 @@ def _variant(folder, data: dict):
     path = folder / f"{data['name'].replace(' ', '-')}.json"
     path.write_text(json.dumps(data))
     return path
+
+
+def test_a_rate_cell_prints_the_rate_with_its_wilson_interval():
+    low, high = wilson(7, 20)
+
+    assert rate_cell(7, 20) == f"0.350 [{low:.3f}, {high:.3f}]" and 0 < low < 0.35 < high < 1

@@ -35,5 +35,5 @@ def test_the_committed_windows_are_benign_prose_grouped_by_article():
 
     assert len(rows) == len(windows) == prose.COUNT
     assert all(len(row["text"]) <= prose.WINDOW_CHARACTERS and len(row["text"].split()) >= 8 for row in rows)
-    assert {w.label for w in windows} == {exemplars.BENIGN} and {w.kind for w in windows} == {prose.PROSE_KIND}
+    assert {w.label for w in windows} == {exemplars.BENIGN} and {w.kind for w in windows} == {exemplars.PROSE_KIND}
     assert all(w.group.startswith("prose:") for w in windows)
